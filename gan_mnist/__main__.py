@@ -1,0 +1,7 @@
+"""`python -m gan_mnist ...`"""
+
+import sys
+
+from gan_mnist.cli import main
+
+sys.exit(main())

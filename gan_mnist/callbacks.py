@@ -1,0 +1,80 @@
+"""Keras callbacks that write a run's outputs every epoch: history CSV, sample frames, checkpoints."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from gan_mnist.checkpoint import atomic_write_bytes, save_checkpoint
+from gan_mnist.plotting import save_grid
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """Appends one row per epoch (1-based `epoch`, the epoch's mean metrics, `seconds`, cumulative `wall_s`)."""
+
+    def __init__(self, path: str | Path, previous: pd.DataFrame | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.rows = [] if previous is None else previous.to_dict("records")
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        seconds = time.perf_counter() - self._start
+        wall = (self.rows[-1]["wall_s"] if self.rows else 0.0) + seconds
+        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+                          "seconds": seconds, "wall_s": wall})
+        buf = io.StringIO()
+        self.frame.to_csv(buf, index=False)
+        atomic_write_bytes(self.path, buf.getvalue().encode())
+
+
+class SampleFrames(keras.callbacks.Callback):
+    """Saves frames_dir/epoch_NNNN.png: the generator's output on the same fixed noise after every epoch."""
+
+    def __init__(self, frames_dir: str | Path, noise: np.ndarray):
+        super().__init__()
+        self.frames_dir = Path(frames_dir)
+        self.noise = noise
+
+    def on_epoch_end(self, epoch, logs=None):
+        images = np.asarray(self.model.generator(self.noise, training=False))
+        save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}")
+
+
+class CheckpointEvery(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last) saves the full training state and generator.keras."""
+
+    def __init__(self, checkpoint_dir: str | Path, generator_path: str | Path, every: int, last_epoch: int):
+        super().__init__()
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.generator_path = Path(generator_path)
+        self.every = every
+        self.last_epoch = last_epoch
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.last_epoch:
+            return
+        save_generator(self.model.generator, self.generator_path)
+        # the checkpoint is written last: its existence promises that frames and history reach this epoch
+        save_checkpoint(self.model, self.checkpoint_dir, done)
+
+
+def save_generator(generator: keras.Model, path: str | Path) -> Path:
+    """Save the generator as .keras atomically (Keras insists on the suffix, so the temp name keeps it)."""
+    path = Path(path)
+    tmp = path.with_name(path.stem + ".tmp.keras")
+    generator.save(tmp)
+    tmp.replace(path)
+    return path

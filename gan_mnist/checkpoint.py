@@ -1,0 +1,88 @@
+"""Checkpoints: every variable of both networks, both optimizers and the noise generator, in one .npz.
+
+Written to a temporary file and renamed, so a crash mid-save never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from gan_mnist.errors import GanMnistError
+
+PATTERN = "epoch_{:04d}.npz"
+
+
+def _groups(gan) -> dict[str, list]:
+    # order within each group is the models' own variable order, stable for a given architecture
+    return {
+        "g": gan.generator.variables,
+        "d": gan.discriminator.variables,
+        "g_opt": gan.g_optimizer.variables,
+        "d_opt": gan.d_optimizer.variables,
+        "seed": [gan.seed_generator.state],
+    }
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file + fsync + rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def save_checkpoint(gan, directory: str | os.PathLike, epoch: int, keep: int = 2) -> Path:
+    """Save the full training state after `epoch` (1-based) as directory/epoch_NNNN.npz; keep the newest `keep`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    gan.build_optimizers()
+    arrays = {"epoch": np.array(epoch, dtype=np.int64)}
+    for group, variables in _groups(gan).items():
+        for i, v in enumerate(variables):
+            arrays[f"{group}.{i:04d}"] = np.asarray(v.numpy())
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = directory / PATTERN.format(epoch)
+    atomic_write_bytes(path, buf.getvalue())
+    for old in list_checkpoints(directory)[:-keep]:
+        old.unlink()
+    return path
+
+
+def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
+    """Checkpoint files in `directory`, oldest first (the zero-padded epoch makes names sort)."""
+    return sorted(Path(directory).glob("epoch_[0-9][0-9][0-9][0-9].npz"))
+
+
+def load_checkpoint(gan, path: str | os.PathLike) -> int:
+    """Restore the state saved by `save_checkpoint` into a compiled `gan`; returns the epoch it was saved after."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
+        raise GanMnistError(f"checkpoint {path} is unreadable or truncated ({e})") from e
+    if "epoch" not in arrays:
+        raise GanMnistError(f"checkpoint {path} has no epoch counter")
+    gan.build_optimizers()
+    for group, variables in _groups(gan).items():
+        saved = sorted(k for k in arrays if k.startswith(group + "."))
+        if len(saved) != len(variables):
+            raise GanMnistError(
+                f"checkpoint {path} does not match this model: {len(saved)} saved '{group}' variables, "
+                f"model has {len(variables)}"
+            )
+        for key, v in zip(saved, variables, strict=True):
+            if tuple(arrays[key].shape) != tuple(v.shape):
+                raise GanMnistError(f"checkpoint {path}: {key} has shape {arrays[key].shape}, model expects {v.shape}")
+    for group, variables in _groups(gan).items():
+        for i, v in enumerate(variables):
+            v.assign(arrays[f"{group}.{i:04d}"])
+    return int(arrays["epoch"])

@@ -1,0 +1,99 @@
+"""Command line: `python -m gan_mnist train|sample ...`, the same jobs as the notebooks, headless."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+from gan_mnist.config import DATASETS, MODELS, TrainConfig
+from gan_mnist.errors import GanMnistError
+
+# CLI flag -> TrainConfig field, for the flags that set hyperparameters
+_CONFIG_FLAGS = {
+    "model": "model", "dataset": "dataset", "epochs": "epochs", "batch_size": "batch_size",
+    "latent_dim": "latent_dim", "lr_g": "g_learning_rate", "lr_d": "d_learning_rate", "beta_1": "beta_1",
+    "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gan_mnist", description="Train and sample GANs on MNIST.")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = TrainConfig()
+
+    t = sub.add_parser("train", help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
+                       description="Train a GAN. Unset options take the defaults shown, or on --resume the "
+                                   "values saved in DIR/config.json.")
+    t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model})")
+    t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
+    t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
+    t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
+    t.add_argument("--latent-dim", type=int, help=f"noise size (default {d.latent_dim})")
+    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default {d.g_learning_rate})")
+    t.add_argument("--lr-d", type=float, help=f"discriminator Adam learning rate (default {d.d_learning_rate})")
+    t.add_argument("--beta-1", type=float, help=f"Adam beta_1 for both (default {d.beta_1})")
+    t.add_argument("--seed", type=int, help=f"seed for weights, noise and shuffling (default {d.seed})")
+    t.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
+    t.add_argument("--grid-size", type=int, help=f"frames show K x K samples (default {d.grid_size})")
+    t.add_argument("--checkpoint-every", type=int, help=f"epochs between checkpoints (default {d.checkpoint_every})")
+    t.add_argument("--out", required=True, type=Path, help="run directory")
+    t.add_argument("--data", type=Path, help="mnist.npz in Keras's layout (default: $GAN_MNIST_DATA, then download)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    t.add_argument("--force", action="store_true", help="discard a previous run in --out and start over")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="write generated digits to an .npz (uint8 images like MNIST)")
+    s.add_argument("--generator", required=True, type=Path, help="generator.keras from a run")
+    s.add_argument("--n", type=int, default=100, help="number of images (default 100)")
+    s.add_argument("--out", required=True, type=Path, help="output .npz")
+    s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    return p
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    base = TrainConfig()
+    saved = args.out / "config.json"
+    if args.resume and saved.exists():
+        base = TrainConfig.load(saved)
+    given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
+    return dataclasses.replace(base, **given)
+
+
+def _train(args: argparse.Namespace) -> None:
+    from gan_mnist.train import train
+
+    config = _train_config(args)
+    start = time.perf_counter()
+    result = train(config, args.out, data_path=args.data, resume=args.resume, force=args.force,
+                   verbose=0 if args.quiet else "auto")
+    summary = {"out": str(result.out_dir), "epochs": config.epochs, "seconds": round(time.perf_counter() - start, 1)}
+    if not result.history.empty:
+        last = result.history.iloc[-1]
+        summary.update(d_loss=round(float(last["d_loss"]), 4), g_loss=round(float(last["g_loss"]), 4))
+    print(json.dumps(summary))
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from gan_mnist.sample import load_generator, save_samples
+
+    if args.n <= 0:
+        raise GanMnistError(f"--n must be a positive integer, got {args.n}")
+    if args.out.suffix != ".npz":
+        raise GanMnistError(f"--out must end in .npz, got {args.out}")
+    path = save_samples(load_generator(args.generator), args.n, args.out, seed=args.seed)
+    print(json.dumps({"out": str(path), "n": args.n}))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (2 for bad input, with a one-line message and no traceback)."""
+    args = _parser().parse_args(argv)
+    try:
+        {"train": _train, "sample": _sample}[args.command](args)
+    except GanMnistError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

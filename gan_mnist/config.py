@@ -1,0 +1,68 @@
+"""One frozen dataclass holds every hyperparameter of a run; it is saved as JSON next to the run."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from gan_mnist.errors import GanMnistError
+
+MODELS = ("dcgan",)
+DATASETS = ("mnist",)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one training run. Defaults reproduce the TensorFlow DCGAN tutorial."""
+
+    model: str = "dcgan"
+    dataset: str = "mnist"
+    epochs: int = 50
+    batch_size: int = 256
+    latent_dim: int = 100
+    g_learning_rate: float = 1e-4
+    d_learning_rate: float = 1e-4
+    beta_1: float = 0.9
+    seed: int = 0
+    limit: int | None = None  # use only the first `limit` training images
+    grid_size: int = 6  # per-epoch frames show grid_size x grid_size samples
+    checkpoint_every: int = 1  # epochs between checkpoints
+    gif_frame_ms: int = 200
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.dataset not in DATASETS:
+            raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
+        limit = self.limit
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
+            raise GanMnistError(f"limit must be a positive integer or None, got {self.limit!r}")
+        for name in ("g_learning_rate", "d_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
+
+    def replace(self, **changes) -> TrainConfig:
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> None:
+        """Write the config as pretty JSON."""
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        """Read a config written by `save`; unknown keys are an error, missing keys take defaults."""
+        data = json.loads(Path(path).read_text())
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
+        return cls(**data)

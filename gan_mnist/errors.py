@@ -1,0 +1,5 @@
+"""User-facing errors: the CLI prints these as one line and exits with code 2."""
+
+
+class GanMnistError(ValueError):
+    """Bad input from the user (data, arguments, run directory); no traceback needed."""

@@ -1,0 +1,88 @@
+"""Pictures: sample grids (PNG, labelled with the epoch), the GIF of all frames, and loss curves."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont
+
+from gan_mnist.data import to_uint8
+
+
+def image_grid(images: np.ndarray, ncols: int | None = None, pad: int = 2) -> np.ndarray:
+    """Tile images (N, 28, 28[, 1]) in [-1, 1] into one uint8 (H, W) picture, ink white on black."""
+    tiles = to_uint8(images)
+    n, h, w = tiles.shape
+    ncols = ncols or int(np.ceil(np.sqrt(n)))
+    nrows = int(np.ceil(n / ncols))
+    grid = np.zeros((nrows * (h + pad) + pad, ncols * (w + pad) + pad), dtype=np.uint8)
+    for i, tile in enumerate(tiles):
+        r, c = divmod(i, ncols)
+        grid[pad + r * (h + pad) : pad + r * (h + pad) + h, pad + c * (w + pad) : pad + c * (w + pad) + w] = tile
+    return grid
+
+
+def render_grid(images: np.ndarray, title: str | None = None, ncols: int | None = None, scale: int = 3) -> Image.Image:
+    """A grid of images (N, 28, 28[, 1]) in [-1, 1] as a PIL image, enlarged `scale` times, with a title bar."""
+    grid = Image.fromarray(image_grid(images, ncols))
+    grid = grid.resize((grid.width * scale, grid.height * scale), Image.NEAREST)
+    if not title:
+        return grid
+    bar = 28
+    canvas = Image.new("L", (grid.width, grid.height + bar), color=0)
+    canvas.paste(grid, (0, bar))
+    draw = ImageDraw.Draw(canvas)
+    draw.text((6, 4), title, fill=255, font=ImageFont.load_default(size=18))
+    return canvas
+
+
+def save_grid(images: np.ndarray, path: str | os.PathLike, title: str | None = None, ncols: int | None = None) -> Path:
+    """Save `render_grid(images, title)` as a PNG and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_grid(images, title, ncols).save(path)
+    return path
+
+
+def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLike, frame_ms: int = 200) -> Path:
+    """Stitch PNG frames, in sorted name order, into a looping GIF; the last frame is held 5x longer."""
+    frames = sorted(Path(p) for p in frame_paths)
+    if not frames:
+        raise ValueError("no frames to stitch into a GIF")
+    images = [iio.imread(p) for p in frames]
+    # Pillow accepts a per-frame list only for several frames
+    durations = [frame_ms] * (len(images) - 1) + [frame_ms * 5] if len(images) > 1 else frame_ms
+    gif_path = Path(gif_path)
+    # imageio >= 2.28: `duration` is in ms per frame, loop=0 repeats forever
+    iio.imwrite(gif_path, np.stack(images), extension=".gif", duration=durations, loop=0)
+    return gif_path
+
+
+def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
+    """Plot losses (and discriminator accuracies if present) against epoch; save to `path` if given."""
+    import matplotlib.pyplot as plt
+
+    has_acc = {"d_real_acc", "d_fake_acc"} <= set(history.columns)
+    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 3.8), squeeze=False)
+    ax = axes[0, 0]
+    for col, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
+        ax.plot(history["epoch"], history[col], marker="o", ms=3, label=label)
+    ax.set(xlabel="epoch", ylabel="loss (mean over epoch)", title="GAN losses")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    if has_acc:
+        ax = axes[0, 1]
+        ax.plot(history["epoch"], history["d_real_acc"], marker="o", ms=3, label="on real")
+        ax.plot(history["epoch"], history["d_fake_acc"], marker="o", ms=3, label="on fake")
+        ax.set(xlabel="epoch", ylabel="accuracy", title="discriminator accuracy", ylim=(0, 1.02))
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+    return fig

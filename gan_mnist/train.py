@@ -1,0 +1,158 @@
+"""One training run end to end: data, models, fit() with per-epoch outputs, resume, and the final GIF/plots."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from gan_mnist.callbacks import CheckpointEvery, HistoryCSV, SampleFrames
+from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
+from gan_mnist.config import TrainConfig
+from gan_mnist.data import load_training_images, make_dataset
+from gan_mnist.errors import GanMnistError
+from gan_mnist.gan import GAN
+from gan_mnist.models import build_models
+from gan_mnist.plotting import make_gif, plot_history
+from gan_mnist.sample import fixed_noise
+
+# names inside a run directory
+CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
+GENERATOR, FRAMES, CHECKPOINTS = "generator.keras", "frames", "checkpoints"
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a run produced: the trained GAN, its per-epoch history and the paths of its files."""
+
+    gan: GAN
+    history: pd.DataFrame
+    out_dir: Path
+    config: TrainConfig
+
+    @property
+    def frames(self) -> list[Path]:
+        return frame_paths(self.out_dir, self.config.epochs)
+
+    @property
+    def gif_path(self) -> Path:
+        return self.out_dir / GIF
+
+    @property
+    def generator_path(self) -> Path:
+        return self.out_dir / GENERATOR
+
+    @property
+    def loss_plot_path(self) -> Path:
+        return self.out_dir / LOSS_PLOT
+
+
+def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
+    """The run's per-epoch frames in epoch order, up to `last_epoch`."""
+    frames = sorted((Path(out_dir) / FRAMES).glob("epoch_[0-9][0-9][0-9][0-9].png"))
+    return [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+
+
+def build_gan(config: TrainConfig) -> GAN:
+    """A compiled GAN for `config`, with weights initialised from `config.seed`."""
+    keras.utils.set_random_seed(config.seed)
+    generator, discriminator = build_models(config.model, config.latent_dim)
+    gan = GAN(generator, discriminator, seed=config.seed, name=f"{config.model}_gan")
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
+        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+    )
+    return gan
+
+
+def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
+    """Refuse to mix two different runs in one directory; changing only `epochs` on resume is allowed."""
+    if not (out / CONFIG).exists():
+        return
+    saved = TrainConfig.load(out / CONFIG)
+    if resume:
+        diff = [f"{k}: {v!r} -> {getattr(config, k)!r}" for k, v in saved.to_dict().items()
+                if k != "epochs" and v != getattr(config, k)]
+        if diff:
+            raise GanMnistError(f"{out} holds a run with a different config ({'; '.join(diff)}); "
+                                "use another --out, or --force to start over")
+    elif not force:
+        raise GanMnistError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+
+
+def _restore(gan: GAN, out: Path) -> int:
+    """Load the newest readable checkpoint; returns its epoch (0 when there is none)."""
+    for path in reversed(list_checkpoints(out / CHECKPOINTS)):
+        try:
+            return load_checkpoint(gan, path)
+        except GanMnistError as e:
+            warnings.warn(f"{e}; trying an older checkpoint", stacklevel=2)
+    return 0
+
+
+def train(
+    config: TrainConfig,
+    out_dir: str | os.PathLike,
+    *,
+    data_path: str | os.PathLike | None = None,
+    images: np.ndarray | None = None,
+    resume: bool = False,
+    force: bool = False,
+    verbose: int | str = "auto",
+    callbacks: list[keras.callbacks.Callback] | None = None,
+) -> TrainResult:
+    """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints).
+
+    `images` (float32 (N, 28, 28, 1) in [-1, 1]) replaces loading MNIST; `resume` continues from the last
+    checkpoint in `out_dir`; `force` discards a previous run there.
+    """
+    out = Path(out_dir)
+    _check_run_dir(out, config, resume, force)
+    x = images if images is not None else load_training_images(data_path, config.limit)
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) == 0:
+        raise GanMnistError(f"training images must have shape (N>0, 28, 28, 1), got {x.shape}")
+    if config.batch_size > len(x):
+        raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
+
+    # every check passed: only now touch the disk
+    if force and not resume:
+        for name in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR):
+            (out / name).unlink(missing_ok=True)
+        for name in (FRAMES, CHECKPOINTS):
+            shutil.rmtree(out / name, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+
+    gan = build_gan(config)
+    start = _restore(gan, out) if resume else 0
+    previous = None
+    if start and (out / HISTORY).exists():
+        previous = pd.read_csv(out / HISTORY)
+        previous = previous[previous["epoch"] <= start]  # drop epochs that ran after the checkpoint
+    config.save(out / CONFIG)
+
+    history = HistoryCSV(out / HISTORY, previous)
+    noise = fixed_noise(config.grid_size**2, config.latent_dim, config.seed)
+    run_callbacks = [
+        history,
+        SampleFrames(out / FRAMES, noise),
+        CheckpointEvery(out / CHECKPOINTS, out / GENERATOR, config.checkpoint_every, config.epochs),
+        *(callbacks or []),
+    ]
+    if start < config.epochs:
+        # a different shuffle seed per resumed segment, so a resumed run does not replay the first epochs' order
+        dataset = make_dataset(x, config.batch_size, seed=config.seed + start)
+        gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
+                shuffle=False)  # the dataset shuffles itself
+
+    frame = history.frame
+    if not frame.empty:
+        plt.close(plot_history(frame, out / LOSS_PLOT))
+    make_gif(frame_paths(out, config.epochs), out / GIF, config.gif_frame_ms)
+    return TrainResult(gan=gan, history=frame, out_dir=out, config=config)

@@ -1,0 +1,86 @@
+"""The command line end to end, as a user runs it: real subprocesses on a tiny subset of real MNIST."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+
+def run_cli(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "gan_mnist", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, mnist_path):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    proc = run_cli("train", "--model", "dcgan", "--epochs", 2, "--batch-size", 64, "--limit", 128, "--seed", 1,
+                   "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_train_writes_the_run(trained_run):
+    out, proc = trained_run
+    summary = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert summary["epochs"] == 2
+    names = {p.name for p in out.iterdir()}
+    assert {"config.json", "history.csv", "losses.png", "training.gif", "generator.keras", "frames"} <= names
+    assert sorted(p.name for p in (out / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert json.loads((out / "config.json").read_text())["seed"] == 1
+
+
+def test_resume_reuses_the_saved_config(trained_run):
+    out, _ = trained_run
+    proc = run_cli("train", "--out", out, "--resume", "--epochs", 3, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert (out / "history.csv").read_text().count("\n") == 4  # header + epochs 1, 2, 3
+    assert json.loads((out / "config.json").read_text())["limit"] == 128
+
+
+def test_sample_writes_mnist_like_uint8(trained_run, tmp_path):
+    out, _ = trained_run
+    proc = run_cli("sample", "--generator", out / "generator.keras", "--n", 10, "--out", tmp_path / "s.npz",
+                   "--seed", 2)
+    assert proc.returncode == 0, proc.stderr
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (10, 28, 28) and images.dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["sample", "--generator", "missing.keras", "--n", 5, "--out", "x.npz"], "generator file not found"),
+        (["train", "--epochs", 0, "--out", "r"], "epochs must be a positive integer"),
+        (["train", "--batch-size", 1000, "--limit", 100, "--out", "r"], "larger than the 100 training images"),
+        (["train", "--limit", 70000, "--out", "r"], "larger than the 60000"),
+        (["train", "--data", "nowhere.npz", "--out", "r"], "MNIST file not found"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
+    proc = subprocess.run([sys.executable, "-m", "gan_mnist", *map(str, args)], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=300)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_sample_rejects_bad_n(trained_run, tmp_path):
+    out, _ = trained_run
+    proc = run_cli("sample", "--generator", out / "generator.keras", "--n", 0, "--out", tmp_path / "s.npz")
+    assert proc.returncode == 2 and "--n must be a positive integer" in proc.stderr
+
+
+def test_unknown_model_and_help():
+    assert run_cli("train", "--model", "vae", "--out", "r").returncode == 2
+    proc = run_cli("--help")
+    assert proc.returncode == 0 and "train" in proc.stdout and "sample" in proc.stdout
+
+
+def test_refuses_to_overwrite_a_run(trained_run):
+    out, _ = trained_run
+    proc = run_cli("train", "--epochs", 1, "--out", out)
+    assert proc.returncode == 2 and "--resume" in proc.stderr

@@ -1,0 +1,103 @@
+import urllib.error
+
+import numpy as np
+import pytest
+
+from gan_mnist import data
+from gan_mnist.data import load_mnist, load_training_images, make_dataset, to_model_range, to_uint8
+from gan_mnist.errors import GanMnistError
+from tests.conftest import write_fake_mnist
+
+
+def test_real_file_has_keras_layout(mnist_path):
+    x, y = load_mnist(mnist_path, "train")
+    assert x.shape == (60000, 28, 28) and x.dtype == np.uint8
+    assert y.shape == (60000,) and set(np.unique(y)) == set(range(10))
+    xt, yt = load_mnist(mnist_path, "test")
+    assert xt.shape == (10000, 28, 28) and yt.shape == (10000,)
+
+
+def test_explicit_path_beats_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_MNIST_DATA", str(tmp_path / "missing.npz"))
+    x, _ = load_mnist(write_fake_mnist(tmp_path / "fake.npz"))
+    assert x.shape == (20, 28, 28)
+
+
+def test_environment_variable_is_used(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_MNIST_DATA", str(write_fake_mnist(tmp_path / "fake.npz")))
+    assert load_mnist(split="test")[0].shape == (10, 28, 28)
+
+
+def test_environment_variable_to_missing_file_names_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAN_MNIST_DATA", str(tmp_path / "nope.npz"))
+    with pytest.raises(GanMnistError, match="GAN_MNIST_DATA"):
+        load_mnist()
+
+
+def test_offline_without_path_gives_one_clear_error(monkeypatch):
+    monkeypatch.delenv("GAN_MNIST_DATA", raising=False)
+
+    def offline():
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(data, "_keras_load", offline)
+    with pytest.raises(GanMnistError, match="Offline\\? Set GAN_MNIST_DATA"):
+        load_mnist()
+
+
+def test_keras_downloader_is_the_fallback(monkeypatch, tmp_path):
+    monkeypatch.delenv("GAN_MNIST_DATA", raising=False)
+    fake = dict(np.load(write_fake_mnist(tmp_path / "f.npz")))
+    monkeypatch.setattr(data, "_keras_load", lambda: fake)
+    assert load_mnist()[0].shape == (20, 28, 28)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"y_test": None}, "missing arrays \\['y_test'\\]"),
+        ({"x_train": np.zeros((20, 28, 28), np.float32)}, "uint8"),
+        ({"x_train": np.zeros((20, 32, 32), np.uint8)}, "shape \\(N, 28, 28\\)"),
+        ({"y_train": np.zeros(19, np.uint8)}, "y_train must have shape"),
+        ({"y_train": np.full(20, 10, np.uint8)}, "labels 0-9"),
+        ({"x_train": np.zeros((0, 28, 28), np.uint8), "y_train": np.zeros(0, np.uint8)}, "empty"),
+    ],
+)
+def test_bad_files_raise_value_error(tmp_path, overrides, message):
+    path = write_fake_mnist(tmp_path / "bad.npz", **overrides)
+    with pytest.raises(ValueError, match=message):
+        load_mnist(path)
+
+
+def test_not_an_npz_and_missing_file(tmp_path):
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a zip file")
+    with pytest.raises(GanMnistError, match="junk.npz"):
+        load_mnist(junk)
+    with pytest.raises(GanMnistError, match="not found"):
+        load_mnist(tmp_path / "absent.npz")
+
+
+def test_scaling_and_round_trip():
+    x = np.array([[[0, 255], [128, 64]]], dtype=np.uint8).repeat(14, 1).repeat(14, 2)
+    scaled = to_model_range(x)
+    assert scaled.shape == (1, 28, 28, 1) and scaled.dtype == np.float32
+    assert scaled.min() == -1.0 and scaled.max() == 1.0
+    np.testing.assert_array_equal(to_uint8(scaled), x)
+
+
+def test_limit_takes_first_images_and_rejects_too_many(mnist_path):
+    x = load_training_images(mnist_path, limit=100)
+    assert x.shape == (100, 28, 28, 1) and -1.0 <= x.min() and x.max() <= 1.0
+    with pytest.raises(GanMnistError, match="larger than the 60000"):
+        load_training_images(mnist_path, limit=60001)
+
+
+def test_dataset_batches_and_shuffles_by_seed(small_images):
+    sizes = [b.shape[0] for b in make_dataset(small_images[:100], 32)]
+    assert sizes == [32, 32, 32, 4]  # the short last batch is kept, not padded
+    first = next(iter(make_dataset(small_images, 32, seed=1))).numpy()
+    again = next(iter(make_dataset(small_images, 32, seed=1))).numpy()
+    other = next(iter(make_dataset(small_images, 32, seed=2))).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert not np.array_equal(first, other)

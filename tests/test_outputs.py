@@ -1,0 +1,64 @@
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+
+from gan_mnist import image_grid, make_gif, plot_history, render_grid, save_grid
+from gan_mnist.metrics import feature_frechet_distance, frechet_distance
+
+
+def test_image_grid_tiles_in_row_order():
+    images = np.stack([np.full((28, 28, 1), v, np.float32) for v in (-1.0, 0.0, 1.0, 1.0)])
+    grid = image_grid(images, ncols=2, pad=2)
+    assert grid.shape == (2 * 30 + 2, 2 * 30 + 2) and grid.dtype == np.uint8
+    assert grid[2, 2] == 0 and grid[2, 32] == 128 and grid[32, 2] == 255  # black, grey, white tiles
+    assert grid[0, 0] == 0  # padding is background
+
+
+def test_render_grid_adds_a_title_bar():
+    images = np.zeros((4, 28, 28, 1), np.float32)
+    plain, titled = render_grid(images, scale=2), render_grid(images, title="epoch 3", scale=2)
+    assert plain.size == (2 * 62, 2 * 62)
+    assert titled.size == (plain.width, plain.height + 28)
+    assert np.asarray(titled)[:28].max() == 255  # the text is drawn in white
+
+
+def test_gif_frames_are_sorted_and_loop(tmp_path):
+    for epoch, value in ((2, 1.0), (10, 0.0), (1, -1.0)):
+        save_grid(np.full((1, 28, 28, 1), value, np.float32), tmp_path / f"epoch_{epoch:04d}.png")
+    shuffled = [tmp_path / "epoch_0010.png", tmp_path / "epoch_0001.png", tmp_path / "epoch_0002.png"]
+    gif = make_gif(shuffled, tmp_path / "t.gif", frame_ms=100)
+    frames = iio.imread(gif, index=None)
+    centres = [int(np.asarray(f)[f.shape[0] // 2, f.shape[1] // 2].mean()) for f in frames]
+    assert centres == [0, 255, 128]  # epochs 1, 2, 10: zero-padded names sort numerically
+    meta = iio.immeta(gif, index=0)
+    assert meta.get("loop") == 0 and meta.get("duration") == 100
+    with pytest.raises(ValueError, match="no frames"):
+        make_gif([], tmp_path / "empty.gif")
+
+
+def test_plot_history_draws_losses_and_accuracy(tmp_path):
+    history = pd.DataFrame({"epoch": [1, 2], "d_loss": [1.3, 1.2], "g_loss": [0.8, 0.9],
+                            "d_real_acc": [0.6, 0.7], "d_fake_acc": [0.5, 0.6]})
+    fig = plot_history(history, tmp_path / "l.png")
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+    assert (tmp_path / "l.png").stat().st_size > 0
+
+
+def test_frechet_distance_known_answers():
+    mu, sigma = np.array([1.0, 2.0]), np.diag([1.0, 4.0])
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-9)
+    # diagonal covariances: |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
+    got = frechet_distance(np.zeros(2), np.diag([1.0, 4.0]), np.array([3.0, 4.0]), np.diag([9.0, 1.0]))
+    assert got == pytest.approx(25.0 + (1 - 3) ** 2 + (2 - 1) ** 2)
+    # a rotation of the same Gaussian shape: non-commuting covariances, answer from the 1-D case along each axis
+    r = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
+    s = np.diag([4.0, 1.0])
+    assert frechet_distance(np.zeros(2), r @ s @ r.T, np.zeros(2), r @ s @ r.T) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_feature_frechet_distance_orders_shifts():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4000, 3)), rng.normal(size=(4000, 3))
+    near, far = feature_frechet_distance(a, b), feature_frechet_distance(a, b + 2.0)
+    assert near < 0.05 and far == pytest.approx(12.0, rel=0.1)

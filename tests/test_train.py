@@ -1,0 +1,108 @@
+import json
+
+import imageio.v3 as iio
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gan_mnist import TrainConfig, build_gan, generate, load_generator, train
+from gan_mnist.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
+from gan_mnist.errors import GanMnistError
+
+TINY = TrainConfig(epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
+
+
+def test_run_writes_every_output(tmp_path, mnist_path):
+    result = train(TINY, tmp_path / "run", data_path=mnist_path, verbose=0)
+    out = result.out_dir
+    assert [p.name for p in result.frames] == ["epoch_0001.png", "epoch_0002.png"]
+    assert Image.open(result.frames[0]).size[0] == 3 * (3 * 30 + 2)  # 3x3 tiles of 28 + padding, enlarged 3x
+    gif = iio.imread(result.gif_path, index=None)
+    assert gif.shape[0] == 2
+    assert Image.open(result.gif_path).info.get("loop") == 0  # loops forever
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == [1, 2]
+    assert {"d_loss", "g_loss", "seconds", "wall_s"} <= set(history.columns)
+    assert (out / "losses.png").stat().st_size > 0
+    assert json.loads((out / "config.json").read_text())["epochs"] == 2
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["epoch_0001.npz", "epoch_0002.npz"]
+    assert result.history["epoch"].tolist() == [1, 2]
+
+
+def test_generator_keras_round_trip(tmp_path, mnist_path):
+    result = train(TINY.replace(epochs=1), tmp_path / "run", data_path=mnist_path, verbose=0)
+    loaded = load_generator(result.generator_path)
+    np.testing.assert_allclose(generate(loaded, 8, seed=4), generate(result.gan.generator, 8, seed=4), atol=1e-6)
+
+
+def test_checkpoint_round_trip_restores_everything(tmp_path, small_images):
+    from gan_mnist import make_dataset
+
+    gan = build_gan(TINY)
+    gan.fit(make_dataset(small_images[:128], 64), epochs=1, verbose=0, shuffle=False)
+    path = save_checkpoint(gan, tmp_path, epoch=7)
+    fresh = build_gan(TINY.replace(seed=99))
+    assert load_checkpoint(fresh, path) == 7
+    for a, b in zip(gan.variables + gan.g_optimizer.variables + gan.d_optimizer.variables,
+                    fresh.variables + fresh.g_optimizer.variables + fresh.d_optimizer.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(gan.seed_generator.state.numpy(), fresh.seed_generator.state.numpy())
+    assert int(fresh.g_optimizer.iterations) == 2
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path, small_images):
+    gan = build_gan(TINY)
+    path = save_checkpoint(gan, tmp_path, epoch=1)
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(GanMnistError, match="epoch_0001.npz"):
+        load_checkpoint(build_gan(TINY), path)
+
+
+def test_resume_continues_the_epoch_count(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    train(TINY, out, data_path=mnist_path, verbose=0)
+    result = train(TINY.replace(epochs=4), out, data_path=mnist_path, resume=True, verbose=0)
+    assert result.history["epoch"].tolist() == [1, 2, 3, 4]
+    assert int(result.gan.g_optimizer.iterations) == 4 * 2  # two steps per epoch, optimizer state carried over
+    assert [p.name for p in result.frames][-1] == "epoch_0004.png"
+    assert iio.imread(result.gif_path, index=None).shape[0] == 4
+
+
+def test_resume_after_lost_epoch_keeps_each_epoch_once(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    train(TINY.replace(epochs=3), out, data_path=mnist_path, verbose=0)
+    # simulate a crash after epoch 3's history row and frame were written but before its checkpoint
+    (out / "checkpoints" / "epoch_0003.npz").unlink()
+    result = train(TINY.replace(epochs=3), out, data_path=mnist_path, resume=True, verbose=0)
+    assert result.history["epoch"].tolist() == [1, 2, 3]
+
+
+def test_existing_run_is_not_overwritten(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    train(TINY.replace(epochs=1), out, data_path=mnist_path, verbose=0)
+    before = (out / "history.csv").read_bytes()
+    with pytest.raises(GanMnistError, match="--resume"):
+        train(TINY.replace(epochs=1), out, data_path=mnist_path, verbose=0)
+    with pytest.raises(GanMnistError, match="different config.*batch_size"):
+        train(TINY.replace(batch_size=32), out, data_path=mnist_path, resume=True, verbose=0)
+    assert (out / "history.csv").read_bytes() == before
+    result = train(TINY.replace(epochs=1, seed=5), out, data_path=mnist_path, force=True, verbose=0)
+    assert result.config.seed == 5
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [({"epochs": 0}, "epochs must be a positive"), ({"batch_size": -1}, "batch_size"),
+     ({"model": "vae"}, "unknown model"), ({"dataset": "cifar"}, "unknown dataset"), ({"limit": 0}, "limit")],
+)
+def test_bad_config_values(changes, message):
+    with pytest.raises(GanMnistError, match=message):
+        TrainConfig(**changes)
+
+
+def test_batch_larger_than_data_changes_nothing(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    with pytest.raises(GanMnistError, match="larger than the 128"):
+        train(TINY.replace(batch_size=256), out, data_path=mnist_path, verbose=0)
+    assert not out.exists()
