@@ -6,19 +6,87 @@ from gan_mnist._quiet import import_tensorflow_quietly
 import_tensorflow_quietly()
 
 from gan_mnist.config import TrainConfig  # noqa: E402
-from gan_mnist.data import load_mnist, load_training_images, make_dataset, to_model_range, to_uint8  # noqa: E402
+from gan_mnist.data import (  # noqa: E402
+    load_dataset,
+    load_mnist,
+    load_training_data,
+    load_training_images,
+    make_dataset,
+    read_idx,
+    to_model_range,
+    to_uint8,
+)
 from gan_mnist.errors import GanMnistError  # noqa: E402
 from gan_mnist.gan import GAN  # noqa: E402
 from gan_mnist.losses import discriminator_loss, generator_loss  # noqa: E402
-from gan_mnist.models import build_dcgan_discriminator, build_dcgan_generator, build_models  # noqa: E402
-from gan_mnist.plotting import image_grid, make_gif, plot_history, render_grid, save_grid  # noqa: E402
-from gan_mnist.sample import fixed_noise, generate, load_generator, save_samples  # noqa: E402
-from gan_mnist.train import TrainResult, build_gan, frame_paths, train  # noqa: E402
+from gan_mnist.models import (  # noqa: E402
+    build_cgan_discriminator,
+    build_cgan_generator,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_mlp_discriminator,
+    build_mlp_generator,
+    build_models,
+    is_conditional,
+)
+from gan_mnist.plotting import (  # noqa: E402
+    image_grid,
+    make_gif,
+    plot_architecture,
+    plot_history,
+    render_grid,
+    save_grid,
+)
+from gan_mnist.sample import (  # noqa: E402
+    all_digit_labels,
+    fixed_noise,
+    generate,
+    generate_from,
+    interpolate_classes,
+    load_generator,
+    save_samples,
+)
+from gan_mnist.train import TrainResult, build_gan, frame_inputs, frame_paths, train  # noqa: E402
 
 __all__ = [
-    "GAN", "GanMnistError", "TrainConfig", "TrainResult", "build_dcgan_discriminator", "build_dcgan_generator",
-    "build_gan", "build_models", "discriminator_loss", "fixed_noise", "frame_paths", "generate", "generator_loss",
-    "image_grid", "load_generator", "load_mnist", "load_training_images", "make_dataset", "make_gif",
-    "plot_history", "render_grid", "save_grid", "save_samples", "to_model_range", "to_uint8", "train",
+    "GAN",
+    "GanMnistError",
+    "TrainConfig",
+    "TrainResult",
+    "all_digit_labels",
+    "build_cgan_discriminator",
+    "build_cgan_generator",
+    "build_dcgan_discriminator",
+    "build_dcgan_generator",
+    "build_gan",
+    "build_mlp_discriminator",
+    "build_mlp_generator",
+    "build_models",
+    "discriminator_loss",
+    "fixed_noise",
+    "frame_inputs",
+    "frame_paths",
+    "generate",
+    "generate_from",
+    "generator_loss",
+    "image_grid",
+    "interpolate_classes",
+    "is_conditional",
+    "load_dataset",
+    "load_generator",
+    "load_mnist",
+    "load_training_data",
+    "load_training_images",
+    "make_dataset",
+    "make_gif",
+    "plot_architecture",
+    "plot_history",
+    "read_idx",
+    "render_grid",
+    "save_grid",
+    "save_samples",
+    "to_model_range",
+    "to_uint8",
+    "train",
 ]
 __version__ = "0.1.0"

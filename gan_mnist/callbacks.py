@@ -12,6 +12,7 @@ import pandas as pd
 
 from gan_mnist.checkpoint import atomic_write_bytes, save_checkpoint
 from gan_mnist.plotting import save_grid
+from gan_mnist.sample import generate_from
 
 
 class HistoryCSV(keras.callbacks.Callback):
@@ -40,16 +41,18 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 class SampleFrames(keras.callbacks.Callback):
-    """Saves frames_dir/epoch_NNNN.png: the generator's output on the same fixed noise after every epoch."""
+    """Saves frames_dir/epoch_NNNN.png: the generator's output on the same fixed noise [and labels] every epoch."""
 
-    def __init__(self, frames_dir: str | Path, noise: np.ndarray):
+    def __init__(self, frames_dir: str | Path, noise: np.ndarray, labels: np.ndarray | None = None,
+                 ncols: int | None = None):
         super().__init__()
         self.frames_dir = Path(frames_dir)
-        self.noise = noise
+        self.noise, self.labels, self.ncols = noise, labels, ncols
 
     def on_epoch_end(self, epoch, logs=None):
-        images = np.asarray(self.model.generator(self.noise, training=False))
-        save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}")
+        images = generate_from(self.model.generator, self.noise, self.labels)
+        save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}",
+                  ncols=self.ncols)
 
 
 class CheckpointEvery(keras.callbacks.Callback):
@@ -69,6 +72,20 @@ class CheckpointEvery(keras.callbacks.Callback):
         save_generator(self.model.generator, self.generator_path)
         # the checkpoint is written last: its existence promises that frames and history reach this epoch
         save_checkpoint(self.model, self.checkpoint_dir, done)
+
+
+class GeneratorSnapshots(keras.callbacks.Callback):
+    """Every `every` epochs keeps a copy of the generator as directory/epoch_NNNN.keras."""
+
+    def __init__(self, directory: str | Path, every: int):
+        super().__init__()
+        self.directory = Path(directory)
+        self.every = every
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every == 0:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            save_generator(self.model.generator, self.directory / f"epoch_{epoch + 1:04d}.keras")
 
 
 def save_generator(generator: keras.Model, path: str | Path) -> Path:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist.config import DATASETS, MODELS, TrainConfig
+from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, TrainConfig
 from gan_mnist.errors import GanMnistError
 
 # CLI flag -> TrainConfig field, for the flags that set hyperparameters
@@ -17,6 +17,7 @@ _CONFIG_FLAGS = {
     "model": "model", "dataset": "dataset", "epochs": "epochs", "batch_size": "batch_size",
     "latent_dim": "latent_dim", "lr_g": "g_learning_rate", "lr_d": "d_learning_rate", "beta_1": "beta_1",
     "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
+    "save_every": "save_every",
 }
 
 
@@ -33,15 +34,19 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
     t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
     t.add_argument("--latent-dim", type=int, help=f"noise size (default {d.latent_dim})")
-    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default {d.g_learning_rate})")
-    t.add_argument("--lr-d", type=float, help=f"discriminator Adam learning rate (default {d.d_learning_rate})")
-    t.add_argument("--beta-1", type=float, help=f"Adam beta_1 for both (default {d.beta_1})")
+    per_model = ", ".join(f"{m} {lr:g}/{b1:g}" for m, (lr, b1) in OPTIMIZER_DEFAULTS.items())
+    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default per model; lr/beta_1: "
+                                              f"{per_model})")
+    t.add_argument("--lr-d", type=float, help="discriminator Adam learning rate (default per model)")
+    t.add_argument("--beta-1", type=float, help="Adam beta_1 for both networks (default per model)")
     t.add_argument("--seed", type=int, help=f"seed for weights, noise and shuffling (default {d.seed})")
     t.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
     t.add_argument("--grid-size", type=int, help=f"frames show K x K samples (default {d.grid_size})")
     t.add_argument("--checkpoint-every", type=int, help=f"epochs between checkpoints (default {d.checkpoint_every})")
+    t.add_argument("--save-every", type=int, help="also keep DIR/generators/epoch_NNNN.keras every K epochs")
     t.add_argument("--out", required=True, type=Path, help="run directory")
-    t.add_argument("--data", type=Path, help="mnist.npz in Keras's layout (default: $GAN_MNIST_DATA, then download)")
+    t.add_argument("--data", type=Path, help="Keras-layout .npz or folder of IDX files (default: $GAN_MNIST_DATA "
+                                             "or $GAN_MNIST_FASHION_DATA, then Keras's download)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--force", action="store_true", help="discard a previous run in --out and start over")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,16 +56,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--n", type=int, default=100, help="number of images (default 100)")
     s.add_argument("--out", required=True, type=Path, help="output .npz")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    s.add_argument("--labels", help="conditional models: a digit ('7'), one per sample ('0,1,1,...') or 'all' "
+                                    "(equal numbers of each digit; the default)")
     return p
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    base = TrainConfig()
+    given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
     saved = args.out / "config.json"
     if args.resume and saved.exists():
-        base = TrainConfig.load(saved)
-    given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
-    return dataclasses.replace(base, **given)
+        return dataclasses.replace(TrainConfig.load(saved), **given)
+    return TrainConfig(**given)  # unset optimizer settings take the chosen model's defaults
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -78,14 +84,31 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _sample(args: argparse.Namespace) -> None:
-    from gan_mnist.sample import load_generator, save_samples
+    from gan_mnist.models import is_conditional
+    from gan_mnist.sample import all_digit_labels, load_generator, save_samples
 
     if args.n <= 0:
         raise GanMnistError(f"--n must be a positive integer, got {args.n}")
     if args.out.suffix != ".npz":
         raise GanMnistError(f"--out must end in .npz, got {args.out}")
-    path = save_samples(load_generator(args.generator), args.n, args.out, seed=args.seed)
-    print(json.dumps({"out": str(path), "n": args.n}))
+    generator = load_generator(args.generator)
+    labels = _parse_labels(args.labels, args.n) if args.labels is not None else None
+    if labels is None and is_conditional(generator):
+        labels = all_digit_labels(args.n)
+    path = save_samples(generator, args.n, args.out, seed=args.seed, labels=labels)
+    print(json.dumps({"out": str(path), "n": args.n, "labels": args.labels or ("all" if labels is not None else None)}))
+
+
+def _parse_labels(text: str, n: int):
+    """'all' -> equal numbers of each digit; '7' or '0,1,2' -> integers (range checked by the sampler)."""
+    from gan_mnist.sample import all_digit_labels
+
+    if text.strip().lower() == "all":
+        return all_digit_labels(n)
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise GanMnistError(f"--labels must be 'all', a digit or comma-separated digits, got {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:

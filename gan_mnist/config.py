@@ -8,46 +8,65 @@ from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
 
-MODELS = ("dcgan",)
-DATASETS = ("mnist",)
+MODELS = ("dcgan", "mlp", "cgan")
+DATASETS = ("mnist", "fashion_mnist")
+CONDITIONAL_MODELS = ("cgan",)
+# Adam (learning rate for both networks, beta_1) per model: the tutorial's for dcgan, the DCGAN paper's otherwise
+OPTIMIZER_DEFAULTS = {"dcgan": (1e-4, 0.9), "mlp": (2e-4, 0.5), "cgan": (2e-4, 0.5)}
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of one training run. Defaults reproduce the TensorFlow DCGAN tutorial."""
+    """Hyperparameters of one training run. Defaults reproduce the TensorFlow DCGAN tutorial.
+
+    Learning rates and beta_1 left as None take the model's defaults (OPTIMIZER_DEFAULTS).
+    """
 
     model: str = "dcgan"
     dataset: str = "mnist"
     epochs: int = 50
     batch_size: int = 256
     latent_dim: int = 100
-    g_learning_rate: float = 1e-4
-    d_learning_rate: float = 1e-4
-    beta_1: float = 0.9
+    g_learning_rate: float | None = None
+    d_learning_rate: float | None = None
+    beta_1: float | None = None
     seed: int = 0
     limit: int | None = None  # use only the first `limit` training images
     grid_size: int = 6  # per-epoch frames show grid_size x grid_size samples
     checkpoint_every: int = 1  # epochs between checkpoints
     gif_frame_ms: int = 200
+    save_every: int | None = None  # also keep generators/epoch_NNNN.keras every k epochs
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
             raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        lr, beta_1 = OPTIMIZER_DEFAULTS[self.model]
+        for name, default in (("g_learning_rate", lr), ("d_learning_rate", lr), ("beta_1", beta_1)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, default)  # frozen: fill the model's default once, here
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
-        limit = self.limit
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
-            raise GanMnistError(f"limit must be a positive integer or None, got {self.limit!r}")
+        for name in ("limit", "save_every"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+                raise GanMnistError(f"{name} must be a positive integer or None, got {value!r}")
         for name in ("g_learning_rate", "d_learning_rate"):
             if not getattr(self, name) > 0:
                 raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 <= self.beta_1 < 1:
+            raise GanMnistError(f"beta_1 must be in [0, 1), got {self.beta_1!r}")
+
+    @property
+    def conditional(self) -> bool:
+        """True for models whose networks see the class label."""
+        return self.model in CONDITIONAL_MODELS
 
     def replace(self, **changes) -> TrainConfig:
-        """Return a copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again); filled-in optimizer defaults are kept as values."""
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:

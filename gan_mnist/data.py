@@ -1,32 +1,43 @@
-"""MNIST loading: an explicit file, then $GAN_MNIST_DATA, then Keras's own downloader; plus the tf.data pipeline."""
+"""Loading MNIST and Fashion-MNIST: an explicit path, then an environment variable, then Keras's downloader.
+
+A path may be Keras's `mnist.npz` layout or a directory of the original IDX files (`.gz` or not). Everything is
+checked and scaled for the GAN, and `make_dataset` builds the tf.data pipeline.
+"""
 
 from __future__ import annotations
 
+import gzip
+import math
 import os
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
+from gan_mnist.config import DATASETS
 from gan_mnist.errors import GanMnistError
 
-ENV_VAR = "GAN_MNIST_DATA"
+ENV_VARS = {"mnist": "GAN_MNIST_DATA", "fashion_mnist": "GAN_MNIST_FASHION_DATA"}
+ENV_VAR = ENV_VARS["mnist"]
 SPLITS = ("train", "test")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
+IDX_NAMES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+             "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 
 
-def _keras_load() -> dict[str, np.ndarray]:
+def _keras_load(dataset: str = "mnist") -> dict[str, np.ndarray]:
     """Keras's downloader (cached in ~/.keras/datasets); raises whatever urllib raises when offline."""
     import keras
 
-    (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    module = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[dataset]
+    (x_train, y_train), (x_test, y_test) = module.load_data()
     return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    if not path.is_file():
-        raise GanMnistError(f"MNIST file not found: {path}")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in _KEYS if k not in f.files]
@@ -37,6 +48,40 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
         if isinstance(e, GanMnistError):
             raise
         raise GanMnistError(f"{path}: not a readable .npz file ({e})") from e
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read one IDX file of unsigned bytes (gzipped or not), e.g. train-images-idx3-ubyte.gz -> uint8 (N, 28, 28)."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except (OSError, EOFError, zlib.error) as e:
+        raise GanMnistError(f"{path}: corrupt or truncated file ({e})") from e
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08:
+        raise GanMnistError(f"{path}: not an IDX file of unsigned bytes (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise GanMnistError(f"{path}: truncated IDX header")
+    dims = struct.unpack(f">{ndim}I", raw[4:header])
+    if len(raw) - header != math.prod(dims):
+        raise GanMnistError(f"{path}: {len(raw) - header} data bytes where the header promises {math.prod(dims)} "
+                            "(truncated or corrupt)")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(dims)
+
+
+def read_idx_dir(directory: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The four original IDX files in `directory` (train-/t10k- images and labels, `.gz` optional) as arrays."""
+    directory = Path(directory)
+    arrays = {}
+    for key, name in IDX_NAMES.items():
+        found = [p for p in (directory / f"{name}.gz", directory / name) if p.is_file()]
+        if not found:
+            raise GanMnistError(f"{directory}: no {name}[.gz]; expected the four IDX files {list(IDX_NAMES.values())}")
+        arrays[key] = read_idx(found[0])
+    return arrays
 
 
 def validate_mnist(arrays: dict[str, np.ndarray], source: str = "data") -> None:
@@ -55,32 +100,46 @@ def validate_mnist(arrays: dict[str, np.ndarray], source: str = "data") -> None:
             raise GanMnistError(f"{source}: y_{split} must hold integer labels 0-9")
 
 
-def load_mnist(path: str | os.PathLike | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
-    """Return (images uint8 (N, 28, 28) 0-255, labels uint8 (N,) 0-9) for 'train' or 'test'.
+def load_dataset(
+    dataset: str = "mnist", path: str | os.PathLike | None = None, split: str = "train"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 (N, 28, 28) 0-255, labels uint8 (N,) 0-9) of 'train' or 'test'.
 
-    Looks at `path`, then $GAN_MNIST_DATA, then Keras's downloader.
+    Looks at `path` (an .npz in Keras's layout or a directory of IDX files), then the dataset's environment
+    variable (GAN_MNIST_DATA, GAN_MNIST_FASHION_DATA), then Keras's downloader.
     """
+    if dataset not in DATASETS:
+        raise GanMnistError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
     if split not in SPLITS:
         raise GanMnistError(f"split must be one of {SPLITS}, got {split!r}")
+    env = ENV_VARS[dataset]
+    source = str(path)
+    if path is None and os.environ.get(env):
+        path, source = os.environ[env], f"{env}={os.environ[env]}"
     if path is not None:
-        source = str(path)
-        arrays = _read_npz(Path(path))
-    elif os.environ.get(ENV_VAR):
-        source = f"{ENV_VAR}={os.environ[ENV_VAR]}"
-        if not Path(os.environ[ENV_VAR]).is_file():
-            raise GanMnistError(f"{source}: no such file (point {ENV_VAR} at a mnist.npz in Keras's layout)")
-        arrays = _read_npz(Path(os.environ[ENV_VAR]))
+        p = Path(path)
+        if p.is_dir():
+            arrays = read_idx_dir(p)
+        elif p.is_file():
+            arrays = _read_npz(p)
+        else:
+            raise GanMnistError(f"{dataset} data not found: {source} (point {env} at Keras's .npz or an IDX folder)")
     else:
-        source = "keras.datasets.mnist"
+        source = f"keras.datasets.{dataset}"
         try:
-            arrays = _keras_load()
+            arrays = _keras_load(dataset)
         except Exception as e:  # urllib/HTTP/SSL errors vary by platform; one message covers them
             raise GanMnistError(
-                f"could not download MNIST with Keras ({type(e).__name__}: {e}). Offline? Set {ENV_VAR} "
-                "to a local mnist.npz in Keras's layout (x_train, y_train, x_test, y_test)."
+                f"could not download {dataset} with Keras ({type(e).__name__}: {e}). Offline? Set {env} "
+                "to a local .npz in Keras's layout (x_train, y_train, x_test, y_test) or a folder of IDX files."
             ) from e
     validate_mnist(arrays, source)
     return arrays[f"x_{split}"], arrays[f"y_{split}"].astype(np.uint8)
+
+
+def load_mnist(path: str | os.PathLike | None = None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """MNIST (images uint8 (N, 28, 28), labels uint8 (N,)): `path`, then $GAN_MNIST_DATA, then Keras."""
+    return load_dataset("mnist", path, split)
 
 
 def to_model_range(images: np.ndarray) -> np.ndarray:
@@ -96,18 +155,32 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0) -> tf.data.Dataset:
-    """Shuffled, batched, prefetched dataset of float32 (B, 28, 28, 1) batches; the last batch may be smaller."""
-    ds = tf.data.Dataset.from_tensor_slices(images)
+def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | None = None
+                 ) -> tf.data.Dataset:
+    """Shuffled, batched, prefetched float32 (B, 28, 28, 1) batches, or (images, int32 labels (B,)) pairs.
+
+    The last batch may be smaller.
+    """
+    items = images if labels is None else (images, labels.astype(np.int32))
+    ds = tf.data.Dataset.from_tensor_slices(items)
     ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def load_training_images(path: str | os.PathLike | None = None, limit: int | None = None) -> np.ndarray:
+def load_training_images(
+    path: str | os.PathLike | None = None, limit: int | None = None, dataset: str = "mnist"
+) -> np.ndarray:
     """The first `limit` (or all) training images as float32 (N, 28, 28, 1) in [-1, 1]."""
-    x, _ = load_mnist(path, "train")
+    return load_training_data(path, limit, dataset)[0]
+
+
+def load_training_data(
+    path: str | os.PathLike | None = None, limit: int | None = None, dataset: str = "mnist"
+) -> tuple[np.ndarray, np.ndarray]:
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels uint8 (N,)) of the first `limit` training examples."""
+    x, y = load_dataset(dataset, path, "train")
     if limit is not None:
         if limit > len(x):
             raise GanMnistError(f"limit={limit} is larger than the {len(x)} training images")
-        x = x[:limit]
-    return to_model_range(x)
+        x, y = x[:limit], y[:limit]
+    return to_model_range(x), y

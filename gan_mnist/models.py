@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 IMAGE_SHAPE = (28, 28, 1)
+NUM_CLASSES = 10
 
 
 def build_dcgan_generator(latent_dim: int = 100) -> keras.Model:
@@ -40,7 +41,84 @@ def build_dcgan_discriminator() -> keras.Model:
     return keras.Model(img, logit, name="dcgan_discriminator")
 
 
-BUILDERS = {"dcgan": (build_dcgan_generator, build_dcgan_discriminator)}
+def build_mlp_generator(latent_dim: int = 100) -> keras.Model:
+    """Fully connected generator of the classic Keras GAN: z (B, latent_dim) -> images (B, 28, 28, 1) in [-1, 1]."""
+    z = keras.Input((latent_dim,), name="z")
+    x = z
+    for units in (256, 512, 1024):  # 256 -> 512 -> 1024
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(0.2)(x)
+        x = layers.BatchNormalization(momentum=0.8)(x)
+    x = layers.Dense(28 * 28, activation="tanh")(x)  # 784
+    out = layers.Reshape(IMAGE_SHAPE)(x)  # 28x28x1
+    return keras.Model(z, out, name="mlp_generator")
+
+
+def build_mlp_discriminator() -> keras.Model:
+    """Fully connected discriminator: images (B, 28, 28, 1) -> one real/fake logit (B, 1)."""
+    img = keras.Input(IMAGE_SHAPE, name="image")
+    x = layers.Flatten()(img)  # 784
+    for units in (512, 256):  # 512 -> 256
+        x = layers.Dense(units)(x)
+        x = layers.LeakyReLU(0.2)(x)
+    logit = layers.Dense(1)(x)
+    return keras.Model(img, logit, name="mlp_discriminator")
+
+
+def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50) -> keras.Model:
+    """Conditional generator: (z (B, latent_dim), label (B,) int 0-9) -> images (B, 28, 28, 1) in [-1, 1].
+
+    The label becomes a learned code (layer 'label_embedding') that a sub-model 'cgan_generator_body' reads
+    with z; blending two codes there draws in-between classes (see `sample.interpolate_classes`).
+    """
+    z = keras.Input((latent_dim,), name="z")
+    code = keras.Input((embed_dim,), name="code")
+    x = layers.Concatenate()([z, code])  # latent_dim + 50
+    x = layers.Dense(7 * 7 * 128, use_bias=False)(x)  # 6272
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Reshape((7, 7, 128))(x)  # 7x7x128
+    x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
+    x = layers.BatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
+    body = keras.Model([z, code], out, name="cgan_generator_body")
+
+    z_in = keras.Input((latent_dim,), name="z")
+    label = keras.Input((), dtype="int32", name="label")
+    label_code = layers.Embedding(NUM_CLASSES, embed_dim, name="label_embedding")(label)  # 50 per digit
+    return keras.Model([z_in, label], body([z_in, label_code]), name="cgan_generator")
+
+
+def build_cgan_discriminator() -> keras.Model:
+    """Conditional discriminator: (images (B, 28, 28, 1), label (B,) int 0-9) -> one logit (B, 1)."""
+    img = keras.Input(IMAGE_SHAPE, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    # the label enters as an extra image channel, a learned 28x28 plane per digit
+    plane = layers.Embedding(NUM_CLASSES, 28 * 28)(label)  # 784
+    plane = layers.Reshape(IMAGE_SHAPE)(plane)  # 28x28x1
+    x = layers.Concatenate()([img, plane])  # 28x28x2
+    x = layers.Conv2D(64, 5, strides=2, padding="same")(x)  # 14x14x64
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Conv2D(128, 5, strides=2, padding="same")(x)  # 7x7x128
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Dropout(0.3)(x)
+    x = layers.Flatten()(x)  # 6272
+    logit = layers.Dense(1)(x)
+    return keras.Model([img, label], logit, name="cgan_discriminator")
+
+
+BUILDERS = {
+    "dcgan": (build_dcgan_generator, build_dcgan_discriminator),
+    "mlp": (build_mlp_generator, build_mlp_discriminator),
+    "cgan": (build_cgan_generator, build_cgan_discriminator),
+}
+
+
+def is_conditional(generator: keras.Model) -> bool:
+    """True for generators that take (z, label) rather than z alone."""
+    return len(generator.inputs) == 2
 
 
 def build_models(model: str, latent_dim: int = 100) -> tuple[keras.Model, keras.Model]:

@@ -86,3 +86,23 @@ def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def plot_architecture(model, path: str | os.PathLike) -> Path | None:
+    """Draw `model` to a PNG with keras.utils.plot_model; None, with a printed hint, without pydot + Graphviz."""
+    import shutil
+
+    import keras
+
+    try:
+        import pydot  # noqa: F401
+    except ImportError:
+        pydot = None
+    if pydot is None or shutil.which("dot") is None:
+        print(f"No diagram of {model.name}: keras.utils.plot_model needs pydot (pip install pydot) and "
+              "Graphviz (apt-get install graphviz, brew install graphviz). model.summary() shows the same layers.")
+        return None
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=72)
+    return path

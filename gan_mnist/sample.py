@@ -1,4 +1,4 @@
-"""Drawing samples from a generator: fixed noise for frames, seeded batches, and .npz export like MNIST."""
+"""Drawing samples from a generator: fixed noise for frames, seeded batches, labels, and .npz export like MNIST."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 
 from gan_mnist.data import to_uint8
 from gan_mnist.errors import GanMnistError
+from gan_mnist.models import NUM_CLASSES, is_conditional
 
 
 def fixed_noise(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
@@ -17,13 +18,56 @@ def fixed_noise(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).standard_normal((n, latent_dim)).astype(np.float32)
 
 
-def generate(generator: keras.Model, n: int, seed: int = 0, batch_size: int = 1000) -> np.ndarray:
-    """n images float32 (n, 28, 28, 1) in [-1, 1] from seeded noise, generated in inference mode."""
+def latent_dim_of(generator: keras.Model) -> int:
+    """Size of the noise input of a generator (conditional or not)."""
+    return int(generator.inputs[0].shape[-1])
+
+
+def check_labels(labels, n: int, conditional: bool) -> np.ndarray | None:
+    """Validate labels for n samples: None for unconditional models; ints 0-9, one or n of them, else an error."""
+    if not conditional:
+        if labels is not None:
+            raise GanMnistError("this generator is unconditional: it takes no labels")
+        return None
+    if labels is None:
+        raise GanMnistError("this generator is conditional: give labels (digits 0-9), e.g. labels=7")
+    arr = np.asarray(labels)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or _whole_floats(arr)):
+        raise GanMnistError(f"labels must be integers 0-9, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
+        raise GanMnistError(f"labels must be digits 0-9, got values from {arr.min()} to {arr.max()}")
+    arr = arr.astype(np.int32).reshape(-1)
+    if arr.size == 1:
+        arr = np.full(n, arr[0], np.int32)
+    if arr.size != n:
+        raise GanMnistError(f"got {arr.size} labels for {n} samples; give one label or one per sample")
+    return arr
+
+
+def _whole_floats(arr: np.ndarray) -> bool:
+    return np.issubdtype(arr.dtype, np.floating) and bool(np.all(arr == np.round(arr)))
+
+
+def all_digit_labels(n: int) -> np.ndarray:
+    """n labels int32 (n,) cycling 0..9 in blocks, as equal a count of each digit as n allows."""
+    return np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), -(-n // NUM_CLASSES))[:n]
+
+
+def generate_from(generator: keras.Model, z: np.ndarray, labels=None, batch_size: int = 1000) -> np.ndarray:
+    """Images float32 (n, 28, 28, 1) in [-1, 1] for given noise (n, latent_dim) [and labels], in inference mode."""
+    labels = check_labels(labels, len(z), is_conditional(generator))
+    out = []
+    for i in range(0, len(z), batch_size):
+        inputs = z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]]
+        out.append(np.asarray(generator(inputs, training=False)))
+    return np.concatenate(out)
+
+
+def generate(generator: keras.Model, n: int, seed: int = 0, labels=None, batch_size: int = 1000) -> np.ndarray:
+    """n images float32 (n, 28, 28, 1) in [-1, 1] from seeded noise; conditional generators need `labels`."""
     if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
         raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
-    z = fixed_noise(n, int(generator.input_shape[-1]), seed)
-    chunks = [generator(z[i : i + batch_size], training=False) for i in range(0, n, batch_size)]
-    return np.concatenate([np.asarray(c) for c in chunks])
+    return generate_from(generator, fixed_noise(n, latent_dim_of(generator), seed), labels, batch_size)
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:
@@ -39,10 +83,30 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
         raise GanMnistError(f"could not load generator {path}: {type(e).__name__}: {e}") from e
 
 
-def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0) -> Path:
-    """Write n samples to an .npz whose `images` is uint8 (n, 28, 28), 0 = background, 255 = ink."""
-    images = to_uint8(generate(generator, n, seed))
+def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0, labels=None) -> Path:
+    """Write n samples to an .npz: `images` uint8 (n, 28, 28), 0 = background, 255 = ink; `labels` if conditional."""
+    images = to_uint8(generate(generator, n, seed, labels))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, images=images)
+    arrays = {"images": images}
+    if is_conditional(generator):
+        arrays["labels"] = check_labels(labels, n, True).astype(np.uint8)
+    np.savez_compressed(path, **arrays)
     return path
+
+
+def interpolate_classes(generator: keras.Model, a: int, b: int, steps: int = 10, seed: int = 0) -> np.ndarray:
+    """From digit a to digit b with the noise held fixed: images float32 (steps, 28, 28, 1) in [-1, 1].
+
+    Blends the two labels' learned codes linearly; needs a generator from `build_cgan_generator`.
+    """
+    check_labels([a, b], 2, is_conditional(generator))
+    try:
+        codes = np.asarray(generator.get_layer("label_embedding").embeddings)
+        body = generator.get_layer("cgan_generator_body")
+    except ValueError as e:
+        raise GanMnistError("class interpolation needs a generator built by build_cgan_generator") from e
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    mixed = (1 - t) * codes[a] + t * codes[b]
+    z = np.repeat(fixed_noise(1, latent_dim_of(generator), seed), steps, axis=0)
+    return np.asarray(body([z, mixed], training=False))

@@ -13,19 +13,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gan_mnist.callbacks import CheckpointEvery, HistoryCSV, SampleFrames
+from gan_mnist.callbacks import CheckpointEvery, GeneratorSnapshots, HistoryCSV, SampleFrames
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
-from gan_mnist.data import load_training_images, make_dataset
+from gan_mnist.data import load_training_data, make_dataset
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
-from gan_mnist.models import build_models
+from gan_mnist.models import NUM_CLASSES, build_models
 from gan_mnist.plotting import make_gif, plot_history
 from gan_mnist.sample import fixed_noise
 
 # names inside a run directory
 CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
-GENERATOR, FRAMES, CHECKPOINTS = "generator.keras", "frames", "checkpoints"
+GENERATOR, FRAMES, CHECKPOINTS, SNAPSHOTS = "generator.keras", "frames", "checkpoints", "generators"
 
 
 @dataclasses.dataclass
@@ -72,6 +72,17 @@ def build_gan(config: TrainConfig) -> GAN:
     return gan
 
 
+def frame_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None, int]:
+    """(noise, labels or None, columns) of the per-epoch frames.
+
+    Unconditional: a grid_size x grid_size grid. Conditional: 10x10, row i is digit i, noise fixed per column.
+    """
+    if not config.conditional:
+        return fixed_noise(config.grid_size**2, config.latent_dim, config.seed), None, config.grid_size
+    noise = np.tile(fixed_noise(NUM_CLASSES, config.latent_dim, config.seed), (NUM_CLASSES, 1))
+    return noise, np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), NUM_CLASSES), NUM_CLASSES
+
+
 def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
     """Refuse to mix two different runs in one directory; changing only `epochs` on resume is allowed."""
     if not (out / CONFIG).exists():
@@ -103,6 +114,7 @@ def train(
     *,
     data_path: str | os.PathLike | None = None,
     images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
     resume: bool = False,
     force: bool = False,
     verbose: int | str = "auto",
@@ -110,14 +122,18 @@ def train(
 ) -> TrainResult:
     """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints).
 
-    `images` (float32 (N, 28, 28, 1) in [-1, 1]) replaces loading MNIST; `resume` continues from the last
-    checkpoint in `out_dir`; `force` discards a previous run there.
+    `images` (float32 (N, 28, 28, 1) in [-1, 1]) and `labels` (N,) replace loading `config.dataset`;
+    `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there.
     """
     out = Path(out_dir)
     _check_run_dir(out, config, resume, force)
-    x = images if images is not None else load_training_images(data_path, config.limit)
+    if images is None:
+        images, labels = load_training_data(data_path, config.limit, config.dataset)
+    x, y = images, labels
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) == 0:
         raise GanMnistError(f"training images must have shape (N>0, 28, 28, 1), got {x.shape}")
+    if config.conditional and (y is None or len(y) != len(x)):
+        raise GanMnistError(f"model {config.model!r} needs one label per training image")
     if config.batch_size > len(x):
         raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
 
@@ -125,7 +141,7 @@ def train(
     if force and not resume:
         for name in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR):
             (out / name).unlink(missing_ok=True)
-        for name in (FRAMES, CHECKPOINTS):
+        for name in (FRAMES, CHECKPOINTS, SNAPSHOTS):
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -138,16 +154,17 @@ def train(
     config.save(out / CONFIG)
 
     history = HistoryCSV(out / HISTORY, previous)
-    noise = fixed_noise(config.grid_size**2, config.latent_dim, config.seed)
+    noise, frame_labels, ncols = frame_inputs(config)
     run_callbacks = [
         history,
-        SampleFrames(out / FRAMES, noise),
+        SampleFrames(out / FRAMES, noise, frame_labels, ncols),
+        *([GeneratorSnapshots(out / SNAPSHOTS, config.save_every)] if config.save_every else []),
         CheckpointEvery(out / CHECKPOINTS, out / GENERATOR, config.checkpoint_every, config.epochs),
         *(callbacks or []),
     ]
     if start < config.epochs:
         # a different shuffle seed per resumed segment, so a resumed run does not replay the first epochs' order
-        dataset = make_dataset(x, config.batch_size, seed=config.seed + start)
+        dataset = make_dataset(x, config.batch_size, seed=config.seed + start, labels=y if config.conditional else None)
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 

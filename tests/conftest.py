@@ -30,6 +30,14 @@ def small_images(mnist_path) -> np.ndarray:
     return load_training_images(mnist_path, limit=256)
 
 
+@pytest.fixture(scope="session")
+def small_labels(mnist_path) -> np.ndarray:
+    """Labels uint8 (256,) of `small_images`."""
+    from gan_mnist.data import load_training_data
+
+    return load_training_data(mnist_path, limit=256)[1]
+
+
 def write_fake_mnist(path: Path, **overrides) -> Path:
     """A tiny npz in Keras's layout; `overrides` replace or (with None) drop arrays."""
     rng = np.random.default_rng(0)

@@ -57,7 +57,7 @@ def test_sample_writes_mnist_like_uint8(trained_run, tmp_path):
         (["train", "--epochs", 0, "--out", "r"], "epochs must be a positive integer"),
         (["train", "--batch-size", 1000, "--limit", 100, "--out", "r"], "larger than the 100 training images"),
         (["train", "--limit", 70000, "--out", "r"], "larger than the 60000"),
-        (["train", "--data", "nowhere.npz", "--out", "r"], "MNIST file not found"),
+        (["train", "--data", "nowhere.npz", "--out", "r"], "mnist data not found"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
@@ -84,3 +84,44 @@ def test_refuses_to_overwrite_a_run(trained_run):
     out, _ = trained_run
     proc = run_cli("train", "--epochs", 1, "--out", out)
     assert proc.returncode == 2 and "--resume" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def cgan_run(tmp_path_factory, mnist_path):
+    out = tmp_path_factory.mktemp("cli") / "cgan"
+    proc = run_cli("train", "--model", "cgan", "--epochs", 1, "--batch-size", 64, "--limit", 128, "--out", out,
+                   "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+@pytest.mark.parametrize("labels, expected", [("7", [7] * 20), ("all", [d for d in range(10) for _ in range(2)]),
+                                              (None, [d for d in range(10) for _ in range(2)])])
+def test_cgan_sample_writes_asked_labels(cgan_run, tmp_path, labels, expected):
+    args = ["sample", "--generator", cgan_run / "generator.keras", "--n", 20, "--out", tmp_path / "s.npz"]
+    proc = run_cli(*args, *(["--labels", labels] if labels else []))
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["images"].shape == (20, 28, 28) and f["images"].dtype == np.uint8
+        assert f["labels"].tolist() == expected
+
+
+@pytest.mark.parametrize("labels, message", [("12", "labels must be digits 0-9"), ("-1", "labels must be digits 0-9"),
+                                             ("seven", "--labels must be 'all'"), ("1,2", "got 2 labels for 20")])
+def test_cgan_sample_rejects_bad_labels(cgan_run, tmp_path, labels, message):
+    proc = run_cli("sample", "--generator", cgan_run / "generator.keras", "--n", 20, "--out", tmp_path / "s.npz",
+                   "--labels", labels)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "s.npz").exists()
+
+
+def test_labels_for_an_unconditional_model_are_refused(trained_run, tmp_path):
+    out, _ = trained_run
+    proc = run_cli("sample", "--generator", out / "generator.keras", "--n", 5, "--out", tmp_path / "s.npz",
+                   "--labels", "3")
+    assert proc.returncode == 2 and "unconditional" in proc.stderr
+
+
+def test_unknown_dataset_is_refused():
+    proc = run_cli("train", "--dataset", "cifar10", "--out", "r")
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr

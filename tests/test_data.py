@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from gan_mnist import data
-from gan_mnist.data import load_mnist, load_training_images, make_dataset, to_model_range, to_uint8
+from gan_mnist.data import (
+    IDX_NAMES,
+    load_dataset,
+    load_mnist,
+    load_training_images,
+    make_dataset,
+    read_idx,
+    to_model_range,
+    to_uint8,
+)
 from gan_mnist.errors import GanMnistError
 from tests.conftest import write_fake_mnist
 
@@ -37,7 +46,8 @@ def test_environment_variable_to_missing_file_names_it(tmp_path, monkeypatch):
 def test_offline_without_path_gives_one_clear_error(monkeypatch):
     monkeypatch.delenv("GAN_MNIST_DATA", raising=False)
 
-    def offline():
+    def offline(dataset):
+        assert dataset == "mnist"
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(data, "_keras_load", offline)
@@ -48,7 +58,7 @@ def test_offline_without_path_gives_one_clear_error(monkeypatch):
 def test_keras_downloader_is_the_fallback(monkeypatch, tmp_path):
     monkeypatch.delenv("GAN_MNIST_DATA", raising=False)
     fake = dict(np.load(write_fake_mnist(tmp_path / "f.npz")))
-    monkeypatch.setattr(data, "_keras_load", lambda: fake)
+    monkeypatch.setattr(data, "_keras_load", lambda dataset: fake)
     assert load_mnist()[0].shape == (20, 28, 28)
 
 
@@ -74,7 +84,7 @@ def test_not_an_npz_and_missing_file(tmp_path):
     junk.write_bytes(b"not a zip file")
     with pytest.raises(GanMnistError, match="junk.npz"):
         load_mnist(junk)
-    with pytest.raises(GanMnistError, match="not found"):
+    with pytest.raises(GanMnistError, match="data not found"):
         load_mnist(tmp_path / "absent.npz")
 
 
@@ -101,3 +111,82 @@ def test_dataset_batches_and_shuffles_by_seed(small_images):
     other = next(iter(make_dataset(small_images, 32, seed=2))).numpy()
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def _write_idx(path, array, gz=True):
+    import gzip
+    import struct
+
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    raw = header + np.ascontiguousarray(array, np.uint8).tobytes()
+    path.write_bytes(gzip.compress(raw) if gz else raw)
+    return path
+
+
+def _write_idx_dir(directory, arrays, gz=True):
+    directory.mkdir(exist_ok=True)
+    for key, name in IDX_NAMES.items():
+        _write_idx(directory / (name + (".gz" if gz else "")), arrays[key], gz)
+    return directory
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_idx_reader_accepts_the_original_mnist_files(tmp_path, mnist_path, gz):
+    # the shared file's arrays are exactly the originals' contents, so these are byte-for-byte MNIST's IDX files
+    arrays = dict(np.load(mnist_path))
+    folder = _write_idx_dir(tmp_path / "idx", arrays, gz)
+    x, y = load_dataset("mnist", folder, "test")
+    np.testing.assert_array_equal(x, arrays["x_test"])
+    np.testing.assert_array_equal(y, arrays["y_test"])
+    assert read_idx(folder / ("train-images-idx3-ubyte" + (".gz" if gz else ""))).shape == (60000, 28, 28)
+
+
+def test_fashion_mnist_from_a_folder_and_environment(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    arrays = {"x_train": rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
+              "x_test": rng.integers(0, 256, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10)}
+    folder = _write_idx_dir(tmp_path / "fashion", arrays)
+    monkeypatch.setenv("GAN_MNIST_FASHION_DATA", str(folder))
+    x, y = load_dataset("fashion_mnist", split="train")
+    np.testing.assert_array_equal(x, arrays["x_train"])
+    assert y.dtype == np.uint8 and y.tolist() == (np.arange(30) % 10).tolist()
+    monkeypatch.delenv("GAN_MNIST_FASHION_DATA")
+
+    def offline(dataset):
+        raise OSError("no network")
+
+    monkeypatch.setattr(data, "_keras_load", offline)
+    with pytest.raises(GanMnistError, match="Set GAN_MNIST_FASHION_DATA"):
+        load_dataset("fashion_mnist")
+
+
+def test_real_fashion_mnist_when_installed():
+    # CI installs Debian's dataset-fashion-mnist and points GAN_MNIST_FASHION_DATA at it
+    import os
+
+    if not os.environ.get("GAN_MNIST_FASHION_DATA"):
+        pytest.skip("GAN_MNIST_FASHION_DATA is not set (CI sets it to /usr/share/datasets/fashion-mnist)")
+    x, y = load_dataset("fashion_mnist", split="train")
+    assert x.shape == (60000, 28, 28) and np.bincount(y).tolist() == [6000] * 10
+    assert load_dataset("fashion_mnist", split="test")[0].shape == (10000, 28, 28)
+
+
+def test_corrupt_idx_files_name_the_file(tmp_path):
+    images = np.zeros((5, 28, 28), np.uint8)
+    good = _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images)
+    truncated_gz = tmp_path / "trunc.gz"
+    truncated_gz.write_bytes(good.read_bytes()[:-20])
+    short = _write_idx(tmp_path / "short-idx3-ubyte", images, gz=False)
+    short.write_bytes(short.read_bytes()[:-100])
+    bad_magic = tmp_path / "magic-idx3-ubyte"
+    bad_magic.write_bytes(b"\x00\x01\x08\x03" + bytes(100))
+    for path, message in ((truncated_gz, "trunc.gz: corrupt or truncated"),
+                          (short, "short-idx3-ubyte: 3820 data bytes where the header promises 3920"),
+                          (bad_magic, "magic-idx3-ubyte: not an IDX file")):
+        with pytest.raises(GanMnistError, match=message):
+            read_idx(path)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    _write_idx(partial / "train-images-idx3-ubyte.gz", images)
+    with pytest.raises(GanMnistError, match="no train-labels-idx1-ubyte"):
+        load_dataset("mnist", partial)

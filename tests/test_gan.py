@@ -1,5 +1,6 @@
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from gan_mnist import TrainConfig, build_gan, make_dataset
@@ -14,11 +15,13 @@ def _changed(before, model):
     return [not np.allclose(a, b.numpy()) for a, b in zip(before, model.trainable_weights, strict=True)]
 
 
-def test_fit_updates_both_networks(small_images):
+@pytest.mark.parametrize("model", ["dcgan", "mlp", "cgan"])
+def test_fit_updates_both_networks(small_images, small_labels, model):
     # under Keras 3 the `discriminator.trainable = False` pattern leaves D untrained; ours must move both
-    gan = build_gan(TrainConfig(batch_size=32))
+    gan = build_gan(TrainConfig(model=model, batch_size=32))
     g0, d0 = _weights(gan.generator), _weights(gan.discriminator)
-    history = gan.fit(make_dataset(small_images[:96], 32), epochs=1, verbose=0, shuffle=False)
+    labels = small_labels[:96] if gan.conditional else None
+    history = gan.fit(make_dataset(small_images[:96], 32, labels=labels), epochs=1, verbose=0, shuffle=False)
     assert all(_changed(g0, gan.generator)), "every generator weight should move"
     assert all(_changed(d0, gan.discriminator)), "every discriminator weight should move"
     assert set(history.history) == {"d_loss", "g_loss", "d_real_acc", "d_fake_acc"}

@@ -4,7 +4,13 @@ import numpy as np
 import pytest
 from keras import layers
 
-from gan_mnist import build_dcgan_discriminator, build_dcgan_generator, build_models
+from gan_mnist import (
+    build_cgan_generator,
+    build_dcgan_discriminator,
+    build_dcgan_generator,
+    build_models,
+    is_conditional,
+)
 from gan_mnist.losses import discriminator_loss, generator_loss
 
 
@@ -29,6 +35,33 @@ def test_architecture_matches_the_tensorflow_tutorial():
     convt = [(lyr.filters, lyr.kernel_size, lyr.strides) for lyr in g.layers if isinstance(lyr, layers.Conv2DTranspose)]
     assert convt == [(128, (5, 5), (1, 1)), (64, (5, 5), (2, 2)), (1, (5, 5), (2, 2))]
     assert [lyr.rate for lyr in d.layers if isinstance(lyr, layers.Dropout)] == [0.3, 0.3]
+
+
+@pytest.mark.parametrize("model", ["dcgan", "mlp", "cgan"])
+def test_every_model_maps_noise_to_images_and_images_to_logits(model):
+    g, d = build_models(model, latent_dim=16)
+    z = np.random.default_rng(0).normal(size=(3, 16)).astype("float32")
+    labels = np.array([0, 4, 9], "int32")
+    conditional = is_conditional(g)
+    assert conditional == (model == "cgan")
+    images = np.asarray(g([z, labels] if conditional else z))
+    assert images.shape == (3, 28, 28, 1) and images.min() >= -1 and images.max() <= 1
+    assert d([images, labels] if conditional else images).shape == (3, 1)
+    assert g.name == f"{model}_generator" and d.name == f"{model}_discriminator"
+
+
+def test_cgan_output_depends_on_the_label():
+    g = build_cgan_generator(latent_dim=8)
+    z = np.ones((2, 8), "float32")
+    a, b = np.asarray(g([z, np.array([1, 1], "int32")])), np.asarray(g([z, np.array([1, 2], "int32")]))
+    np.testing.assert_allclose(a[0], b[0], atol=1e-6)
+    assert not np.allclose(a[1], b[1])
+
+
+def test_mlp_layer_sizes():
+    g, d = build_models("mlp")
+    dense = lambda m: [lyr.units for lyr in m.layers if isinstance(lyr, layers.Dense)]  # noqa: E731
+    assert dense(g) == [256, 512, 1024, 784] and dense(d) == [512, 256, 1]
 
 
 def test_latent_size_is_configurable():

@@ -62,3 +62,20 @@ def test_feature_frechet_distance_orders_shifts():
     a, b = rng.normal(size=(4000, 3)), rng.normal(size=(4000, 3))
     near, far = feature_frechet_distance(a, b), feature_frechet_distance(a, b + 2.0)
     assert near < 0.05 and far == pytest.approx(12.0, rel=0.1)
+
+
+def test_architecture_diagram_or_a_readable_hint(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from gan_mnist import build_mlp_discriminator, plot_architecture
+
+    model = build_mlp_discriminator()
+    monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without Graphviz
+    assert plot_architecture(model, tmp_path / "none.png") is None
+    assert "pip install pydot" in capsys.readouterr().out and not (tmp_path / "none.png").exists()
+    monkeypatch.undo()
+    pytest.importorskip("pydot")
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is not installed (CI installs it)")
+    path = plot_architecture(model, tmp_path / "arch.png")
+    assert path.stat().st_size > 1000

@@ -106,3 +106,43 @@ def test_batch_larger_than_data_changes_nothing(tmp_path, mnist_path):
     with pytest.raises(GanMnistError, match="larger than the 128"):
         train(TINY.replace(batch_size=256), out, data_path=mnist_path, verbose=0)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("model", ["mlp", "cgan"])
+def test_variants_train_save_and_load(tmp_path, mnist_path, model):
+    config = TINY.replace(model=model, epochs=2, save_every=1)
+    result = train(config, tmp_path / model, data_path=mnist_path, verbose=0)
+    assert result.history["epoch"].tolist() == [1, 2]
+    assert {"d_real_acc", "d_fake_acc"} <= set(result.history.columns)
+    snapshots = sorted(p.name for p in (result.out_dir / "generators").iterdir())
+    assert snapshots == ["epoch_0001.keras", "epoch_0002.keras"]
+    labels = 7 if model == "cgan" else None
+    loaded = load_generator(result.generator_path)
+    np.testing.assert_allclose(generate(loaded, 6, seed=2, labels=labels),
+                               generate(result.gan.generator, 6, seed=2, labels=labels), atol=1e-6)
+
+
+def test_cgan_frames_have_a_row_per_digit(tmp_path, mnist_path):
+    from gan_mnist import frame_inputs
+
+    config = TINY.replace(model="cgan", epochs=1)
+    noise, labels, ncols = frame_inputs(config)
+    assert ncols == 10 and labels.tolist() == [d for d in range(10) for _ in range(10)]
+    np.testing.assert_array_equal(noise[0], noise[10])  # column 0 has the same noise in every row
+    assert not np.array_equal(noise[0], noise[1])
+    result = train(config, tmp_path / "c", data_path=mnist_path, verbose=0)
+    assert Image.open(result.frames[0]).size == (3 * (10 * 30 + 2), 3 * (10 * 30 + 2) + 28)
+
+
+def test_optimizer_defaults_follow_the_model():
+    assert (TrainConfig().g_learning_rate, TrainConfig().beta_1) == (1e-4, 0.9)  # the TF tutorial
+    mlp = TrainConfig(model="mlp")
+    assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
+    assert TrainConfig(model="mlp", beta_1=0.9).beta_1 == 0.9
+    with pytest.raises(GanMnistError, match="beta_1"):
+        TrainConfig(beta_1=1.5)
+
+
+def test_conditional_model_needs_labels(tmp_path, small_images):
+    with pytest.raises(GanMnistError, match="one label per training image"):
+        train(TINY.replace(model="cgan"), tmp_path / "x", images=small_images, verbose=0)
