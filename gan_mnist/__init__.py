@@ -17,8 +17,10 @@ from gan_mnist.data import (  # noqa: E402
     to_uint8,
 )
 from gan_mnist.errors import GanMnistError  # noqa: E402
+from gan_mnist.evaluator import load_evaluator  # noqa: E402
 from gan_mnist.gan import GAN  # noqa: E402
 from gan_mnist.losses import discriminator_loss, generator_loss  # noqa: E402
+from gan_mnist.metrics import evaluate_images  # noqa: E402
 from gan_mnist.models import (  # noqa: E402
     build_cgan_discriminator,
     build_cgan_generator,
@@ -34,6 +36,7 @@ from gan_mnist.plotting import (  # noqa: E402
     make_gif,
     plot_architecture,
     plot_history,
+    plot_quality_curves,
     render_grid,
     save_grid,
 )
@@ -43,6 +46,7 @@ from gan_mnist.sample import (  # noqa: E402
     generate,
     generate_from,
     interpolate_classes,
+    interpolate_latent,
     load_generator,
     save_samples,
 )
@@ -63,6 +67,7 @@ __all__ = [
     "build_mlp_generator",
     "build_models",
     "discriminator_loss",
+    "evaluate_images",
     "fixed_noise",
     "frame_inputs",
     "frame_paths",
@@ -71,8 +76,10 @@ __all__ = [
     "generator_loss",
     "image_grid",
     "interpolate_classes",
+    "interpolate_latent",
     "is_conditional",
     "load_dataset",
+    "load_evaluator",
     "load_generator",
     "load_mnist",
     "load_training_data",
@@ -81,6 +88,7 @@ __all__ = [
     "make_gif",
     "plot_architecture",
     "plot_history",
+    "plot_quality_curves",
     "read_idx",
     "render_grid",
     "save_grid",

@@ -74,6 +74,29 @@ class CheckpointEvery(keras.callbacks.Callback):
         save_checkpoint(self.model, self.checkpoint_dir, done)
 
 
+class QualityEvery(keras.callbacks.Callback):
+    """Every `every` epochs (and after the last) adds the quality metrics of `n` fresh samples to the epoch's logs.
+
+    Listed before HistoryCSV, so the metrics land in the history table beside the losses.
+    """
+
+    def __init__(self, every: int, last_epoch: int, n: int = 2000, seed: int = 12345, data_path=None):
+        super().__init__()
+        self.every, self.last_epoch, self.n, self.seed, self.data_path = every, last_epoch, n, seed, data_path
+
+    def on_epoch_end(self, epoch, logs=None):
+        from gan_mnist.metrics import Reference, evaluate_images
+        from gan_mnist.sample import all_digit_labels, generate
+
+        done = epoch + 1
+        if logs is None or (done % self.every and done != self.last_epoch):
+            return
+        labels = all_digit_labels(self.n) if self.model.conditional else None
+        images = generate(self.model.generator, self.n, seed=self.seed, labels=labels)
+        metrics = evaluate_images(images, labels, reference=Reference(self.data_path), with_memorisation=False)
+        logs.update({k: v for k, v in metrics.items() if k != "n"})
+
+
 class GeneratorSnapshots(keras.callbacks.Callback):
     """Every `every` epochs keeps a copy of the generator as directory/epoch_NNNN.keras."""
 

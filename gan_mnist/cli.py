@@ -17,7 +17,7 @@ _CONFIG_FLAGS = {
     "model": "model", "dataset": "dataset", "epochs": "epochs", "batch_size": "batch_size",
     "latent_dim": "latent_dim", "lr_g": "g_learning_rate", "lr_d": "d_learning_rate", "beta_1": "beta_1",
     "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
-    "save_every": "save_every",
+    "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples",
 }
 
 
@@ -44,12 +44,39 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--grid-size", type=int, help=f"frames show K x K samples (default {d.grid_size})")
     t.add_argument("--checkpoint-every", type=int, help=f"epochs between checkpoints (default {d.checkpoint_every})")
     t.add_argument("--save-every", type=int, help="also keep DIR/generators/epoch_NNNN.keras every K epochs")
+    t.add_argument("--eval-every", type=int, help="add quality metrics (fd, mnist_score, coverage) to the history "
+                                                  "every K epochs (MNIST only)")
+    t.add_argument("--eval-samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
     t.add_argument("--out", required=True, type=Path, help="run directory")
     t.add_argument("--data", type=Path, help="Keras-layout .npz or folder of IDX files (default: $GAN_MNIST_DATA "
                                              "or $GAN_MNIST_FASHION_DATA, then Keras's download)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--force", action="store_true", help="discard a previous run in --out and start over")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="quality metrics of a generator or of saved samples, as one JSON object",
+                       description="Score generated digits with the shipped evaluator CNN against MNIST's test "
+                                   "split: Fréchet distance (fd), MNIST score, class coverage, conditional accuracy "
+                                   "and a memorisation check.")
+    src = e.add_mutually_exclusive_group(required=True)
+    src.add_argument("--generator", type=Path, help="generator.keras to sample from")
+    src.add_argument("--samples", type=Path, help=".npz with uint8 `images` (N, 28, 28) [and `labels`]")
+    e.add_argument("--n", type=int, default=5000, help="samples to draw from --generator (default 5000)")
+    e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
+    e.add_argument("--table", action="store_true", help="also print a readable table")
+
+    c = sub.add_parser("compare", help="one table of quality metrics for several run directories")
+    c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras)")
+    c.add_argument("--n", type=int, default=5000, help="samples per run (default 5000)")
+    c.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    c.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
+    c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
+
+    v = sub.add_parser("train-evaluator", help="retrain the shipped evaluator CNN and rewrite its card")
+    v.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
+    v.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
     s = sub.add_parser("sample", help="write generated digits to an .npz (uint8 images like MNIST)")
     s.add_argument("--generator", required=True, type=Path, help="generator.keras from a run")
@@ -111,11 +138,69 @@ def _parse_labels(text: str, n: int):
         raise GanMnistError(f"--labels must be 'all', a digit or comma-separated digits, got {text!r}") from None
 
 
+def _load_samples(path: Path):
+    import numpy as np
+
+    from gan_mnist.data import to_model_range
+
+    if not path.is_file():
+        raise GanMnistError(f"samples file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            images = f["images"] if "images" in f.files else None
+            labels = f["labels"] if "labels" in f.files else None
+    except (OSError, ValueError) as e:
+        raise GanMnistError(f"{path}: not a readable .npz file ({e})") from e
+    if images is None or images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
+        raise GanMnistError(f"{path}: needs an `images` array of uint8 (N, 28, 28), like `sample` writes")
+    return to_model_range(images), labels
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from gan_mnist.metrics import Reference, evaluate_images
+    from gan_mnist.models import is_conditional
+    from gan_mnist.sample import all_digit_labels, generate, load_generator
+
+    if args.generator is not None:
+        if args.n < 10:
+            raise GanMnistError(f"--n must be at least 10 to estimate the metrics, got {args.n}")
+        generator = load_generator(args.generator)
+        labels = all_digit_labels(args.n) if is_conditional(generator) else None
+        images = generate(generator, args.n, seed=args.seed, labels=labels)
+    else:
+        images, labels = _load_samples(args.samples)
+    result = {"source": str(args.generator or args.samples),
+              **evaluate_images(images, labels, reference=Reference(args.data))}
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
+    if args.table:
+        for key, value in result.items():
+            print(f"  {key:24s} {value:.4f}" if isinstance(value, float) else f"  {key:24s} {value}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from gan_mnist.report import compare_runs
+
+    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data)
+    if args.markdown:
+        print(table.round(3).to_markdown())  # pandas uses tabulate for this
+    else:
+        for run, row in table.iterrows():
+            print(json.dumps({"run": run, **{k: (None if v != v else v) for k, v in row.items()}}))
+
+
+def _train_evaluator(args: argparse.Namespace) -> None:
+    from gan_mnist.evaluator import train_evaluator
+
+    print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, with a one-line message and no traceback)."""
     args = _parser().parse_args(argv)
     try:
-        {"train": _train, "sample": _sample}[args.command](args)
+        commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
+                    "train-evaluator": _train_evaluator}
+        commands[args.command](args)
     except GanMnistError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -36,6 +36,8 @@ class TrainConfig:
     checkpoint_every: int = 1  # epochs between checkpoints
     gif_frame_ms: int = 200
     save_every: int | None = None  # also keep generators/epoch_NNNN.keras every k epochs
+    eval_every: int | None = None  # add quality metrics (fd, mnist_score, ...) to the history every k epochs
+    eval_samples: int = 2000  # samples drawn for each of those evaluations
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -46,17 +48,20 @@ class TrainConfig:
                 object.__setattr__(self, name, default)  # frozen: fill the model's default once, here
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms"):
+        for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
+                     "eval_samples"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("limit", "save_every"):
+        for name in ("limit", "save_every", "eval_every"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise GanMnistError(f"{name} must be a positive integer or None, got {value!r}")
         for name in ("g_learning_rate", "d_learning_rate"):
             if not getattr(self, name) > 0:
                 raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        if self.eval_every and self.dataset != "mnist":
+            raise GanMnistError("eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier")
         if not 0 <= self.beta_1 < 1:
             raise GanMnistError(f"beta_1 must be in [0, 1), got {self.beta_1!r}")
 

@@ -1,43 +1,20 @@
-"""Quality signals computed with a small MNIST classifier: Fréchet distance of its features, class histogram."""
+"""Quality metrics of generated digits, measured with the shipped evaluator CNN (see evaluator.py).
+
+Pure functions on arrays, plus `evaluate_images`, which computes them all against MNIST's test split:
+- fd: Fréchet distance between evaluator features of samples and of real test digits (lower is better, >= 0);
+- mnist_score: exp(E KL(p(y|x) || p(y))), the Inception-score analogue (1 to 10, higher is better);
+- coverage: share of samples the evaluator puts in each digit class (ideal 0.1 each);
+- conditional_accuracy: share classified as the requested label (conditional models);
+- memorisation: mean distance from samples to their nearest training image, against the same for test images.
+"""
 
 from __future__ import annotations
 
-import keras
+import os
+
 import numpy as np
-from keras import layers
 
-
-def build_classifier(feature_dim: int = 64) -> keras.Model:
-    """Small CNN: images (B, 28, 28, 1) in [-1, 1] -> 10 logits; its layer 'features' (B, feature_dim) feeds FD."""
-    img = keras.Input((28, 28, 1), name="image")
-    x = layers.Conv2D(32, 3, activation="relu")(img)  # 26x26x32
-    x = layers.MaxPooling2D()(x)  # 13x13x32
-    x = layers.Conv2D(64, 3, activation="relu")(x)  # 11x11x64
-    x = layers.MaxPooling2D()(x)  # 5x5x64
-    x = layers.Flatten()(x)  # 1600
-    x = layers.Dense(feature_dim, activation="relu", name="features")(x)
-    logits = layers.Dense(10, name="logits")(x)
-    return keras.Model(img, logits, name="mnist_classifier")
-
-
-def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 1, seed: int = 0) -> keras.Model:
-    """Fit `build_classifier()` on images (N, 28, 28, 1) in [-1, 1] with labels (N,) 0-9."""
-    keras.utils.set_random_seed(seed)
-    model = build_classifier()
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(images, labels, batch_size=128, epochs=epochs, verbose=0)
-    return model
-
-
-def classifier_outputs(classifier: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(features (N, F), class probabilities (N, 10)) of images (N, 28, 28, 1) in [-1, 1]."""
-    both = keras.Model(classifier.input, [classifier.get_layer("features").output, classifier.output])
-    # plain calls in chunks: predict() would retrace a tf.function for every new wrapper model
-    chunks = [both(images[i : i + 1000], training=False) for i in range(0, len(images), 1000)]
-    features = np.concatenate([np.asarray(f) for f, _ in chunks]).astype(np.float64)
-    probs = np.concatenate([np.asarray(keras.ops.softmax(logits)) for _, logits in chunks])
-    return features, probs
+from gan_mnist.evaluator import classifier_outputs, load_evaluator
 
 
 def _sqrtm_trace_product(s1: np.ndarray, s2: np.ndarray) -> float:
@@ -59,3 +36,85 @@ def feature_frechet_distance(features1: np.ndarray, features2: np.ndarray) -> fl
     """Fréchet distance between the Gaussians fitted to two feature sets (N1, F) and (N2, F)."""
     return frechet_distance(features1.mean(0), np.cov(features1, rowvar=False),
                             features2.mean(0), np.cov(features2, rowvar=False))
+
+
+def mnist_score(probs: np.ndarray) -> float:
+    """exp(mean KL(p(y|x) || p(y))) of class probabilities (N, 10): 1 (useless) to 10 (confident and diverse)."""
+    p = np.clip(np.asarray(probs, np.float64), 1e-12, 1.0)
+    marginal = p.mean(0, keepdims=True)
+    return float(np.exp(np.mean(np.sum(p * (np.log(p) - np.log(marginal)), axis=1))))
+
+
+def class_shares(probs: np.ndarray) -> np.ndarray:
+    """Share of samples whose most likely class is each digit: float (10,), sums to 1."""
+    return np.bincount(np.asarray(probs).argmax(1), minlength=10) / len(probs)
+
+
+def conditional_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Share of samples (N, 10 probabilities) classified as their requested label (N,) — in [0, 1]."""
+    return float(np.mean(np.asarray(probs).argmax(1) == np.asarray(labels)))
+
+
+def nearest_neighbours(queries: np.ndarray, reference: np.ndarray, chunk: int = 1000
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """(Euclidean distance (N,), index (N,)) of each query image's nearest reference image (pixels in [-1, 1])."""
+    q = np.asarray(queries, np.float32).reshape(len(queries), -1)
+    r = np.asarray(reference, np.float32).reshape(len(reference), -1)
+    r_sq = (r * r).sum(1)
+    dist, idx = np.empty(len(q), np.float64), np.empty(len(q), np.int64)
+    for i in range(0, len(q), chunk):
+        block = q[i : i + chunk]
+        d2 = (block * block).sum(1)[:, None] - 2.0 * block @ r.T + r_sq[None, :]  # |q|^2 - 2 q.r + |r|^2
+        idx[i : i + chunk] = d2.argmin(1)
+        dist[i : i + chunk] = np.sqrt(np.clip(d2.min(1), 0, None))
+    return dist, idx
+
+
+def nearest_distances(queries: np.ndarray, reference: np.ndarray, chunk: int = 1000) -> np.ndarray:
+    """Euclidean distance (N,) from each query image to its nearest reference image (pixels in [-1, 1])."""
+    return nearest_neighbours(queries, reference, chunk)[0]
+
+
+def memorisation(samples: np.ndarray, train: np.ndarray, test: np.ndarray) -> dict[str, float]:
+    """Nearest-training-image distance of samples vs of real test images; a ratio well below 1 means copying."""
+    sample_nn = float(nearest_distances(samples, train).mean())
+    test_nn = float(nearest_distances(test, train).mean())
+    return {"nn_train_distance": sample_nn, "test_nn_train_distance": test_nn, "nn_ratio": sample_nn / test_nn}
+
+
+class Reference:
+    """Real MNIST data and evaluator outputs that every evaluation compares against (built once, then reused)."""
+
+    _cache: dict = {}
+
+    def __init__(self, data_path: str | os.PathLike | None = None, n_train: int = 20000, n_test: int = 2000):
+        from gan_mnist.data import load_mnist, to_model_range
+
+        key = (str(data_path), n_train, n_test)
+        if key not in Reference._cache:
+            x_test, _ = load_mnist(data_path, "test")
+            x_train, _ = load_mnist(data_path, "train")
+            test = to_model_range(x_test)
+            features, probs = classifier_outputs(load_evaluator(), test)
+            Reference._cache[key] = (test, features, to_model_range(x_train[:n_train]), test[:n_test])
+        self.test, self.test_features, self.train_subset, self.test_subset = Reference._cache[key]
+
+
+def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
+                    with_memorisation: bool = True) -> dict[str, float]:
+    """All metrics of images (N, 28, 28, 1) in [-1, 1] [requested labels (N,)] against MNIST's test split."""
+    reference = reference or Reference()
+    features, probs = classifier_outputs(load_evaluator(), images)
+    shares = class_shares(probs)
+    result = {
+        "n": int(len(images)),
+        "fd": feature_frechet_distance(features, reference.test_features),
+        "mnist_score": mnist_score(probs),
+        "min_class_share": float(shares.min()),
+        "max_class_share": float(shares.max()),
+    }
+    if labels is not None:
+        result["conditional_accuracy"] = conditional_accuracy(probs, labels)
+    if with_memorisation:
+        result.update(memorisation(images[:1000], reference.train_subset, reference.test_subset[:1000]))
+    return result

@@ -64,11 +64,15 @@ def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLi
 
 
 def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
-    """Plot losses (and discriminator accuracies if present) against epoch; save to `path` if given."""
+    """Plot losses, discriminator accuracies and (if measured) quality vs epoch and wall time; save if `path`."""
     import matplotlib.pyplot as plt
 
     has_acc = {"d_real_acc", "d_fake_acc"} <= set(history.columns)
-    fig, axes = plt.subplots(1, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 3.8), squeeze=False)
+    has_fd = "fd" in history.columns and history["fd"].notna().any()
+    rows = 2 if has_fd else 1
+    fig, axes = plt.subplots(rows, 2 if has_acc else 1, figsize=(11 if has_acc else 6, 3.8 * rows), squeeze=False)
+    if has_fd:
+        _plot_quality(history.dropna(subset=["fd"]), axes[1])
     ax = axes[0, 0]
     for col, label in (("d_loss", "discriminator"), ("g_loss", "generator")):
         ax.plot(history["epoch"], history[col], marker="o", ms=3, label=label)
@@ -86,6 +90,15 @@ def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
     if path is not None:
         fig.savefig(path, dpi=100)
     return fig
+
+
+def _plot_quality(quality: pd.DataFrame, axes) -> None:
+    # Fréchet distance against epochs and against minutes of training: what a run bought for its time
+    for ax, x, label in ((axes[0], quality["epoch"], "epoch"), (axes[-1], quality["wall_s"] / 60, "wall time (min)")):
+        ax.plot(x, quality["fd"], marker="o", ms=3, color="tab:green")
+        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)", title=f"quality vs {label.split()[0]}")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
 
 
 def plot_architecture(model, path: str | os.PathLike) -> Path | None:
@@ -106,3 +119,24 @@ def plot_architecture(model, path: str | os.PathLike) -> Path | None:
     path.parent.mkdir(parents=True, exist_ok=True)
     keras.utils.plot_model(model, to_file=str(path), show_shapes=True, show_layer_names=True, dpi=72)
     return path
+
+
+def plot_quality_curves(histories: dict[str, pd.DataFrame], path: str | os.PathLike | None = None):
+    """Fréchet distance of several runs (name -> history with an 'fd' column) vs epoch and vs wall time."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for name, history in histories.items():
+        if "fd" not in history.columns:
+            continue
+        quality = history.dropna(subset=["fd"])
+        axes[0].plot(quality["epoch"], quality["fd"], marker="o", ms=3, label=name)
+        axes[1].plot(quality["wall_s"] / 60, quality["fd"], marker="o", ms=3, label=name)
+    for ax, label in zip(axes, ("epoch", "wall time (min)"), strict=True):
+        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)", yscale="log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+    return fig

@@ -110,3 +110,23 @@ def interpolate_classes(generator: keras.Model, a: int, b: int, steps: int = 10,
     mixed = (1 - t) * codes[a] + t * codes[b]
     z = np.repeat(fixed_noise(1, latent_dim_of(generator), seed), steps, axis=0)
     return np.asarray(body([z, mixed], training=False))
+
+
+def interpolate_latent(generator: keras.Model, steps: int = 10, seed: int = 0, kind: str = "linear",
+                       label: int | None = None) -> np.ndarray:
+    """Walk from one noise vector to another: images float32 (steps, 28, 28, 1) in [-1, 1].
+
+    kind='linear' blends the vectors directly; 'slerp' follows the great circle between them, which keeps the
+    norm typical of Gaussian noise (a straight line passes through unusually short vectors in the middle).
+    """
+    if kind not in ("linear", "slerp"):
+        raise GanMnistError(f"kind must be 'linear' or 'slerp', got {kind!r}")
+    a, b = fixed_noise(2, latent_dim_of(generator), seed).astype(np.float64)
+    t = np.linspace(0.0, 1.0, steps)[:, None]
+    if kind == "linear":
+        z = (1 - t) * a + t * b
+    else:
+        omega = np.arccos(np.clip(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)), -1.0, 1.0))
+        z = (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+    labels = None if label is None else np.full(steps, label)
+    return generate_from(generator, z.astype(np.float32), labels)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gan_mnist.callbacks import CheckpointEvery, GeneratorSnapshots, HistoryCSV, SampleFrames
+from gan_mnist.callbacks import CheckpointEvery, GeneratorSnapshots, HistoryCSV, QualityEvery, SampleFrames
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
@@ -83,19 +83,22 @@ def frame_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None, in
     return noise, np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), NUM_CLASSES), NUM_CLASSES
 
 
-def _check_run_dir(out: Path, config: TrainConfig, resume: bool, force: bool) -> None:
-    """Refuse to mix two different runs in one directory; changing only `epochs` on resume is allowed."""
+def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bool:
+    """Whether to discard the run in `out`. Never mixes two configs in one directory (only `epochs` may change
+    on resume); with force, a different or unwanted run is discarded instead of refused."""
     if not (out / CONFIG).exists():
-        return
+        return False
+    if not resume:
+        if not force:
+            raise GanMnistError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+        return True
     saved = TrainConfig.load(out / CONFIG)
-    if resume:
-        diff = [f"{k}: {v!r} -> {getattr(config, k)!r}" for k, v in saved.to_dict().items()
-                if k != "epochs" and v != getattr(config, k)]
-        if diff:
-            raise GanMnistError(f"{out} holds a run with a different config ({'; '.join(diff)}); "
-                                "use another --out, or --force to start over")
-    elif not force:
-        raise GanMnistError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+    diff = [f"{k}: {v!r} -> {getattr(config, k)!r}" for k, v in saved.to_dict().items()
+            if k != "epochs" and v != getattr(config, k)]
+    if diff and not force:
+        raise GanMnistError(f"{out} holds a run with a different config ({'; '.join(diff)}); "
+                            "use another --out, or --force to start over")
+    return bool(diff)
 
 
 def _restore(gan: GAN, out: Path) -> int:
@@ -126,7 +129,7 @@ def train(
     `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there.
     """
     out = Path(out_dir)
-    _check_run_dir(out, config, resume, force)
+    start_over = _start_over(out, config, resume, force)
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
     x, y = images, labels
@@ -138,7 +141,7 @@ def train(
         raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
 
     # every check passed: only now touch the disk
-    if force and not resume:
+    if start_over:
         for name in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR):
             (out / name).unlink(missing_ok=True)
         for name in (FRAMES, CHECKPOINTS, SNAPSHOTS):
@@ -146,7 +149,7 @@ def train(
     out.mkdir(parents=True, exist_ok=True)
 
     gan = build_gan(config)
-    start = _restore(gan, out) if resume else 0
+    start = _restore(gan, out) if resume and not start_over else 0
     previous = None
     if start and (out / HISTORY).exists():
         previous = pd.read_csv(out / HISTORY)
@@ -156,6 +159,9 @@ def train(
     history = HistoryCSV(out / HISTORY, previous)
     noise, frame_labels, ncols = frame_inputs(config)
     run_callbacks = [
+        # quality first: it adds its metrics to the logs that the history then records
+        *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path)]
+          if config.eval_every and config.dataset == "mnist" else []),
         history,
         SampleFrames(out / FRAMES, noise, frame_labels, ncols),
         *([GeneratorSnapshots(out / SNAPSHOTS, config.save_every)] if config.save_every else []),

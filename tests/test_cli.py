@@ -125,3 +125,35 @@ def test_labels_for_an_unconditional_model_are_refused(trained_run, tmp_path):
 def test_unknown_dataset_is_refused():
     proc = run_cli("train", "--dataset", "cifar10", "--out", "r")
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_evaluate_a_generator_and_its_samples(trained_run, tmp_path):
+    out, _ = trained_run
+    proc = run_cli("evaluate", "--generator", out / "generator.keras", "--n", 500, "--table")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.splitlines()[0])
+    assert result["n"] == 500 and result["fd"] > 0 and 1 <= result["mnist_score"] <= 10
+    table = [line.split()[0] for line in proc.stdout.splitlines()[1:]]  # the readable table follows the JSON
+    assert {"fd", "mnist_score", "nn_ratio"} <= set(table)
+    sampled = run_cli("sample", "--generator", out / "generator.keras", "--n", 300, "--out", tmp_path / "s.npz")
+    assert sampled.returncode == 0, sampled.stderr
+    proc = run_cli("evaluate", "--samples", tmp_path / "s.npz")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["n"] == 300
+
+
+def test_evaluate_reports_conditional_accuracy(cgan_run, tmp_path):
+    proc = run_cli("evaluate", "--generator", cgan_run / "generator.keras", "--n", 200)
+    assert proc.returncode == 0, proc.stderr
+    assert 0 <= json.loads(proc.stdout)["conditional_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: p, "samples file not found"),
+    (lambda p: (p.write_bytes(b"junk"), p)[1], "not a readable .npz"),
+    (lambda p: (np.savez(p, images=np.zeros((3, 28, 28), np.float32)), p)[1], "uint8 (N, 28, 28)"),
+])
+def test_evaluate_rejects_bad_samples(tmp_path, make, message):
+    path = make(tmp_path / "bad.npz")
+    proc = run_cli("evaluate", "--samples", path)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

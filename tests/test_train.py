@@ -146,3 +146,27 @@ def test_optimizer_defaults_follow_the_model():
 def test_conditional_model_needs_labels(tmp_path, small_images):
     with pytest.raises(GanMnistError, match="one label per training image"):
         train(TINY.replace(model="cgan"), tmp_path / "x", images=small_images, verbose=0)
+
+
+def test_quality_metrics_join_the_history(tmp_path, mnist_path):
+    config = TINY.replace(model="mlp", epochs=3, eval_every=2, eval_samples=200)
+    result = train(config, tmp_path / "q", data_path=mnist_path, verbose=0)
+    history = result.history
+    assert history["fd"].notna().tolist() == [False, True, True]  # every 2nd epoch and the last
+    assert (history["fd"].dropna() > 0).all() and history["mnist_score"].dropna().between(1, 10).all()
+    assert "fd" in pd.read_csv(result.out_dir / "history.csv").columns
+    from gan_mnist import plot_history
+
+    assert len(plot_history(history).axes) == 4  # losses, accuracy, quality vs epoch, quality vs wall time
+    with pytest.raises(GanMnistError, match="eval_every needs dataset 'mnist'"):
+        TrainConfig(dataset="fashion_mnist", eval_every=1)
+
+
+def test_resume_with_force_starts_over_only_when_the_config_changed(tmp_path, mnist_path):
+    out = tmp_path / "run"
+    train(TINY.replace(epochs=1), out, data_path=mnist_path, verbose=0)
+    same = train(TINY.replace(epochs=2), out, data_path=mnist_path, resume=True, force=True, verbose=0)
+    assert same.history["epoch"].tolist() == [1, 2]  # same config: resumed
+    changed = train(TINY.replace(epochs=1, seed=9), out, data_path=mnist_path, resume=True, force=True, verbose=0)
+    assert changed.history["epoch"].tolist() == [1] and [p.name for p in changed.frames] == ["epoch_0001.png"]
+    assert not (out / "checkpoints" / "epoch_0002.npz").exists()

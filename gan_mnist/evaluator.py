@@ -1,0 +1,107 @@
+"""The evaluator: a small CNN trained by this project on MNIST's training split, shipped with the package.
+
+Every quality number (Fréchet distance, MNIST score, coverage, conditional accuracy) is measured with the same
+weights, so numbers from different users and runs are comparable. `python -m gan_mnist train-evaluator` retrains
+it and rewrites the weights and the card (test accuracy and real-data reference values).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+from keras import layers
+
+from gan_mnist.errors import GanMnistError
+
+ASSETS = Path(__file__).parent / "assets"
+WEIGHTS = ASSETS / "evaluator_weights.npz"  # plain arrays in layer order: small, and readable without Keras
+CARD = ASSETS / "evaluator.json"
+
+
+def build_classifier(feature_dim: int = 64) -> keras.Model:
+    """Small CNN: images (B, 28, 28, 1) in [-1, 1] -> 10 logits; layer 'features' (B, feature_dim) feeds FD."""
+    img = keras.Input((28, 28, 1), name="image")
+    x = layers.Conv2D(32, 3, activation="relu")(img)  # 26x26x32
+    x = layers.MaxPooling2D()(x)  # 13x13x32
+    x = layers.Conv2D(64, 3, activation="relu")(x)  # 11x11x64
+    x = layers.MaxPooling2D()(x)  # 5x5x64
+    x = layers.Flatten()(x)  # 1600
+    x = layers.Dropout(0.25)(x)  # regularises the 100k-weight dense layer that dominates the model
+    x = layers.Dense(feature_dim, activation="relu", name="features")(x)  # 64
+    logits = layers.Dense(10, name="logits")(x)
+    return keras.Model(img, logits, name="mnist_classifier")
+
+
+def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 1, seed: int = 0,
+                     verbose: int | str = 0) -> keras.Model:
+    """Fit `build_classifier()` on images (N, 28, 28, 1) in [-1, 1] with labels (N,) 0-9."""
+    keras.utils.set_random_seed(seed)
+    model = build_classifier()
+    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    model.fit(images, labels, batch_size=128, epochs=epochs, verbose=verbose)
+    return model
+
+
+def classifier_outputs(classifier: keras.Model, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(features float64 (N, F), class probabilities (N, 10)) of images (N, 28, 28, 1) in [-1, 1]."""
+    both = keras.Model(classifier.input, [classifier.get_layer("features").output, classifier.output])
+    # plain calls in chunks: predict() would retrace a tf.function for every new wrapper model
+    chunks = [both(images[i : i + 1000], training=False) for i in range(0, len(images), 1000)]
+    features = np.concatenate([np.asarray(f) for f, _ in chunks]).astype(np.float64)
+    probs = np.concatenate([np.asarray(keras.ops.softmax(logits)) for _, logits in chunks])
+    return features, probs
+
+
+@functools.lru_cache(maxsize=2)
+def load_evaluator(path: str | os.PathLike = WEIGHTS) -> keras.Model:
+    """The shipped evaluator (or weights at `path`), loaded once per process."""
+    path = Path(path)
+    if not path.is_file():
+        raise GanMnistError(f"evaluator weights not found: {path} (python -m gan_mnist train-evaluator makes them)")
+    model = build_classifier()
+    with np.load(path) as f:
+        model.set_weights([f[f"w{i:02d}"] for i in range(len(f.files))])
+    return model
+
+
+def evaluator_card(path: str | os.PathLike = CARD) -> dict:
+    """The shipped evaluator's record: test accuracy, training command, real-data reference metrics."""
+    return json.loads(Path(path).read_text())
+
+
+def train_evaluator(data_path: str | os.PathLike | None = None, epochs: int = 10, seed: int = 0,
+                    weights: str | os.PathLike = WEIGHTS, card: str | os.PathLike = CARD) -> dict:
+    """Train the evaluator on all 60,000 training digits, save its weights and a card with its test accuracy
+    and the metrics of real data (training digits 20,000-29,999 scored against the test split)."""
+    from gan_mnist.data import load_mnist, to_model_range
+    from gan_mnist.metrics import Reference, evaluate_images
+
+    x, y = load_mnist(data_path, "train")
+    xt, yt = load_mnist(data_path, "test")
+    model = train_classifier(to_model_range(x), y, epochs=epochs, seed=seed, verbose="auto")
+    accuracy = float(np.mean(classifier_outputs(model, to_model_range(xt))[1].argmax(1) == yt))
+    Path(weights).parent.mkdir(parents=True, exist_ok=True)
+    np.savez(weights, **{f"w{i:02d}": w for i, w in enumerate(model.get_weights())})
+    load_evaluator.cache_clear()
+    Reference._cache.clear()
+    reference = evaluate_images(to_model_range(x[20000:30000]), labels=y[20000:30000],
+                                reference=Reference(data_path))
+    record = {
+        "test_accuracy": accuracy,
+        "epochs": epochs,
+        "seed": seed,
+        "parameters": int(model.count_params()),
+        "command": f"python -m gan_mnist train-evaluator --epochs {epochs} --seed {seed}",
+        "real_data_reference": {
+            "what": "10,000 real training digits (20,000-29,999) scored like generated samples",
+            **{k: round(v, 4) if isinstance(v, float) else v for k, v in reference.items()},
+        },
+    }
+    Path(card).write_text(json.dumps(record, indent=2) + "\n")
+    return record

@@ -1,0 +1,104 @@
+import json
+
+import numpy as np
+import pytest
+
+from gan_mnist import load_mnist, to_model_range
+from gan_mnist.evaluator import CARD, classifier_outputs, load_evaluator
+from gan_mnist.metrics import (
+    Reference,
+    class_shares,
+    conditional_accuracy,
+    evaluate_images,
+    feature_frechet_distance,
+    frechet_distance,
+    memorisation,
+    mnist_score,
+    nearest_distances,
+)
+
+
+def test_frechet_distance_known_answers():
+    mu, sigma = np.array([1.0, 2.0]), np.diag([1.0, 4.0])
+    assert frechet_distance(mu, sigma, mu, sigma) == pytest.approx(0.0, abs=1e-9)
+    # diagonal covariances: |mu1 - mu2|^2 + sum (sqrt(a) - sqrt(b))^2
+    got = frechet_distance(np.zeros(2), np.diag([1.0, 4.0]), np.array([3.0, 4.0]), np.diag([9.0, 1.0]))
+    assert got == pytest.approx(25.0 + (1 - 3) ** 2 + (2 - 1) ** 2)
+    # a rotation of the same Gaussian shape: non-commuting covariances, answer from the 1-D case along each axis
+    r = np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
+    s = np.diag([4.0, 1.0])
+    assert frechet_distance(np.zeros(2), r @ s @ r.T, np.zeros(2), r @ s @ r.T) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_feature_frechet_distance_orders_shifts():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(4000, 3)), rng.normal(size=(4000, 3))
+    near, far = feature_frechet_distance(a, b), feature_frechet_distance(a, b + 2.0)
+    assert near < 0.05 and far == pytest.approx(12.0, rel=0.1)
+
+
+def test_mnist_score_extremes():
+    one_hot = np.eye(10)[np.arange(1000) % 10]
+    assert mnist_score(one_hot) == pytest.approx(10.0, rel=1e-6)  # confident and every class equally often
+    assert mnist_score(np.eye(10)[np.zeros(100, int)]) == pytest.approx(1.0)  # one class only
+    assert mnist_score(np.full((100, 10), 0.1)) == pytest.approx(1.0)  # never confident
+
+
+def test_class_shares_and_conditional_accuracy():
+    probs = np.eye(10)[[0, 0, 1, 3]]
+    np.testing.assert_allclose(class_shares(probs), [0.5, 0.25, 0, 0.25, 0, 0, 0, 0, 0, 0])
+    assert conditional_accuracy(probs, np.array([0, 1, 1, 3])) == 0.75
+
+
+def test_nearest_distances_match_brute_force():
+    rng = np.random.default_rng(0)
+    q, r = rng.normal(size=(7, 28, 28, 1)), rng.normal(size=(30, 28, 28, 1))
+    brute = np.sqrt(((q.reshape(7, 1, -1) - r.reshape(1, 30, -1)) ** 2).sum(-1)).min(1)
+    np.testing.assert_allclose(nearest_distances(q, r, chunk=3), brute, rtol=1e-4)
+
+
+def test_memorisation_flags_copies(small_images):
+    train, test = small_images[:200], small_images[200:]
+    copied = memorisation(train[:50], train, test)
+    assert copied["nn_train_distance"] == pytest.approx(0.0, abs=1e-2) and copied["nn_ratio"] < 0.01
+    fresh = memorisation(test, train, test)
+    assert fresh["nn_ratio"] == pytest.approx(1.0)
+
+
+def test_shipped_evaluator_reads_mnist_at_99_percent(mnist_path):
+    x, y = load_mnist(mnist_path, "test")
+    accuracy = float(np.mean(classifier_outputs(load_evaluator(), to_model_range(x))[1].argmax(1) == y))
+    card = json.loads(CARD.read_text())
+    assert accuracy >= 0.99
+    assert accuracy == pytest.approx(card["test_accuracy"], abs=1e-3)  # the card tells the truth about the weights
+
+
+@pytest.fixture(scope="module")
+def real_digits(mnist_path):
+    x, y = load_mnist(mnist_path, "train")
+    return to_model_range(x[30000:32000]), y[30000:32000]
+
+
+def _blur(images):
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)), mode="edge")
+    return sum(padded[:, i : i + 28, j : j + 28] for i in range(5) for j in range(5)) / 25.0
+
+
+def test_metrics_order_real_blurred_noise(real_digits, mnist_path):
+    images, labels = real_digits
+    reference = Reference(mnist_path)
+    noise = np.random.default_rng(0).uniform(-1, 1, images.shape).astype("float32")
+    real, blurred, rand = (evaluate_images(x, labels, reference, with_memorisation=False)
+                           for x in (images, _blur(images), noise))
+    assert real["fd"] < blurred["fd"] < rand["fd"]
+    assert real["fd"] < 5.0 and rand["fd"] > 50.0
+    assert real["mnist_score"] > blurred["mnist_score"] > rand["mnist_score"]
+    assert real["conditional_accuracy"] > 0.98 and real["min_class_share"] > 0.07
+
+
+def test_evaluate_images_reports_every_metric(real_digits, mnist_path):
+    images, labels = real_digits
+    result = evaluate_images(images[:1000], labels[:1000], Reference(mnist_path))
+    assert set(result) == {"n", "fd", "mnist_score", "min_class_share", "max_class_share", "conditional_accuracy",
+                           "nn_train_distance", "test_nn_train_distance", "nn_ratio"}
+    assert 0.8 < result["nn_ratio"] < 1.25  # real unseen digits are as far from the training set as test digits
