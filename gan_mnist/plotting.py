@@ -96,7 +96,8 @@ def _plot_quality(quality: pd.DataFrame, axes) -> None:
     # Fréchet distance against epochs and against minutes of training: what a run bought for its time
     for ax, x, label in ((axes[0], quality["epoch"], "epoch"), (axes[-1], quality["wall_s"] / 60, "wall time (min)")):
         ax.plot(x, quality["fd"], marker="o", ms=3, color="tab:green")
-        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)", title=f"quality vs {label.split()[0]}")
+        title = f"quality vs {label.removesuffix(' (min)')}"
+        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)", title=title)
         ax.set_yscale("log")
         ax.grid(alpha=0.3)
 
