@@ -127,16 +127,19 @@ def plot_quality_curves(histories: dict[str, pd.DataFrame], path: str | os.PathL
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for name, history in histories.items():
-        if "fd" not in history.columns:
-            continue
-        quality = history.dropna(subset=["fd"])
+    measured = {name: h.dropna(subset=["fd"]) for name, h in histories.items() if "fd" in h.columns}
+    for name, quality in measured.items():
         axes[0].plot(quality["epoch"], quality["fd"], marker="o", ms=3, label=name)
         axes[1].plot(quality["wall_s"] / 60, quality["fd"], marker="o", ms=3, label=name)
     for ax, label in zip(axes, ("epoch", "wall time (min)"), strict=True):
-        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)", yscale="log")
+        ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)")
         ax.grid(alpha=0.3)
-        ax.legend()
+        if measured:
+            ax.set_yscale("log")
+            ax.legend()
+        else:
+            ax.text(0.5, 0.5, "no run has quality history:\ntrain with eval_every (--eval-every K)",
+                    ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=100)

@@ -59,3 +59,13 @@ def test_architecture_diagram_or_a_readable_hint(tmp_path, monkeypatch, capsys):
         pytest.skip("Graphviz's dot is not installed (CI installs it)")
     path = plot_architecture(model, tmp_path / "arch.png")
     assert path.stat().st_size > 1000
+
+
+def test_quality_curves_with_and_without_measurements():
+    from gan_mnist import plot_quality_curves
+
+    measured = pd.DataFrame({"epoch": [1, 2], "wall_s": [60.0, 120.0], "fd": [300.0, 90.0]})
+    fig = plot_quality_curves({"a": measured, "b": measured.drop(columns="fd")})
+    assert [len(ax.lines) for ax in fig.axes] == [1, 1] and fig.axes[1].lines[0].get_xdata().tolist() == [1.0, 2.0]
+    empty = plot_quality_curves({"b": measured.drop(columns="fd")})
+    assert "--eval-every" in empty.axes[0].texts[0].get_text()
