@@ -21,7 +21,6 @@ from gan_mnist.config import DATASETS
 from gan_mnist.errors import GanMnistError
 
 ENV_VARS = {"mnist": "GAN_MNIST_DATA", "fashion_mnist": "GAN_MNIST_FASHION_DATA"}
-ENV_VAR = ENV_VARS["mnist"]
 SPLITS = ("train", "test")
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 IDX_NAMES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",

@@ -95,9 +95,9 @@ class Reference:
             x_test, _ = load_mnist(data_path, "test")
             x_train, _ = load_mnist(data_path, "train")
             test = to_model_range(x_test)
-            features, probs = classifier_outputs(load_evaluator(), test)
-            Reference._cache[key] = (test, features, to_model_range(x_train[:n_train]), test[:n_test])
-        self.test, self.test_features, self.train_subset, self.test_subset = Reference._cache[key]
+            features = classifier_outputs(load_evaluator(), test)[0]
+            Reference._cache[key] = (features, to_model_range(x_train[:n_train]), test[:n_test])
+        self.test_features, self.train_subset, self.test_subset = Reference._cache[key]
 
 
 def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
