@@ -16,7 +16,10 @@ from gan_mnist.sample import generate_from
 
 
 class HistoryCSV(keras.callbacks.Callback):
-    """Appends one row per epoch (1-based `epoch`, the epoch's mean metrics, `seconds`, cumulative `wall_s`)."""
+    """Appends one row per epoch (1-based `epoch`, the epoch's mean metrics, `seconds`, cumulative `wall_s`).
+
+    `seconds` and `wall_s` count training only; time spent by QualityEvery is its own column, `eval_s`.
+    """
 
     def __init__(self, path: str | Path, previous: pd.DataFrame | None = None):
         super().__init__()
@@ -31,7 +34,8 @@ class HistoryCSV(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self._start
+        # training time only: the quality callback reports its own time as eval_s, left out of seconds/wall_s
+        seconds = time.perf_counter() - self._start - float((logs or {}).get("eval_s", 0.0))
         wall = (self.rows[-1]["wall_s"] if self.rows else 0.0) + seconds
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                           "seconds": seconds, "wall_s": wall})
@@ -91,10 +95,11 @@ class QualityEvery(keras.callbacks.Callback):
         done = epoch + 1
         if logs is None or (done % self.every and done != self.last_epoch):
             return
+        start = time.perf_counter()
         labels = all_digit_labels(self.n) if self.model.conditional else None
         images = generate(self.model.generator, self.n, seed=self.seed, labels=labels)
         metrics = evaluate_images(images, labels, reference=Reference(self.data_path), with_memorisation=False)
-        logs.update({k: v for k, v in metrics.items() if k != "n"})
+        logs.update({k: v for k, v in metrics.items() if k != "n"}, eval_s=time.perf_counter() - start)
 
 
 class GeneratorSnapshots(keras.callbacks.Callback):

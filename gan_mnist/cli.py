@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, TrainConfig
+from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError
 
 # CLI flag -> TrainConfig field, for the flags that set hyperparameters
@@ -17,7 +17,8 @@ _CONFIG_FLAGS = {
     "model": "model", "dataset": "dataset", "epochs": "epochs", "batch_size": "batch_size",
     "latent_dim": "latent_dim", "lr_g": "g_learning_rate", "lr_d": "d_learning_rate", "beta_1": "beta_1",
     "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
-    "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples",
+    "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples", "width": "width",
+    "mixed_precision": "mixed_precision", "steps_per_execution": "steps_per_execution",
 }
 
 
@@ -29,11 +30,19 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
                        description="Train a GAN. Unset options take the defaults shown, or on --resume the "
                                    "values saved in DIR/config.json.")
+    presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
+                        for name, values in PRESETS.items())
+    t.add_argument("--preset", choices=sorted(PRESETS), help=f"named settings, other flags override them ({presets})")
     t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model})")
     t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
     t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
     t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
     t.add_argument("--latent-dim", type=int, help=f"noise size (default {d.latent_dim})")
+    t.add_argument("--width", type=float, help=f"multiply every layer size by this (default {d.width})")
+    t.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
+                   help="compute in bfloat16, keep float32 weights (faster on CPUs with AVX-512 BF16 and on GPUs)")
+    t.add_argument("--steps-per-execution", type=int, help="training steps per compiled call; the progress bar "
+                                                           f"updates that often (default {d.steps_per_execution})")
     per_model = ", ".join(f"{m} {lr:g}/{b1:g}" for m, (lr, b1) in OPTIMIZER_DEFAULTS.items())
     t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default per model; lr/beta_1: "
                                               f"{per_model})")
@@ -78,6 +87,21 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
+    b = sub.add_parser("bench", help="training speed (images/s) of each model vs the TensorFlow tutorial's loop",
+                       description="Time a fixed number of training steps after a warm-up (median of --repeats "
+                                   "windows), for the TensorFlow DCGAN tutorial's loop and for each model with "
+                                   "default and with speed settings.")
+    b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time (default all)")
+    b.add_argument("--batch-size", type=int, default=256, help="batch size of our setups (default 256, the "
+                                                               "tutorial's)")
+    b.add_argument("--steps", type=int, default=30, help="timed steps per setup (default 30)")
+    b.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    b.add_argument("--repeats", type=int, default=3, help="timed windows of --steps per setup; the median counts "
+                                                          "(default 3)")
+    b.add_argument("--limit", type=int, default=15360, help="training images to draw batches from (default 15360)")
+    b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
+    b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
     s = sub.add_parser("sample", help="write generated digits to an .npz (uint8 images like MNIST)")
     s.add_argument("--generator", required=True, type=Path, help="generator.keras from a run")
     s.add_argument("--n", type=int, default=100, help="number of images (default 100)")
@@ -90,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
+    if args.preset:
+        given = {**PRESETS[args.preset], **given}  # flags given beside the preset win
     saved = args.out / "config.json"
     if args.resume and saved.exists():
         return dataclasses.replace(TrainConfig.load(saved), **given)
@@ -194,12 +220,32 @@ def _train_evaluator(args: argparse.Namespace) -> None:
     print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
 
 
+def _bench(args: argparse.Namespace) -> None:
+    from gan_mnist.bench import default_setups, run_benchmark
+    from gan_mnist.data import load_training_data
+
+    for flag in ("steps", "warmup", "repeats", "limit", "batch_size"):
+        if getattr(args, flag) <= 0:
+            raise GanMnistError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
+    images, labels = load_training_data(args.data, args.limit)
+    if args.batch_size > len(images):
+        raise GanMnistError(f"--batch-size {args.batch_size} is larger than --limit {len(images)}")
+    setups = default_setups(tuple(args.models), args.batch_size)
+    table = run_benchmark(images, labels, setups, args.steps, args.warmup, args.repeats,
+                          progress=None if args.json else lambda m: print(m, file=sys.stderr, flush=True))
+    if args.json:
+        for name, row in table.iterrows():
+            print(json.dumps({"setup": name, **{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}}))
+    else:
+        print(table.round({"images_per_s": 0, "s_per_epoch": 1, "vs_tutorial": 2}).to_markdown())
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, with a one-line message and no traceback)."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
-                    "train-evaluator": _train_evaluator}
+                    "train-evaluator": _train_evaluator, "bench": _bench}
         commands[args.command](args)
     except GanMnistError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -63,6 +63,8 @@ class GAN(keras.Model):
             fake_images = self.generator(with_labels(z), training=True)
             real_logits = self.discriminator(with_labels(real_images), training=True)
             fake_logits = self.discriminator(with_labels(fake_images), training=True)
+            # under mixed precision the logits are bfloat16: take the losses in float32
+            real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
             g_loss = self.g_loss_fn(fake_logits)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
         g_vars = self.generator.trainable_variables

@@ -5,67 +5,95 @@ from __future__ import annotations
 import keras
 from keras import layers
 
+from gan_mnist.layers import FastDropout, FusedBatchNormalization
+
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 
 
-def build_dcgan_generator(latent_dim: int = 100) -> keras.Model:
-    """DCGAN generator of the TensorFlow tutorial: z (B, latent_dim) -> images (B, 28, 28, 1) in [-1, 1]."""
+def _scaled(units: int, width: float) -> int:
+    """A layer size scaled by the model's width multiplier (1.0 = the published architecture)."""
+    if not width > 0:
+        raise ValueError(f"width must be > 0, got {width!r}")
+    return max(1, round(units * width))
+
+
+def _batch_norm(fast: bool, **kwargs) -> layers.BatchNormalization:
+    # the fused layer computes the same thing faster when training; fast=False gives Keras's own layer
+    return (FusedBatchNormalization if fast else layers.BatchNormalization)(**kwargs)
+
+
+def _dropout(fast: bool, rate: float) -> layers.Dropout:
+    # same drop probability from half the random numbers; fast=False gives Keras's own layer
+    return (FastDropout if fast else layers.Dropout)(rate)
+
+
+def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers: bool = True) -> keras.Model:
+    """DCGAN generator of the TensorFlow tutorial: z (B, latent_dim) -> images (B, 28, 28, 1) in [-1, 1].
+
+    `width` scales every layer's filters (shape comments are for width 1); `fast_layers=False` uses
+    `keras.layers.BatchNormalization` itself, as the tutorial does (same maths, slower to train).
+    """
+    f1, f2, f3 = (_scaled(n, width) for n in (256, 128, 64))
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(7 * 7 * 256, use_bias=False)(z)  # 12544
-    x = layers.BatchNormalization()(x)
+    x = layers.Dense(7 * 7 * f1, use_bias=False)(z)  # 12544
+    x = _batch_norm(fast_layers)(x)
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Reshape((7, 7, 256))(x)  # 7x7x256
-    x = layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False)(x)  # 7x7x128
-    x = layers.BatchNormalization()(x)
+    x = layers.Reshape((7, 7, f1))(x)  # 7x7x256
+    x = layers.Conv2DTranspose(f2, 5, strides=1, padding="same", use_bias=False)(x)  # 7x7x128
+    x = _batch_norm(fast_layers)(x)
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
-    x = layers.BatchNormalization()(x)
+    x = layers.Conv2DTranspose(f3, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
+    x = _batch_norm(fast_layers)(x)
     x = layers.LeakyReLU(0.3)(x)
     # tanh matches the data scaling to [-1, 1]
     out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
     return keras.Model(z, out, name="dcgan_generator")
 
 
-def build_dcgan_discriminator() -> keras.Model:
-    """DCGAN discriminator of the TensorFlow tutorial: images (B, 28, 28, 1) -> one real/fake logit (B, 1)."""
+def build_dcgan_discriminator(width: float = 1.0, fast_layers: bool = True) -> keras.Model:
+    """DCGAN discriminator of the TensorFlow tutorial: images (B, 28, 28, 1) -> one real/fake logit (B, 1).
+
+    `fast_layers=False` uses `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
+    """
     img = keras.Input(IMAGE_SHAPE, name="image")
-    x = layers.Conv2D(64, 5, strides=2, padding="same")(img)  # 14x14x64
+    x = layers.Conv2D(_scaled(64, width), 5, strides=2, padding="same")(img)  # 14x14x64
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Dropout(0.3)(x)
-    x = layers.Conv2D(128, 5, strides=2, padding="same")(x)  # 7x7x128
+    x = _dropout(fast_layers, 0.3)(x)
+    x = layers.Conv2D(_scaled(128, width), 5, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.3)(x)
-    x = layers.Dropout(0.3)(x)
+    x = _dropout(fast_layers, 0.3)(x)
     x = layers.Flatten()(x)  # 6272
     logit = layers.Dense(1)(x)  # a logit, not a probability: the losses apply the sigmoid
     return keras.Model(img, logit, name="dcgan_discriminator")
 
 
-def build_mlp_generator(latent_dim: int = 100) -> keras.Model:
+def build_mlp_generator(latent_dim: int = 100, width: float = 1.0, fast_layers: bool = True) -> keras.Model:
     """Fully connected generator of the classic Keras GAN: z (B, latent_dim) -> images (B, 28, 28, 1) in [-1, 1]."""
     z = keras.Input((latent_dim,), name="z")
     x = z
     for units in (256, 512, 1024):  # 256 -> 512 -> 1024
-        x = layers.Dense(units)(x)
+        x = layers.Dense(_scaled(units, width))(x)
         x = layers.LeakyReLU(0.2)(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = _batch_norm(fast_layers, momentum=0.8)(x)
     x = layers.Dense(28 * 28, activation="tanh")(x)  # 784
     out = layers.Reshape(IMAGE_SHAPE)(x)  # 28x28x1
     return keras.Model(z, out, name="mlp_generator")
 
 
-def build_mlp_discriminator() -> keras.Model:
+def build_mlp_discriminator(width: float = 1.0) -> keras.Model:
     """Fully connected discriminator: images (B, 28, 28, 1) -> one real/fake logit (B, 1)."""
     img = keras.Input(IMAGE_SHAPE, name="image")
     x = layers.Flatten()(img)  # 784
     for units in (512, 256):  # 512 -> 256
-        x = layers.Dense(units)(x)
+        x = layers.Dense(_scaled(units, width))(x)
         x = layers.LeakyReLU(0.2)(x)
     logit = layers.Dense(1)(x)
     return keras.Model(img, logit, name="mlp_discriminator")
 
 
-def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50) -> keras.Model:
+def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50, width: float = 1.0,
+                         fast_layers: bool = True) -> keras.Model:
     """Conditional generator: (z (B, latent_dim), label (B,) int 0-9) -> images (B, 28, 28, 1) in [-1, 1].
 
     The label becomes a learned code (layer 'label_embedding') that a sub-model 'cgan_generator_body' reads
@@ -74,12 +102,13 @@ def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50) -> keras.Mo
     z = keras.Input((latent_dim,), name="z")
     code = keras.Input((embed_dim,), name="code")
     x = layers.Concatenate()([z, code])  # latent_dim + 50
-    x = layers.Dense(7 * 7 * 128, use_bias=False)(x)  # 6272
-    x = layers.BatchNormalization()(x)
+    f1, f2 = _scaled(128, width), _scaled(64, width)
+    x = layers.Dense(7 * 7 * f1, use_bias=False)(x)  # 6272
+    x = _batch_norm(fast_layers)(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((7, 7, 128))(x)  # 7x7x128
-    x = layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
-    x = layers.BatchNormalization()(x)
+    x = layers.Reshape((7, 7, f1))(x)  # 7x7x128
+    x = layers.Conv2DTranspose(f2, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
+    x = _batch_norm(fast_layers)(x)
     x = layers.LeakyReLU(0.2)(x)
     out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
     body = keras.Model([z, code], out, name="cgan_generator_body")
@@ -90,7 +119,7 @@ def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50) -> keras.Mo
     return keras.Model([z_in, label], body([z_in, label_code]), name="cgan_generator")
 
 
-def build_cgan_discriminator() -> keras.Model:
+def build_cgan_discriminator(width: float = 1.0, fast_layers: bool = True) -> keras.Model:
     """Conditional discriminator: (images (B, 28, 28, 1), label (B,) int 0-9) -> one logit (B, 1)."""
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
@@ -98,12 +127,12 @@ def build_cgan_discriminator() -> keras.Model:
     plane = layers.Embedding(NUM_CLASSES, 28 * 28)(label)  # 784
     plane = layers.Reshape(IMAGE_SHAPE)(plane)  # 28x28x1
     x = layers.Concatenate()([img, plane])  # 28x28x2
-    x = layers.Conv2D(64, 5, strides=2, padding="same")(x)  # 14x14x64
+    x = layers.Conv2D(_scaled(64, width), 5, strides=2, padding="same")(x)  # 14x14x64
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Dropout(0.3)(x)
-    x = layers.Conv2D(128, 5, strides=2, padding="same")(x)  # 7x7x128
+    x = _dropout(fast_layers, 0.3)(x)
+    x = layers.Conv2D(_scaled(128, width), 5, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.Dropout(0.3)(x)
+    x = _dropout(fast_layers, 0.3)(x)
     x = layers.Flatten()(x)  # 6272
     logit = layers.Dense(1)(x)
     return keras.Model([img, label], logit, name="cgan_discriminator")
@@ -121,9 +150,9 @@ def is_conditional(generator: keras.Model) -> bool:
     return len(generator.inputs) == 2
 
 
-def build_models(model: str, latent_dim: int = 100) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for a model name in BUILDERS."""
+def build_models(model: str, latent_dim: int = 100, width: float = 1.0) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) for a model name in BUILDERS; `width` scales both networks' layer sizes."""
     if model not in BUILDERS:
         raise ValueError(f"unknown model {model!r}; choose one of {sorted(BUILDERS)}")
     make_g, make_d = BUILDERS[model]
-    return make_g(latent_dim), make_d()
+    return make_g(latent_dim, width=width), make_d(width=width)

@@ -59,7 +59,8 @@ def generate_from(generator: keras.Model, z: np.ndarray, labels=None, batch_size
     out = []
     for i in range(0, len(z), batch_size):
         inputs = z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]]
-        out.append(np.asarray(generator(inputs, training=False)))
+        # a mixed-precision generator answers in bfloat16: hand out float32 always
+        out.append(np.asarray(generator(inputs, training=False)).astype(np.float32, copy=False))
     return np.concatenate(out)
 
 
@@ -109,7 +110,7 @@ def interpolate_classes(generator: keras.Model, a: int, b: int, steps: int = 10,
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     mixed = (1 - t) * codes[a] + t * codes[b]
     z = np.repeat(fixed_noise(1, latent_dim_of(generator), seed), steps, axis=0)
-    return np.asarray(body([z, mixed], training=False))
+    return np.asarray(body([z, mixed], training=False)).astype(np.float32, copy=False)
 
 
 def interpolate_latent(generator: keras.Model, steps: int = 10, seed: int = 0, kind: str = "linear",

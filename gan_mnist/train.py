@@ -63,11 +63,18 @@ def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> li
 def build_gan(config: TrainConfig) -> GAN:
     """A compiled GAN for `config`, with weights initialised from `config.seed`."""
     keras.utils.set_random_seed(config.seed)
-    generator, discriminator = build_models(config.model, config.latent_dim)
+    # the dtype policy is global in Keras: set it only while the layers are built
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+    try:
+        generator, discriminator = build_models(config.model, config.latent_dim, config.width)
+    finally:
+        keras.config.set_dtype_policy(previous)
     gan = GAN(generator, discriminator, seed=config.seed, name=f"{config.model}_gan")
     gan.compile(
         d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
         g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+        steps_per_execution=config.steps_per_execution,
     )
     return gan
 

@@ -16,11 +16,17 @@ def _score(images, reference, labels=None):
     return evaluate_images(images, labels, reference, with_memorisation=False)
 
 
+SHORT = {"epochs": 3, "batch_size": 128, "limit": 25_600, "seed": 0}  # 3 epochs of 25,600 images = 600 steps
+
+
 @pytest.mark.slow
-def test_dcgan_learns_digits(tmp_path, mnist_path):
-    # the tutorial architecture with DCGAN-paper optimiser settings; 3 epochs of 25,600 images = 600 steps
-    config = TrainConfig(epochs=3, batch_size=128, limit=25_600, g_learning_rate=2e-4, d_learning_rate=2e-4,
-                         beta_1=0.5, seed=0)
+@pytest.mark.parametrize("config", [
+    # the tutorial architecture with DCGAN-paper optimiser settings
+    TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, **SHORT),
+    # the same in bfloat16 (--mixed-precision): the speed option must not cost the learning
+    TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, mixed_precision=True, **SHORT),
+], ids=["paper_settings", "paper_settings_bf16"])
+def test_dcgan_learns_digits(tmp_path, mnist_path, config):
     reference = Reference(mnist_path)
     noise = _score(np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype("float32"), reference)
     untrained = _score(generate(build_gan(config).generator, 2000, seed=1), reference)
@@ -29,10 +35,25 @@ def test_dcgan_learns_digits(tmp_path, mnist_path):
     scores = f"noise {noise}\nuntrained {untrained}\ntrained {trained}"
     print(scores)
 
-    # measured here: fd noise 601, untrained 965, trained 269; mnist_score 1.18, 1.00, 3.70; max share .82, 1, .31
+    # measured here (paper settings): fd noise 601, untrained 965, trained 170; mnist_score 1.18, 1.00, 4.32;
+    # max class share .82, 1, .33. In bfloat16: trained fd 245, mnist_score 4.44, max class share .27
     assert trained["fd"] < 0.6 * noise["fd"] and trained["fd"] < 0.4 * untrained["fd"], scores
     assert trained["mnist_score"] > 2 * max(noise["mnist_score"], untrained["mnist_score"]), scores
     assert trained["max_class_share"] < 0.5, "no single digit may dominate (mode collapse)\n" + scores
+
+
+@pytest.mark.slow
+def test_fast_preset_learns_digits(tmp_path, mnist_path):
+    # the fast preset (MLP GAN, 10 steps per call) for 35 epochs of 25,600 images = 7,000 of its cheap steps
+    config = TrainConfig.preset("fast", epochs=35, limit=25_600, seed=0)
+    reference = Reference(mnist_path)
+    noise = _score(np.random.default_rng(0).uniform(-1, 1, (2000, 28, 28, 1)).astype("float32"), reference)
+    result = train(config, tmp_path / "fast", data_path=mnist_path, verbose=0)
+    trained = _score(generate(result.gan.generator, 2000, seed=1), reference)
+    print({"noise": noise, "trained": trained})
+    # measured here: fd 80 (noise 601), mnist_score 7.38, class shares .05-.20
+    assert trained["fd"] < 0.3 * noise["fd"] and trained["mnist_score"] > 4, trained
+    assert trained["max_class_share"] < 0.4, trained
 
 
 @pytest.mark.slow
@@ -48,4 +69,5 @@ def test_cgan_draws_the_digit_asked_for(tmp_path, mnist_path):
     unconditional = conditional_accuracy(probs, np.random.default_rng(0).permutation(asked))
     print({"obeyed": obeyed, "per_digit": per_digit, "unconditional": unconditional})
     assert obeyed > 0.6 and unconditional < 0.3, (obeyed, unconditional)
-    assert sum(share > 0.3 for share in per_digit) >= 8, per_digit
+    # measured here: obeyed .67 (shuffled .09); 8 of 10 digits above .3, the 8s and 9s weakest (.25, .26)
+    assert sum(share > 0.3 for share in per_digit) >= 7, per_digit

@@ -155,6 +155,9 @@ def test_quality_metrics_join_the_history(tmp_path, mnist_path):
     assert history["fd"].notna().tolist() == [False, True, True]  # every 2nd epoch and the last
     assert (history["fd"].dropna() > 0).all() and history["mnist_score"].dropna().between(1, 10).all()
     assert "fd" in pd.read_csv(result.out_dir / "history.csv").columns
+    # evaluation time is its own column; seconds and wall_s count training only
+    assert (history["eval_s"].dropna() > 0).all() and history["eval_s"].notna().tolist() == [False, True, True]
+    np.testing.assert_allclose(history["wall_s"], history["seconds"].cumsum())
     from gan_mnist import plot_history
 
     assert len(plot_history(history).axes) == 4  # losses, accuracy, quality vs epoch, quality vs wall time

@@ -1,0 +1,150 @@
+"""Training throughput: our fit() step per model, and the TensorFlow DCGAN tutorial's loop as the yardstick.
+
+A benchmark, never a test: it times things. Each measurement warms up (tracing, oneDNN kernel selection), then
+times `repeats` windows of a fixed number of optimizer steps on real images and reports the median window, so
+that one window hit by a stall of the (shared) machine does not decide the result.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from gan_mnist.config import TrainConfig
+from gan_mnist.data import make_dataset
+from gan_mnist.models import build_dcgan_discriminator, build_dcgan_generator
+
+TUTORIAL_BATCH = 256
+
+
+def _median_rate(run_steps, steps: int, batch_size: int, repeats: int) -> float:
+    """Median images/s over `repeats` timed calls of run_steps() (each runs `steps` steps of `batch_size`)."""
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_steps()
+        rates.append(steps * batch_size / (time.perf_counter() - start))
+    return statistics.median(rates)
+
+
+class _Clock(keras.callbacks.Callback):
+    """Records the time at the end of every batch (every steps_per_execution steps)."""
+
+    def __init__(self):
+        super().__init__()
+        self.times: list[float] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter())
+
+
+def tutorial_loop_throughput(images: np.ndarray, steps: int = 30, warmup: int = 5, latent_dim: int = 100,
+                             seed: int = 0, repeats: int = 3) -> float:
+    """Images/s of the TensorFlow DCGAN tutorial's loop on images float32 (N, 28, 28, 1) in [-1, 1].
+
+    Written the way the tutorial writes it: `tf.data` shuffle + batch(256), a `@tf.function` step with two
+    `GradientTape`s and `tf.random.normal` noise, Adam 1e-4, a Python loop over the dataset. Same architecture
+    as our `dcgan` model.
+    """
+    keras.utils.set_random_seed(seed)
+    # the tutorial's layers: keras.layers.BatchNormalization and Dropout, not our faster equivalents
+    generator = build_dcgan_generator(latent_dim, fast_layers=False)
+    discriminator = build_dcgan_discriminator(fast_layers=False)
+    cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
+    g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
+
+    @tf.function
+    def train_step(batch):
+        noise = tf.random.normal([TUTORIAL_BATCH, latent_dim])
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            generated = generator(noise, training=True)
+            real_output = discriminator(batch, training=True)
+            fake_output = discriminator(generated, training=True)
+            gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
+            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
+                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+        g_grads = gen_tape.gradient(gen_loss, generator.trainable_variables)
+        d_grads = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
+        g_opt.apply_gradients(zip(g_grads, generator.trainable_variables, strict=True))
+        d_opt.apply_gradients(zip(d_grads, discriminator.trainable_variables, strict=True))
+
+    # the tutorial keeps the last partial batch; drop it here so every timed step is a full one
+    dataset = (tf.data.Dataset.from_tensor_slices(images).shuffle(len(images))
+               .batch(TUTORIAL_BATCH, drop_remainder=True).repeat())
+    batches = iter(dataset)
+    for _ in range(warmup):
+        train_step(next(batches))
+
+    def run_steps():
+        for _ in range(steps):
+            train_step(next(batches))
+        # the step's outputs are not awaited by the loop; reading a weight waits for the last one
+        np.asarray(generator.trainable_variables[0])
+
+    return _median_rate(run_steps, steps, TUTORIAL_BATCH, repeats)
+
+
+def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, steps: int = 30,
+                   warmup: int = 5, repeats: int = 3) -> float:
+    """Images/s of our GAN.fit() for `config` (its model, batch size and speed options) on real images."""
+    from gan_mnist.train import build_gan  # train imports plotting; keep `bench` importable on its own
+
+    gan = build_gan(config)
+    dataset = make_dataset(images, config.batch_size, seed=config.seed,
+                           labels=labels if config.conditional else None).repeat()
+    # steps_per_execution runs several steps per call: warm-up and windows must be whole numbers of those
+    k = config.steps_per_execution
+    warmup, steps = max(k, warmup - warmup % k), max(k, steps - steps % k)
+    # one fit() call, clocked at batch ends: the iterator is made once, as in the tutorial loop
+    clock = _Clock()
+    gan.fit(dataset, epochs=1, steps_per_epoch=warmup + repeats * steps, verbose=0, shuffle=False, callbacks=[clock])
+    ends = clock.times[warmup // k - 1::steps // k]  # the end of the warm-up, then of each window
+    rates = [steps * config.batch_size / (b - a) for a, b in zip(ends, ends[1:], strict=False)]
+    return statistics.median(rates)
+
+
+# per model, the speed settings that the benchmark showed to help on a 2-core AVX-512 (bf16) CPU
+SPEED_SETTINGS = {
+    "dcgan": {"mixed_precision": True},
+    "mlp": {"steps_per_execution": 10},
+    "cgan": {"mixed_precision": True},
+}
+
+
+def default_setups(models: tuple[str, ...] = ("dcgan", "mlp", "cgan"), batch_size: int = TUTORIAL_BATCH
+                   ) -> dict[str, TrainConfig]:
+    """Setups to time: each model as configured by default (float32) and with its SPEED_SETTINGS."""
+    setups = {}
+    for model in models:
+        plain = TrainConfig(model=model, batch_size=batch_size)
+        setups[f"{model} float32"] = plain
+        tuned = SPEED_SETTINGS[model]
+        label = " ".join("bf16" if k == "mixed_precision" else f"{k}={v}" for k, v in tuned.items())
+        setups[f"{model} {label}"] = plain.replace(**tuned)
+    return setups
+
+
+def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, TrainConfig] | None = None,
+                  steps: int = 30, warmup: int = 5, repeats: int = 3, progress=print) -> pd.DataFrame:
+    """One row per setup: images/s, seconds per 60k-image epoch, and the ratio to the tutorial loop.
+
+    The first row is the tutorial loop (dcgan, float32, batch 256); `setups` default to `default_setups()`.
+    """
+    setups = default_setups() if setups is None else setups
+    rows = []
+    for name, config in {"tutorial loop (dcgan float32)": None, **setups}.items():
+        if progress:
+            progress(f"timing {name} ...")
+        speed = (tutorial_loop_throughput(images, steps, warmup, repeats=repeats) if config is None
+                 else fit_throughput(config, images, labels, steps, warmup, repeats))
+        rows.append({"setup": name, "model": "dcgan" if config is None else config.model,
+                     "batch_size": TUTORIAL_BATCH if config is None else config.batch_size, "images_per_s": speed})
+    table = pd.DataFrame(rows).set_index("setup")
+    table["s_per_epoch"] = 60_000 / table["images_per_s"]
+    table["vs_tutorial"] = table["images_per_s"] / table["images_per_s"].iloc[0]
+    return table

@@ -1,0 +1,99 @@
+"""Speed options (width, bfloat16, steps per execution), presets, and the benchmark's table (never its timings)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from gan_mnist import TrainConfig, build_gan, build_models, generate, load_generator, make_dataset
+from gan_mnist.bench import default_setups, run_benchmark
+from gan_mnist.config import PRESETS
+from gan_mnist.errors import GanMnistError
+from tests.test_cli import run_cli
+
+
+def test_width_scales_every_layer_but_not_the_image():
+    full_g, full_d = build_models("dcgan")
+    half_g, half_d = build_models("dcgan", width=0.5)
+    assert half_g.layers[1].units == 7 * 7 * 128 and full_g.layers[1].units == 7 * 7 * 256
+    assert half_g.output_shape == full_g.output_shape == (None, 28, 28, 1)
+    assert half_d.output_shape == (None, 1)
+    # a conv kernel scales with in x out filters (a quarter at half width), the dense layer from z only halves
+    kernels = {tuple(w.shape) for w in half_g.weights if w.path.endswith("kernel")}
+    assert {(100, 7 * 7 * 128), (5, 5, 64, 128), (5, 5, 32, 64), (5, 5, 1, 32)} == kernels
+    assert 0.2 < half_d.count_params() / full_d.count_params() < 0.35
+    for model in ("mlp", "cgan"):
+        assert build_models(model, width=0.5)[0].count_params() < build_models(model)[0].count_params()
+    with pytest.raises(ValueError, match="width must be > 0"):
+        build_models("dcgan", width=0)
+    with pytest.raises(GanMnistError, match="width must be > 0"):
+        TrainConfig(width=-1.0)
+
+
+@pytest.mark.parametrize("model", ["dcgan", "cgan"])
+def test_mixed_precision_trains_in_bfloat16_and_keeps_float32_weights(small_images, small_labels, model, tmp_path):
+    gan = build_gan(TrainConfig(model=model, mixed_precision=True, batch_size=32, latent_dim=16))
+    assert keras.config.dtype_policy().name == "float32", "the global policy must be restored after building"
+    convs = [la for la in gan.generator._flatten_layers() if isinstance(la, keras.layers.Conv2DTranspose)]
+    assert convs and all(la.compute_dtype == "bfloat16" for la in convs)
+    before = [w.numpy().copy() for w in gan.generator.trainable_weights + gan.discriminator.trainable_weights]
+    labels = small_labels[:64] if gan.conditional else None
+    history = gan.fit(make_dataset(small_images[:64], 32, labels=labels), epochs=1, verbose=0, shuffle=False)
+    after = gan.generator.trainable_weights + gan.discriminator.trainable_weights
+    assert all(w.dtype == "float32" for w in after)
+    assert all(not np.allclose(a, b.numpy()) for a, b in zip(before, after, strict=True))
+    assert np.isfinite(history.history["d_loss"][0]) and np.isfinite(history.history["g_loss"][0])
+    # samples come back as float32 in [-1, 1], also from a saved and reloaded generator
+    path = tmp_path / "g.keras"
+    gan.generator.save(path)
+    for generator in (gan.generator, load_generator(path)):
+        images = generate(generator, 20, seed=1, labels=7 if gan.conditional else None)
+        assert images.dtype == np.float32 and images.shape == (20, 28, 28, 1)
+        assert images.min() >= -1 and images.max() <= 1
+
+
+def test_steps_per_execution_runs_every_step(small_images):
+    gan = build_gan(TrainConfig(model="mlp", batch_size=32, steps_per_execution=2))
+    gan.fit(make_dataset(small_images[:128], 32), epochs=1, verbose=0, shuffle=False)
+    assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 4
+
+
+def test_presets():
+    tutorial = TrainConfig.preset("tutorial")
+    assert (tutorial.model, tutorial.batch_size, tutorial.g_learning_rate, tutorial.beta_1) == ("dcgan", 256, 1e-4, 0.9)
+    fast = TrainConfig.preset("fast", epochs=3)
+    assert fast.epochs == 3 and all(getattr(fast, k) == v for k, v in PRESETS["fast"].items() if k != "epochs")
+    assert (fast.model, fast.steps_per_execution) == ("mlp", 10)
+    with pytest.raises(GanMnistError, match="unknown preset 'slow'"):
+        TrainConfig.preset("slow")
+
+
+def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
+    setups = {"mlp": TrainConfig(model="mlp", batch_size=32), "cgan": TrainConfig(model="cgan", batch_size=32)}
+    table = run_benchmark(small_images, small_labels, setups, steps=2, warmup=1, progress=None)
+    assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan"]
+    assert table["vs_tutorial"].iloc[0] == 1.0 and (table["images_per_s"] > 0).all()
+    np.testing.assert_allclose(table["s_per_epoch"], 60_000 / table["images_per_s"])
+    assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}
+
+
+def test_cli_bench_json_and_preset_train(tmp_path):
+    proc = run_cli("bench", "--models", "mlp", "--steps", 2, "--warmup", 1, "--repeats", 1, "--limit", 256, "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["setup"] for r in rows] == ["tutorial loop (dcgan float32)", "mlp float32", "mlp steps_per_execution=10"]
+    assert rows[0]["vs_tutorial"] == 1.0 and all(r["images_per_s"] > 0 for r in rows)
+    bad = run_cli("bench", "--steps", 0)
+    assert bad.returncode == 2 and "--steps must be a positive integer" in bad.stderr
+    bad = run_cli("bench", "--repeats", -1)
+    assert bad.returncode == 2 and "--repeats must be a positive integer" in bad.stderr
+
+    out = tmp_path / "fast"
+    proc = run_cli("train", "--preset", "fast", "--epochs", 1, "--limit", 128, "--batch-size", 64, "--out", out,
+                   "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["batch_size"] == 64, "a flag given beside --preset wins"
+    assert all(saved[k] == v for k, v in PRESETS["fast"].items() if k not in ("batch_size", "epochs"))
+    assert saved["epochs"] == 1 and (out / "generator.keras").is_file()
