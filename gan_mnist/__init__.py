@@ -16,7 +16,7 @@ from gan_mnist.data import (  # noqa: E402
     to_model_range,
     to_uint8,
 )
-from gan_mnist.errors import GanMnistError  # noqa: E402
+from gan_mnist.errors import GanMnistError, TrainingDiverged  # noqa: E402
 from gan_mnist.evaluator import load_evaluator  # noqa: E402
 from gan_mnist.gan import GAN  # noqa: E402
 from gan_mnist.losses import discriminator_loss, generator_loss  # noqa: E402
@@ -55,6 +55,7 @@ from gan_mnist.train import TrainResult, build_gan, frame_inputs, frame_paths, t
 __all__ = [
     "GAN",
     "GanMnistError",
+    "TrainingDiverged",
     "TrainConfig",
     "TrainResult",
     "all_digit_labels",

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from gan_mnist.checkpoint import atomic_write_bytes, save_checkpoint
+from gan_mnist.errors import TrainingDiverged
 from gan_mnist.plotting import save_grid
 from gan_mnist.sample import generate_from
 
@@ -57,6 +58,32 @@ class SampleFrames(keras.callbacks.Callback):
         images = generate_from(self.model.generator, self.noise, self.labels)
         save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}",
                   ncols=self.ncols)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Raises TrainingDiverged as soon as a loss is NaN or infinite, before any end-of-epoch save.
+
+    Raising (rather than setting stop_training) keeps the epoch's callbacks from writing frames, history and a
+    checkpoint of broken weights: the last good checkpoint stays the newest. `checkpoint_dir` is named in the message.
+    """
+
+    def __init__(self, checkpoint_dir: str | Path):
+        super().__init__()
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        # the logged losses are running means over the epoch, so one non-finite step keeps them non-finite
+        bad = {k: float(v) for k, v in (logs or {}).items() if k in ("d_loss", "g_loss") and not np.isfinite(float(v))}
+        if bad:
+            kept = sorted(self.checkpoint_dir.glob("epoch_*.npz"))
+            where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
+            losses = ", ".join(f"{k}={v}" for k, v in bad.items())
+            raise TrainingDiverged(f"training diverged at epoch {self.epoch + 1}, step {batch + 1}: {losses}; "
+                                   f"{where} (try lower learning rates)")
 
 
 class CheckpointEvery(keras.callbacks.Callback):

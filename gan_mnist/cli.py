@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, PRESETS, TrainConfig
-from gan_mnist.errors import GanMnistError
+from gan_mnist.errors import GanMnistError, TrainingDiverged
 
 # CLI flag -> TrainConfig field, for the flags that set hyperparameters
 _CONFIG_FLAGS = {
@@ -250,4 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     except GanMnistError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except TrainingDiverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     return 0

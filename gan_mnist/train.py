@@ -13,7 +13,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from gan_mnist.callbacks import CheckpointEvery, GeneratorSnapshots, HistoryCSV, QualityEvery, SampleFrames
+from gan_mnist.callbacks import (
+    CheckpointEvery,
+    GeneratorSnapshots,
+    HistoryCSV,
+    QualityEvery,
+    SampleFrames,
+    StopOnNonFinite,
+)
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
@@ -166,7 +173,9 @@ def train(
     history = HistoryCSV(out / HISTORY, previous)
     noise, frame_labels, ncols = frame_inputs(config)
     run_callbacks = [
-        # quality first: it adds its metrics to the logs that the history then records
+        # the NaN guard first: it must stop a broken epoch before anything saves it
+        StopOnNonFinite(out / CHECKPOINTS),
+        # quality next: it adds its metrics to the logs that the history then records
         *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path)]
           if config.eval_every and config.dataset == "mnist" else []),
         history,
