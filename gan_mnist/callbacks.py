@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from gan_mnist.checkpoint import atomic_write_bytes, save_checkpoint
+from gan_mnist.checkpoint import atomic_write_bytes, list_checkpoints, save_checkpoint
 from gan_mnist.errors import TrainingDiverged
 from gan_mnist.plotting import save_grid
 from gan_mnist.sample import generate_from
@@ -77,9 +77,10 @@ class StopOnNonFinite(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         # the logged losses are running means over the epoch, so one non-finite step keeps them non-finite
-        bad = {k: float(v) for k, v in (logs or {}).items() if k in ("d_loss", "g_loss") and not np.isfinite(float(v))}
+        losses = {k: float(v) for k, v in (logs or {}).items() if k in ("d_loss", "g_loss")}
+        bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
         if bad:
-            kept = sorted(self.checkpoint_dir.glob("epoch_*.npz"))
+            kept = list_checkpoints(self.checkpoint_dir)
             where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
             losses = ", ".join(f"{k}={v}" for k, v in bad.items())
             raise TrainingDiverged(f"training diverged at epoch {self.epoch + 1}, step {batch + 1}: {losses}; "

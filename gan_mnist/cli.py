@@ -241,16 +241,13 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input, with a one-line message and no traceback)."""
+    """Entry point; returns the exit code (2 for bad input, 3 for a diverged run: a one-line message, no traceback)."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
                     "train-evaluator": _train_evaluator, "bench": _bench}
         commands[args.command](args)
-    except GanMnistError as e:
+    except (GanMnistError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
-    except TrainingDiverged as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
+        return 3 if isinstance(e, TrainingDiverged) else 2
     return 0
