@@ -5,6 +5,7 @@ from gan_mnist._quiet import import_tensorflow_quietly
 # keep TensorFlow's C++ start-up chatter out of notebooks and the CLI (TF_CPP_MIN_LOG_LEVEL set by you wins)
 import_tensorflow_quietly()
 
+from gan_mnist.colab import in_colab, run_dir  # noqa: E402
 from gan_mnist.config import TrainConfig  # noqa: E402
 from gan_mnist.data import (  # noqa: E402
     load_dataset,
@@ -16,6 +17,7 @@ from gan_mnist.data import (  # noqa: E402
     to_model_range,
     to_uint8,
 )
+from gan_mnist.distribute import make_strategy, split_cpu  # noqa: E402
 from gan_mnist.errors import GanMnistError, TrainingDiverged  # noqa: E402
 from gan_mnist.evaluator import load_evaluator  # noqa: E402
 from gan_mnist.gan import GAN  # noqa: E402
@@ -76,6 +78,7 @@ __all__ = [
     "generate_from",
     "generator_loss",
     "image_grid",
+    "in_colab",
     "interpolate_classes",
     "interpolate_latent",
     "is_conditional",
@@ -87,13 +90,16 @@ __all__ = [
     "load_training_images",
     "make_dataset",
     "make_gif",
+    "make_strategy",
     "plot_architecture",
     "plot_history",
     "plot_quality_curves",
     "read_idx",
     "render_grid",
+    "run_dir",
     "save_grid",
     "save_samples",
+    "split_cpu",
     "to_model_range",
     "to_uint8",
     "train",

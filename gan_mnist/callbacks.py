@@ -16,6 +16,19 @@ from gan_mnist.plotting import save_grid
 from gan_mnist.sample import generate_from
 
 
+class SetEpoch(keras.callbacks.Callback):
+    """Sets the dataset's epoch variable (see `make_dataset`) as each epoch begins, so the epoch's batch order
+    follows from the epoch number, not from how many passes Keras has started (it peeks at one under a
+    tf.distribute strategy)."""
+
+    def __init__(self, variable):
+        super().__init__()
+        self.variable = variable
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.variable.assign(epoch)
+
+
 class HistoryCSV(keras.callbacks.Callback):
     """Appends one row per epoch (1-based `epoch`, the epoch's mean metrics, `seconds`, cumulative `wall_s`).
 

@@ -19,11 +19,19 @@ _CONFIG_FLAGS = {
     "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
     "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples", "width": "width",
     "mixed_precision": "mixed_precision", "steps_per_execution": "steps_per_execution",
+    "deterministic": "deterministic",
 }
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the house error format: one `error:` line and exit code 2, no usage dump."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m gan_mnist", description="Train and sample GANs on MNIST.")
+    p = _Parser(prog="python -m gan_mnist", description="Train and sample GANs on MNIST.")
     sub = p.add_subparsers(dest="command", required=True)
     d = TrainConfig()
 
@@ -49,6 +57,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-d", type=float, help="discriminator Adam learning rate (default per model)")
     t.add_argument("--beta-1", type=float, help="Adam beta_1 for both networks (default per model)")
     t.add_argument("--seed", type=int, help=f"seed for weights, noise and shuffling (default {d.seed})")
+    t.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
+                   help="TF op determinism: the same --seed gives the same history and samples (default on; "
+                        "--no-deterministic may be faster on GPUs)")
     t.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
     t.add_argument("--grid-size", type=int, help=f"frames show K x K samples (default {d.grid_size})")
     t.add_argument("--checkpoint-every", type=int, help=f"epochs between checkpoints (default {d.checkpoint_every})")
@@ -62,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--force", action="store_true", help="discard a previous run in --out and start over")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--devices", type=int, help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
+                                               "--batch-size being the global batch; without GPUs, on N logical "
+                                               "CPUs (a way to check multi-device runs, not faster)")
 
     e = sub.add_parser("evaluate", help="quality metrics of a generator or of saved samples, as one JSON object",
                        description="Score generated digits with the shipped evaluator CNN against MNIST's test "
@@ -123,12 +137,19 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> None:
+    import tensorflow as tf
+
+    from gan_mnist.distribute import split_cpu
     from gan_mnist.train import train
 
     config = _train_config(args)
+    if args.devices is not None and args.devices <= 0:
+        raise GanMnistError(f"--devices must be a positive integer, got {args.devices}")
+    if args.devices and args.devices > 1 and not tf.config.list_physical_devices("GPU"):
+        split_cpu(args.devices)
     start = time.perf_counter()
     result = train(config, args.out, data_path=args.data, resume=args.resume, force=args.force,
-                   verbose=0 if args.quiet else "auto")
+                   verbose=0 if args.quiet else "auto", devices=args.devices)
     summary = {"out": str(result.out_dir), "epochs": config.epochs, "seconds": round(time.perf_counter() - start, 1)}
     if not result.history.empty:
         last = result.history.iloc[-1]

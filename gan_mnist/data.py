@@ -154,16 +154,30 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | None = None
-                 ) -> tf.data.Dataset:
+def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | None = None,
+                 epoch: int | tf.Variable = 0) -> tf.data.Dataset:
     """Shuffled, batched, prefetched float32 (B, 28, 28, 1) batches, or (images, int32 labels (B,)) pairs.
 
-    The last batch may be smaller.
+    Each pass over the dataset (Keras's fit makes one per epoch) takes its 0-based epoch number from `epoch`
+    and adds one to it; epoch e's order depends on (seed, e) alone. `epoch` may be an int64 tf.Variable that the
+    caller sets: `train` sets it at each epoch's start, so a resumed run sees exactly the batches an
+    uninterrupted run would, whatever extra passes Keras makes. The last batch may be smaller.
     """
-    items = images if labels is None else (images, labels.astype(np.int32))
-    ds = tf.data.Dataset.from_tensor_slices(items)
-    ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    n = len(images)
+    x = tf.convert_to_tensor(images)
+    y = None if labels is None else tf.convert_to_tensor(labels.astype(np.int32))
+    if not isinstance(epoch, tf.Variable):
+        epoch = tf.Variable(epoch, dtype=tf.int64, trainable=False)
+
+    def order(_):
+        e = epoch.assign_add(1) - 1
+        return tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), e]))
+
+    batches = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
+    ds = batches.map(lambda i: tf.gather(x, i) if y is None else (tf.gather(x, i), tf.gather(y, i)))
+    # unbatch() forgets the length; Keras's progress bar wants it
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    return ds.prefetch(tf.data.AUTOTUNE)
 
 
 def load_training_images(

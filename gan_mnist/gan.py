@@ -29,6 +29,9 @@ class GAN(keras.Model):
         self.trackers = {
             name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc")
         }
+        # both networks arrive built; without this, fit() under a tf.distribute strategy would try to build the
+        # GAN by calling it on a batch of real images, which are not generator input
+        self.built = True
 
     def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss, **kwargs):
         """Set one optimizer per network and the two loss functions (logits -> scalar)."""
@@ -52,11 +55,26 @@ class GAN(keras.Model):
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
 
+    def _replica_share(self, batch_size):
+        """(noise (B, latent_dim), this replica's share of the global batch). One device: (its noise, 1.0).
+
+        Under a tf.distribute strategy every replica draws the whole global batch's noise from the same seed
+        and keeps its own rows, so N replicas use exactly the noise one device would (drawing per replica from
+        the shared seed would give every replica the same noise).
+        """
+        context = tf.distribute.get_replica_context()
+        if context is None or context.num_replicas_in_sync == 1:
+            return keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator), 1.0
+        sizes = context.all_gather(tf.reshape(batch_size, (1,)), axis=0)  # (replicas,): the split may be uneven
+        start, total = tf.reduce_sum(sizes[: context.replica_id_in_sync_group]), tf.reduce_sum(sizes)
+        z = keras.random.normal((total, self.latent_dim), seed=self.seed_generator)[start : start + batch_size]
+        return z, tf.cast(batch_size, "float32") / tf.cast(total, "float32")
+
     def train_step(self, data):
         real_images, labels = data if self.conditional else (data, None)
         # the batch size comes from the data, so a short last batch meets as many fakes as it has reals
         batch_size = ops.shape(real_images)[0]
-        z = keras.random.normal((batch_size, self.latent_dim), seed=self.seed_generator)
+        z, share = self._replica_share(batch_size)
         # a conditional GAN gives each fake the label of a real image in the batch: the data's class mix
         with_labels = (lambda x: [x, labels]) if self.conditional else (lambda x: x)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
@@ -67,10 +85,13 @@ class GAN(keras.Model):
             real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
             g_loss = self.g_loss_fn(fake_logits)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
+            # replicas' gradients are summed: weighting each replica's batch mean by its share of the global
+            # batch makes the sum the gradient of the global batch mean, as on one device
+            g_scaled, d_scaled = g_loss * share, d_loss * share
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars, strict=True))
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars, strict=True))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
 
         values = {
             "d_loss": d_loss,
@@ -79,5 +100,6 @@ class GAN(keras.Model):
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
         }
         for name, value in values.items():
-            self.trackers[name].update_state(value)
+            # weighted by images, so the epoch means are per-image means however batches are split
+            self.trackers[name].update_state(value, sample_weight=batch_size)
         return {name: tracker.result() for name, tracker in self.trackers.items()}

@@ -12,6 +12,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import tensorflow as tf
 
 from gan_mnist.callbacks import (
     CheckpointEvery,
@@ -19,11 +20,13 @@ from gan_mnist.callbacks import (
     HistoryCSV,
     QualityEvery,
     SampleFrames,
+    SetEpoch,
     StopOnNonFinite,
 )
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
+from gan_mnist.distribute import make_strategy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
@@ -69,6 +72,9 @@ def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> li
 
 def build_gan(config: TrainConfig) -> GAN:
     """A compiled GAN for `config`, with weights initialised from `config.seed`."""
+    if config.deterministic:
+        # process-wide and one-way in TF's public API: a later non-deterministic run needs a fresh process
+        tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     # the dtype policy is global in Keras: set it only while the layers are built
     previous = keras.config.dtype_policy()
@@ -83,6 +89,8 @@ def build_gan(config: TrainConfig) -> GAN:
         g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
         steps_per_execution=config.steps_per_execution,
     )
+    # slot variables now, not inside the first compiled step (where a tf.distribute strategy cannot create them)
+    gan.build_optimizers()
     return gan
 
 
@@ -136,13 +144,16 @@ def train(
     force: bool = False,
     verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
+    devices: int | None = None,
 ) -> TrainResult:
     """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints).
 
     `images` (float32 (N, 28, 28, 1) in [-1, 1]) and `labels` (N,) replace loading `config.dataset`;
-    `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there.
+    `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there;
+    `devices` > 1 trains data-parallel on that many GPUs (or logical CPUs), config.batch_size being the global batch.
     """
     out = Path(out_dir)
+    strategy = make_strategy(devices)
     start_over = _start_over(out, config, resume, force)
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
@@ -153,6 +164,9 @@ def train(
         raise GanMnistError(f"model {config.model!r} needs one label per training image")
     if config.batch_size > len(x):
         raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
+    if config.batch_size % strategy.num_replicas_in_sync:
+        raise GanMnistError(f"batch_size={config.batch_size} does not split evenly over "
+                            f"{strategy.num_replicas_in_sync} devices")
 
     # every check passed: only now touch the disk
     if start_over:
@@ -162,8 +176,9 @@ def train(
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
-    gan = build_gan(config)
-    start = _restore(gan, out) if resume and not start_over else 0
+    with strategy.scope():  # the default strategy's scope changes nothing
+        gan = build_gan(config)
+        start = _restore(gan, out) if resume and not start_over else 0
     previous = None
     if start and (out / HISTORY).exists():
         previous = pd.read_csv(out / HISTORY)
@@ -185,8 +200,11 @@ def train(
         *(callbacks or []),
     ]
     if start < config.epochs:
-        # a different shuffle seed per resumed segment, so a resumed run does not replay the first epochs' order
-        dataset = make_dataset(x, config.batch_size, seed=config.seed + start, labels=y if config.conditional else None)
+        # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
+        epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
+        dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=y if config.conditional else None,
+                               epoch=epoch)
+        run_callbacks.insert(0, SetEpoch(epoch))
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 

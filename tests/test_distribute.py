@@ -1,0 +1,78 @@
+"""Multi-device training under tf.distribute.MirroredStrategy, on two logical CPU devices (in child processes:
+the CPU can only be split before TensorFlow starts)."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from tests.test_cli import run_cli
+
+# one epoch (two steps) on one device and on two, from identical weights and noise seed, for a GAN without batch
+# norm or dropout (those legitimately differ per replica); prints the largest differences as JSON
+CHILD = """
+import json
+import numpy as np
+import gan_mnist
+gan_mnist.split_cpu(2)
+import keras
+import tensorflow as tf
+from gan_mnist import GAN, make_strategy
+from gan_mnist.models import build_mlp_discriminator
+
+def build():
+    keras.utils.set_random_seed(0)
+    z = keras.Input((16,))
+    generator = keras.Model(z, keras.layers.Reshape((28, 28, 1))(keras.layers.Dense(784, activation="tanh")(z)))
+    gan = GAN(generator, build_mlp_discriminator(width=0.25), seed=5)
+    gan.compile(d_optimizer=keras.optimizers.Adam(1e-3), g_optimizer=keras.optimizers.Adam(1e-3))
+    gan.build_optimizers()
+    return gan
+
+# 69 images in batches of 64: one even step (32 + 32 per replica), then an uneven one (3 + 2)
+images = np.random.default_rng(0).uniform(-1, 1, (69, 28, 28, 1)).astype("float32")
+one = build()
+with make_strategy(2).scope():
+    two = build()
+assert two.distribute_strategy.num_replicas_in_sync == 2
+data = tf.data.Dataset.from_tensor_slices(images).batch(64)  # unshuffled: both see the same batches
+logs = [gan.fit(data, epochs=1, verbose=0).history for gan in (one, two)]
+print(json.dumps({
+    "weights": max(float(np.abs(a - b).max()) for a, b in zip(one.get_weights(), two.get_weights())),
+    "moved": min(float(np.abs(a - b).max()) for a, b in zip(build().get_weights(), two.get_weights())),
+    "logs": max(abs(logs[0][k][0] - logs[1][k][0]) for k in logs[0]),
+}))
+"""
+
+
+def test_two_replicas_take_the_same_steps_as_one_device():
+    proc = subprocess.run([sys.executable, "-c", CHILD], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    diff = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert diff["moved"] > 1e-4  # the step changed every weight tensor of both networks...
+    assert diff["weights"] < 1e-6 and diff["logs"] < 1e-6, diff  # ...exactly as the single-device step did
+
+
+# batch norm, dropout and labels under the strategy; the checkpoint does not care how many devices resume it
+@pytest.mark.parametrize("model, resume_devices", [("dcgan", 1), ("cgan", 2)])
+def test_cli_trains_and_resumes_on_two_devices(model, resume_devices, tmp_path):
+    out = tmp_path / "run"
+    args = ["train", "--model", model, "--width", 0.25, "--limit", 128, "--batch-size", 64, "--out", out, "--quiet"]
+    proc = run_cli(*args, "--epochs", 1, "--devices", 2)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(*args, "--epochs", 2, "--resume", "--devices", resume_devices)
+    assert proc.returncode == 0, proc.stderr
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == [1, 2] and history[["d_loss", "g_loss"]].notna().all().all()
+    assert (out / "generator.keras").exists() and (out / "checkpoints" / "epoch_0002.npz").exists()
+
+
+def test_more_devices_than_there_are_is_a_clear_error(tmp_path):
+    proc = run_cli("train", "--devices", 0, "--out", tmp_path / "run")
+    assert proc.returncode == 2 and "devices must be a positive integer" in proc.stderr
+    from gan_mnist import GanMnistError, make_strategy
+
+    with pytest.raises(GanMnistError, match="asked for 3 devices, found 1 CPU"):
+        make_strategy(3)  # this test process has one CPU device

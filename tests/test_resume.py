@@ -1,0 +1,115 @@
+"""Crash-safe resume and reproducibility: real training processes are SIGKILLed, mid-epoch or mid-save, then
+`train --resume` finishes the run, which must equal an uninterrupted run with the same seed, bit for bit."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gan_mnist import TrainConfig, generate, load_generator, train
+from gan_mnist.checkpoint import list_checkpoints
+from tests.test_cli import run_cli
+
+EPOCHS = 4
+# a short run per model: 3 steps per epoch, so "step 1 of epoch 3" is the middle of an epoch
+CONFIGS = {
+    "dcgan": TrainConfig(model="dcgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
+    "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3),
+    "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3),
+}
+
+# runs in a child process: trains the config in argv[1] into argv[2] and SIGKILLs itself where argv[3] says
+KILLER = """
+import os, signal, sys
+import keras
+import gan_mnist.checkpoint as checkpoint
+from gan_mnist import TrainConfig, train
+
+config, out, where = TrainConfig.load(sys.argv[1]), sys.argv[2], sys.argv[3]
+
+class KillMidEpoch(keras.callbacks.Callback):
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == 2 and batch == 1:  # epoch 3 of 4, after its second step
+            os.kill(os.getpid(), signal.SIGKILL)
+
+real_replace = os.replace
+def replace_or_die(src, dst):
+    # the temporary file of epoch 2's checkpoint is written; die before it is renamed into place
+    if str(dst).endswith("epoch_0002.npz"):
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_replace(src, dst)
+checkpoint.os.replace = replace_or_die if where == "save" else real_replace
+
+train(config, out, callbacks=[KillMidEpoch()] if where == "epoch" else [], verbose=0)
+"""
+
+
+def kill_during_training(config: TrainConfig, out, where: str, tmp_path) -> None:
+    config.save(tmp_path / "config_in.json")
+    proc = subprocess.run([sys.executable, "-c", KILLER, str(tmp_path / "config_in.json"), str(out), where],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr  # it really died of SIGKILL
+
+
+@pytest.fixture(scope="module")
+def reference_runs(tmp_path_factory):
+    """The uninterrupted run of each config, trained in this process."""
+    return {name: train(config, tmp_path_factory.mktemp(name) / "run", verbose=0) for name, config in CONFIGS.items()}
+
+
+def assert_same_run(out, reference) -> None:
+    history = pd.read_csv(out / "history.csv")
+    assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))  # every epoch exactly once
+    columns = ["d_loss", "g_loss", "d_real_acc", "d_fake_acc"]
+    np.testing.assert_array_equal(history[columns].to_numpy(), reference.history[columns].to_numpy())
+    frames = sorted(p.name for p in (out / "frames").iterdir())
+    assert frames == [f"epoch_{e:04d}.png" for e in range(1, EPOCHS + 1)]
+    assert Image.open(out / "training.gif").n_frames == EPOCHS
+    labels = [0, 1, 2, 3] if reference.config.conditional else None
+    np.testing.assert_array_equal(generate(load_generator(out / "generator.keras"), 4, seed=9, labels=labels),
+                                  generate(reference.gan.generator, 4, seed=9, labels=labels))
+
+
+@pytest.mark.parametrize("model", sorted(CONFIGS))
+def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(model, reference_runs, tmp_path):
+    out = tmp_path / "run"
+    kill_during_training(CONFIGS[model], out, "epoch", tmp_path)
+    # killed in epoch 3: epochs 1 and 2 are saved, nothing of epoch 3 is
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["epoch_0001.npz", "epoch_0002.npz"]
+    assert pd.read_csv(out / "history.csv")["epoch"].tolist() == [1, 2]
+
+    proc = run_cli("train", "--resume", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    # equal to the uninterrupted run: weights, both optimizers, the noise seed and the batch order all carried on
+    assert_same_run(out, reference_runs[model])
+
+
+def test_sigkill_during_a_checkpoint_save_falls_back_and_resumes(reference_runs, tmp_path):
+    out = tmp_path / "run"
+    kill_during_training(CONFIGS["mlp"], out, "save", tmp_path)
+    # the half-done save left only its temporary file; the latest real checkpoint is epoch 1's, intact
+    assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["epoch_0001.npz"]
+    assert (out / "checkpoints" / "epoch_0002.npz.tmp").exists()
+    # epoch 2's history row and frame were written before the save: resume must redo epoch 2, not repeat it
+    assert pd.read_csv(out / "history.csv")["epoch"].tolist() == [1, 2]
+
+    proc = run_cli("train", "--resume", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert_same_run(out, reference_runs["mlp"])
+
+
+def test_same_seed_same_run_and_another_seed_differs(reference_runs, tmp_path):
+    config = CONFIGS["mlp"].replace(epochs=2)
+    first = train(config, tmp_path / "a", verbose=0)
+    again = train(config, tmp_path / "b", verbose=0)
+    other = train(config.replace(seed=4), tmp_path / "c", verbose=0)
+    columns = ["d_loss", "g_loss", "d_real_acc", "d_fake_acc"]
+    np.testing.assert_array_equal(first.history[columns].to_numpy(), again.history[columns].to_numpy())
+    np.testing.assert_array_equal(generate(first.gan.generator, 16, seed=1), generate(again.gan.generator, 16, seed=1))
+    assert (Image.open(first.frames[-1]).tobytes() == Image.open(again.frames[-1]).tobytes())
+    assert not np.array_equal(first.history[columns].to_numpy(), other.history[columns].to_numpy())
