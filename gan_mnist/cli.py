@@ -143,8 +143,6 @@ def _train(args: argparse.Namespace) -> None:
     from gan_mnist.train import train
 
     config = _train_config(args)
-    if args.devices is not None and args.devices <= 0:
-        raise GanMnistError(f"--devices must be a positive integer, got {args.devices}")
     if args.devices and args.devices > 1 and not tf.config.list_physical_devices("GPU"):
         split_cpu(args.devices)
     start = time.perf_counter()

@@ -187,8 +187,11 @@ def train(
 
     history = HistoryCSV(out / HISTORY, previous)
     noise, frame_labels, ncols = frame_inputs(config)
+    # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
+    epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
     run_callbacks = [
-        # the NaN guard first: it must stop a broken epoch before anything saves it
+        SetEpoch(epoch),  # before the epoch's first batch is drawn
+        # the NaN guard before any callback that saves: it must stop a broken epoch before anything saves it
         StopOnNonFinite(out / CHECKPOINTS),
         # quality next: it adds its metrics to the logs that the history then records
         *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path)]
@@ -200,11 +203,8 @@ def train(
         *(callbacks or []),
     ]
     if start < config.epochs:
-        # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
-        epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
         dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=y if config.conditional else None,
                                epoch=epoch)
-        run_callbacks.insert(0, SetEpoch(epoch))
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 

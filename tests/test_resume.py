@@ -103,7 +103,7 @@ def test_sigkill_during_a_checkpoint_save_falls_back_and_resumes(reference_runs,
     assert_same_run(out, reference_runs["mlp"])
 
 
-def test_same_seed_same_run_and_another_seed_differs(reference_runs, tmp_path):
+def test_same_seed_same_run_and_another_seed_differs(tmp_path):
     config = CONFIGS["mlp"].replace(epochs=2)
     first = train(config, tmp_path / "a", verbose=0)
     again = train(config, tmp_path / "b", verbose=0)
