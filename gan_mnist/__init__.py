@@ -1,107 +1,55 @@
-"""gan_mnist: GANs on MNIST with TensorFlow 2 / Keras 3 — models, training step, outputs, CLI."""
+"""gan_mnist: GANs on MNIST with TensorFlow 2 / Keras 3 — models, training step, outputs, CLI.
 
-from gan_mnist._quiet import import_tensorflow_quietly
+Names are imported on first use (PEP 562), so `import gan_mnist` and `python -m gan_mnist --help` stay fast and do
+not load TensorFlow; the first name that needs it imports TensorFlow with its C++ start-up chatter muted.
+"""
 
-# keep TensorFlow's C++ start-up chatter out of notebooks and the CLI (TF_CPP_MIN_LOG_LEVEL set by you wins)
-import_tensorflow_quietly()
+from __future__ import annotations
 
-from gan_mnist.colab import in_colab, run_dir  # noqa: E402
-from gan_mnist.config import TrainConfig  # noqa: E402
-from gan_mnist.data import (  # noqa: E402
-    load_dataset,
-    load_mnist,
-    load_training_data,
-    load_training_images,
-    make_dataset,
-    read_idx,
-    to_model_range,
-    to_uint8,
-)
-from gan_mnist.distribute import make_strategy, split_cpu  # noqa: E402
-from gan_mnist.errors import GanMnistError, TrainingDiverged  # noqa: E402
-from gan_mnist.evaluator import load_evaluator  # noqa: E402
-from gan_mnist.gan import GAN  # noqa: E402
-from gan_mnist.losses import discriminator_loss, generator_loss  # noqa: E402
-from gan_mnist.metrics import evaluate_images  # noqa: E402
-from gan_mnist.models import (  # noqa: E402
-    build_cgan_discriminator,
-    build_cgan_generator,
-    build_dcgan_discriminator,
-    build_dcgan_generator,
-    build_mlp_discriminator,
-    build_mlp_generator,
-    build_models,
-    is_conditional,
-)
-from gan_mnist.plotting import (  # noqa: E402
-    image_grid,
-    make_gif,
-    plot_architecture,
-    plot_history,
-    plot_quality_curves,
-    render_grid,
-    save_grid,
-)
-from gan_mnist.sample import (  # noqa: E402
-    all_digit_labels,
-    fixed_noise,
-    generate,
-    generate_from,
-    interpolate_classes,
-    interpolate_latent,
-    load_generator,
-    save_samples,
-)
-from gan_mnist.train import TrainResult, build_gan, frame_inputs, frame_paths, train  # noqa: E402
+import importlib
 
-__all__ = [
-    "GAN",
-    "GanMnistError",
-    "TrainingDiverged",
-    "TrainConfig",
-    "TrainResult",
-    "all_digit_labels",
-    "build_cgan_discriminator",
-    "build_cgan_generator",
-    "build_dcgan_discriminator",
-    "build_dcgan_generator",
-    "build_gan",
-    "build_mlp_discriminator",
-    "build_mlp_generator",
-    "build_models",
-    "discriminator_loss",
-    "evaluate_images",
-    "fixed_noise",
-    "frame_inputs",
-    "frame_paths",
-    "generate",
-    "generate_from",
-    "generator_loss",
-    "image_grid",
-    "in_colab",
-    "interpolate_classes",
-    "interpolate_latent",
-    "is_conditional",
-    "load_dataset",
-    "load_evaluator",
-    "load_generator",
-    "load_mnist",
-    "load_training_data",
-    "load_training_images",
-    "make_dataset",
-    "make_gif",
-    "make_strategy",
-    "plot_architecture",
-    "plot_history",
-    "plot_quality_curves",
-    "read_idx",
-    "render_grid",
-    "run_dir",
-    "save_grid",
-    "save_samples",
-    "split_cpu",
-    "to_model_range",
-    "to_uint8",
-    "train",
-]
+# public name -> module that defines it
+_EXPORTS = {
+    "colab": ("in_colab", "run_dir"),
+    "config": ("PRESETS", "TrainConfig"),
+    "data": ("load_dataset", "load_mnist", "load_training_data", "load_training_images", "make_dataset", "read_idx",
+             "to_model_range", "to_uint8"),
+    "distribute": ("make_strategy", "split_cpu"),
+    "errors": ("GanMnistError", "TrainingDiverged"),
+    "evaluator": ("load_evaluator", "classifier_outputs"),
+    "gan": ("GAN",),
+    "losses": ("discriminator_loss", "generator_loss"),
+    "metrics": ("Reference", "evaluate_images", "nearest_neighbours"),
+    "models": ("build_cgan_discriminator", "build_cgan_generator", "build_dcgan_discriminator",
+               "build_dcgan_generator", "build_mlp_discriminator", "build_mlp_generator", "build_models",
+               "is_conditional"),
+    "plotting": ("image_grid", "make_gif", "plot_architecture", "plot_history", "plot_quality_curves",
+                 "preview_gif", "render_grid", "save_grid"),
+    "report": ("compare_runs",),
+    "sample": ("all_digit_labels", "fixed_noise", "generate", "generate_from", "interpolate_classes",
+               "interpolate_latent", "load_generator", "save_samples"),
+    "training": ("TrainResult", "build_gan", "frame_inputs", "frame_paths", "train"),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+# modules that import neither TensorFlow nor Keras
+_LIGHT = {"colab", "config", "errors"}
+
+__all__ = sorted(_WHERE)
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gan_mnist' has no attribute {name!r}")
+    if module not in _LIGHT:
+        from gan_mnist._quiet import import_tensorflow_quietly
+
+        import_tensorflow_quietly()  # before any module of ours imports keras
+    value = getattr(importlib.import_module(f"gan_mnist.{module}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

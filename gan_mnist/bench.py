@@ -92,7 +92,7 @@ def tutorial_loop_throughput(images: np.ndarray, steps: int = 30, warmup: int = 
 def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, steps: int = 30,
                    warmup: int = 5, repeats: int = 3) -> float:
     """Images/s of our GAN.fit() for `config` (its model, batch size and speed options) on real images."""
-    from gan_mnist.train import build_gan  # train imports plotting; keep `bench` importable on its own
+    from gan_mnist.training import build_gan  # train imports plotting; keep `bench` importable on its own
 
     gan = build_gan(config)
     dataset = make_dataset(images, config.batch_size, seed=config.seed,
@@ -106,6 +106,49 @@ def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray |
     ends = clock.times[warmup // k - 1::steps // k]  # the end of the warm-up, then of each window
     rates = [steps * config.batch_size / (b - a) for a, b in zip(ends, ends[1:], strict=False)]
     return statistics.median(rates)
+
+
+class _EpochClock(keras.callbacks.Callback):
+    """Records, per epoch, when it began and when each batch (of steps_per_execution steps) ended. Listed last,
+    so the gap from an epoch's last batch to the next epoch's start holds every per-epoch callback's work."""
+
+    def __init__(self):
+        super().__init__()
+        self.epochs: list[dict] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append({"begin": time.perf_counter(), "batches": []})
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.epochs[-1]["batches"].append(time.perf_counter())
+
+    def on_train_end(self, logs=None):
+        self.epochs.append({"begin": time.perf_counter()})  # closes the last epoch
+
+
+def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, epochs: int = 3,
+                       epoch_images: int = 60_000) -> dict[str, float]:
+    """Time `train()` itself (input pipeline, frames, GIF, plots, checkpoints) for `config` on `images`.
+
+    Runs `epochs` epochs into a temporary directory (the first is a warm-up) and returns, as medians over the
+    others: images/s within an epoch, the seconds between epochs (every per-epoch callback plus the iterator's
+    restart), and from both the seconds one epoch of `epoch_images` images takes.
+    """
+    import tempfile
+
+    from gan_mnist.training import train
+
+    clock = _EpochClock()
+    with tempfile.TemporaryDirectory() as out:
+        train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
+              labels=labels if config.conditional else None, verbose=0, callbacks=[clock])
+    k, rates, gaps = config.steps_per_execution, [], []
+    for this, after in zip(clock.epochs[1:-1], clock.epochs[2:], strict=False):
+        ends = this["batches"]
+        rates.append((len(ends) - 1) * k * config.batch_size / (ends[-1] - ends[0]))
+        gaps.append(after["begin"] - ends[-1])
+    rate, gap = statistics.median(rates), statistics.median(gaps)
+    return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 
 
 # per model, the speed settings that the benchmark showed to help on a 2-core AVX-512 (bf16) CPU
@@ -129,11 +172,22 @@ def default_setups(models: tuple[str, ...] = ("dcgan", "mlp", "cgan"), batch_siz
     return setups
 
 
+def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
+    """The `train()` path of each named preset (all by default), as bench setups."""
+    from gan_mnist.config import PRESETS
+
+    return {f"train() --preset {name}": TrainConfig.preset(name) for name in (presets or tuple(PRESETS))}
+
+
 def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, TrainConfig] | None = None,
-                  steps: int = 30, warmup: int = 5, repeats: int = 3, progress=print) -> pd.DataFrame:
+                  steps: int = 30, warmup: int = 5, repeats: int = 3, progress=print,
+                  train_setups: dict[str, TrainConfig] | None = None, train_epochs: int = 3) -> pd.DataFrame:
     """One row per setup: images/s, seconds per 60k-image epoch, and the ratio to the tutorial loop.
 
-    The first row is the tutorial loop (dcgan, float32, batch 256); `setups` default to `default_setups()`.
+    The first row is the tutorial loop (dcgan, float32, batch 256); `setups` (default `default_setups()`) time
+    fit() steps. `train_setups` time the whole `train()` path for `train_epochs` epochs of `images` (see
+    `train_path_seconds`): their images_per_s is 60,000 / s_per_epoch, per-epoch outputs included, so that a
+    slowdown anywhere in what users run shows in `vs_tutorial`.
     """
     setups = default_setups() if setups is None else setups
     rows = []
@@ -143,8 +197,15 @@ def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, Trai
         speed = (tutorial_loop_throughput(images, steps, warmup, repeats=repeats) if config is None
                  else fit_throughput(config, images, labels, steps, warmup, repeats))
         rows.append({"setup": name, "model": "dcgan" if config is None else config.model,
-                     "batch_size": TUTORIAL_BATCH if config is None else config.batch_size, "images_per_s": speed})
+                     "batch_size": TUTORIAL_BATCH if config is None else config.batch_size,
+                     "images_per_s": speed, "s_per_epoch": 60_000 / speed})
+    for name, config in (train_setups or {}).items():
+        if progress:
+            progress(f"timing {name} ({train_epochs} epochs of {len(images)} images) ...")
+        timed = train_path_seconds(config, images, labels, train_epochs)
+        rows.append({"setup": name, "model": config.model, "batch_size": config.batch_size,
+                     "images_per_s": 60_000 / timed["s_per_epoch"], "s_per_epoch": timed["s_per_epoch"],
+                     "epoch_overhead_s": timed["epoch_overhead_s"]})
     table = pd.DataFrame(rows).set_index("setup")
-    table["s_per_epoch"] = 60_000 / table["images_per_s"]
     table["vs_tutorial"] = table["images_per_s"] / table["images_per_s"].iloc[0]
     return table

@@ -12,7 +12,7 @@ import pandas as pd
 
 from gan_mnist.checkpoint import atomic_write_bytes, list_checkpoints, save_checkpoint
 from gan_mnist.errors import TrainingDiverged
-from gan_mnist.plotting import save_grid
+from gan_mnist.plotting import make_gif, plot_history, save_grid
 from gan_mnist.sample import generate_from
 
 
@@ -71,6 +71,33 @@ class SampleFrames(keras.callbacks.Callback):
         images = generate_from(self.model.generator, self.noise, self.labels)
         save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}",
                   ncols=self.ncols)
+
+
+class RunPictures(keras.callbacks.Callback):
+    """After every epoch rewrites losses.png and training.gif from the history and frames so far, so that a run
+    that stops (or is still going) has both pictures up to date, not only a finished one."""
+
+    def __init__(self, history: HistoryCSV, frames_dir: str | Path, loss_plot: str | Path, gif: str | Path,
+                 frame_ms: int):
+        super().__init__()
+        self.history, self.frames_dir, self.loss_plot, self.gif = history, Path(frames_dir), loss_plot, gif
+        self.frame_ms = frame_ms
+
+    def on_epoch_end(self, epoch, logs=None):
+        write_run_pictures(self.history.frame, self.frames_dir, self.loss_plot, self.gif, self.frame_ms, epoch + 1)
+
+
+def write_run_pictures(history: pd.DataFrame, frames_dir: str | Path, loss_plot: str | Path, gif: str | Path,
+                       frame_ms: int, last_epoch: int | None = None) -> None:
+    """losses.png from `history` and the GIF of frames_dir's epoch_NNNN.png up to `last_epoch`."""
+    import matplotlib.pyplot as plt
+
+    if not history.empty:
+        plt.close(plot_history(history, loss_plot))
+    frames = sorted(Path(frames_dir).glob("epoch_[0-9][0-9][0-9][0-9].png"))
+    frames = [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+    if frames:
+        make_gif(frames, gif, frame_ms)
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

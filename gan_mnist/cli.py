@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+from gan_mnist._quiet import import_tensorflow_quietly
 from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
 
@@ -114,12 +115,19 @@ def _parser() -> argparse.ArgumentParser:
                                                           "(default 3)")
     b.add_argument("--limit", type=int, default=15360, help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
+    b.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=sorted(PRESETS),
+                   help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of these "
+                        "presets, 3 epochs of --limit images each (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
-    s = sub.add_parser("sample", help="write generated digits to an .npz (uint8 images like MNIST)")
-    s.add_argument("--generator", required=True, type=Path, help="generator.keras from a run")
+    s = sub.add_parser("sample", help="write generated digits: an .npz like MNIST, a PNG grid, or one PNG each",
+                       description="Draw digits from a trained generator. --out x.npz: uint8 images (N, 28, 28) "
+                                   "[and labels]; --out x.png: one picture of all samples in a grid; --out DIR/ "
+                                   "(a trailing slash or an existing folder): one 28x28 PNG per sample, the folder "
+                                   "layout external FID tools read.")
+    s.add_argument("--generator", required=True, type=Path, help="generator.keras, or a run directory holding it")
     s.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    s.add_argument("--out", required=True, type=Path, help="output .npz")
+    s.add_argument("--out", required=True, help="output: FILE.npz, FILE.png or DIR/")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--labels", help="conditional models: a digit ('7'), one per sample ('0,1,1,...') or 'all' "
                                     "(equal numbers of each digit; the default)")
@@ -137,12 +145,13 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> None:
+    config = _train_config(args)  # argument errors first, before TensorFlow is loaded
+    import_tensorflow_quietly()
     import tensorflow as tf
 
     from gan_mnist.distribute import split_cpu
-    from gan_mnist.train import train
+    from gan_mnist.training import train
 
-    config = _train_config(args)
     if args.devices and args.devices > 1 and not tf.config.list_physical_devices("GPU"):
         split_cpu(args.devices)
     start = time.perf_counter()
@@ -155,19 +164,37 @@ def _train(args: argparse.Namespace) -> None:
     print(json.dumps(summary))
 
 
-def _sample(args: argparse.Namespace) -> None:
-    from gan_mnist.models import is_conditional
-    from gan_mnist.sample import all_digit_labels, load_generator, save_samples
+def _sample_kind(out: str) -> str:
+    """'npz', 'png' (one grid) or 'dir' (one PNG per sample), from how --out is written."""
+    path = Path(out)
+    if out.endswith(("/", "\\")) or path.is_dir():
+        return "dir"
+    if path.suffix in (".npz", ".png"):
+        return path.suffix[1:]
+    raise GanMnistError(f"--out must be FILE.npz, FILE.png or a folder ending in '/', got {out}")
 
+
+def _sample(args: argparse.Namespace) -> None:
     if args.n <= 0:
         raise GanMnistError(f"--n must be a positive integer, got {args.n}")
-    if args.out.suffix != ".npz":
-        raise GanMnistError(f"--out must end in .npz, got {args.out}")
+    kind = _sample_kind(args.out)
+    import_tensorflow_quietly()
+    from gan_mnist.models import is_conditional
+    from gan_mnist.plotting import save_grid
+    from gan_mnist.sample import all_digit_labels, generate, load_generator, save_sample_pngs, save_samples
+
     generator = load_generator(args.generator)
     labels = _parse_labels(args.labels, args.n) if args.labels is not None else None
     if labels is None and is_conditional(generator):
         labels = all_digit_labels(args.n)
-    path = save_samples(generator, args.n, args.out, seed=args.seed, labels=labels)
+    if kind == "npz":
+        path = save_samples(generator, args.n, args.out, seed=args.seed, labels=labels)
+    elif kind == "png":
+        # a conditional "all" grid gets one row per digit
+        ncols = 10 if labels is not None and args.n % 10 == 0 else None
+        path = save_grid(generate(generator, args.n, seed=args.seed, labels=labels), args.out, ncols=ncols)
+    else:
+        path = save_sample_pngs(generator, args.n, args.out, seed=args.seed, labels=labels)
     print(json.dumps({"out": str(path), "n": args.n, "labels": args.labels or ("all" if labels is not None else None)}))
 
 
@@ -202,13 +229,14 @@ def _load_samples(path: Path):
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    if args.generator is not None and args.n < 10:
+        raise GanMnistError(f"--n must be at least 10 to estimate the metrics, got {args.n}")
+    import_tensorflow_quietly()
     from gan_mnist.metrics import Reference, evaluate_images
     from gan_mnist.models import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
 
     if args.generator is not None:
-        if args.n < 10:
-            raise GanMnistError(f"--n must be at least 10 to estimate the metrics, got {args.n}")
         generator = load_generator(args.generator)
         labels = all_digit_labels(args.n) if is_conditional(generator) else None
         images = generate(generator, args.n, seed=args.seed, labels=labels)
@@ -223,6 +251,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _compare(args: argparse.Namespace) -> None:
+    import_tensorflow_quietly()
     from gan_mnist.report import compare_runs
 
     table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data)
@@ -234,29 +263,34 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _train_evaluator(args: argparse.Namespace) -> None:
+    import_tensorflow_quietly()
     from gan_mnist.evaluator import train_evaluator
 
     print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from gan_mnist.bench import default_setups, run_benchmark
-    from gan_mnist.data import load_training_data
-
     for flag in ("steps", "warmup", "repeats", "limit", "batch_size"):
         if getattr(args, flag) <= 0:
             raise GanMnistError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
+    import_tensorflow_quietly()
+    from gan_mnist.bench import default_setups, preset_setups, run_benchmark
+    from gan_mnist.data import load_training_data
+
     images, labels = load_training_data(args.data, args.limit)
     if args.batch_size > len(images):
         raise GanMnistError(f"--batch-size {args.batch_size} is larger than --limit {len(images)}")
     setups = default_setups(tuple(args.models), args.batch_size)
     table = run_benchmark(images, labels, setups, args.steps, args.warmup, args.repeats,
-                          progress=None if args.json else lambda m: print(m, file=sys.stderr, flush=True))
+                          progress=None if args.json else lambda m: print(m, file=sys.stderr, flush=True),
+                          train_setups=preset_setups(tuple(args.presets)) if args.presets else None)
     if args.json:
         for name, row in table.iterrows():
-            print(json.dumps({"setup": name, **{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()}}))
+            values = {k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
+            print(json.dumps({"setup": name, **values}))
     else:
-        print(table.round({"images_per_s": 0, "s_per_epoch": 1, "vs_tutorial": 2}).to_markdown())
+        print(table.round({"images_per_s": 0, "s_per_epoch": 1, "epoch_overhead_s": 2, "vs_tutorial": 2})
+              .to_markdown())
 
 
 def main(argv: list[str] | None = None) -> int:

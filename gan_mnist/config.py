@@ -93,7 +93,18 @@ class TrainConfig:
         return self.model in CONDITIONAL_MODELS
 
     def replace(self, **changes) -> TrainConfig:
-        """A copy with some fields changed (validated again); filled-in optimizer defaults are kept as values."""
+        """A copy with some fields changed, validated again.
+
+        Changing `model` also changes the optimizer settings that were the old model's defaults to the new model's
+        (unless given in the same call): `TrainConfig().replace(model="mlp")` trains the MLP with its own Adam
+        settings, not the DCGAN tutorial's. Values that differ from the old model's defaults are kept.
+        """
+        new_model = changes.get("model", self.model)
+        if new_model != self.model and self.model in OPTIMIZER_DEFAULTS:
+            lr, beta_1 = OPTIMIZER_DEFAULTS[self.model]
+            for name, default in (("g_learning_rate", lr), ("d_learning_rate", lr), ("beta_1", beta_1)):
+                if name not in changes and getattr(self, name) == default:
+                    changes[name] = None  # __post_init__ fills in the new model's default
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:

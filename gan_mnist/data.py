@@ -122,7 +122,9 @@ def load_dataset(
         elif p.is_file():
             arrays = _read_npz(p)
         else:
-            raise GanMnistError(f"{dataset} data not found: {source} (point {env} at Keras's .npz or an IDX folder)")
+            # name what the user actually gave: the path argument (--data) or the environment variable
+            fix = f"point {env} at" if source.startswith(env) else "give the path of"
+            raise GanMnistError(f"{dataset} data not found: {source} ({fix} Keras's .npz or a folder of IDX files)")
     else:
         source = f"keras.datasets.{dataset}"
         try:

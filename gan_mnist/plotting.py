@@ -58,8 +58,33 @@ def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLi
     # Pillow accepts a per-frame list only for several frames
     durations = [frame_ms] * (len(images) - 1) + [frame_ms * 5] if len(images) > 1 else frame_ms
     gif_path = Path(gif_path)
-    # imageio >= 2.28: `duration` is in ms per frame, loop=0 repeats forever
-    iio.imwrite(gif_path, np.stack(images), extension=".gif", duration=durations, loop=0)
+    # imageio >= 2.28: `duration` is in ms per frame, loop=0 repeats forever. Written beside and renamed, so a
+    # crash mid-write leaves the previous GIF, never half of one (the GIF is rewritten after every epoch).
+    tmp = gif_path.with_name(gif_path.name + ".tmp")
+    iio.imwrite(tmp, np.stack(images), extension=".gif", duration=durations, loop=0)
+    os.replace(tmp, gif_path)
+    return gif_path
+
+
+def preview_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLike, max_frames: int = 8,
+                width: int = 240, frame_ms: int = 500) -> Path:
+    """A small looping GIF of at most `max_frames` evenly spaced frames (first and last kept), `width` pixels wide;
+    the last frame is held 4x longer.
+
+    For notebooks: a long run's full training.gif is megabytes, too much to embed in a committed notebook.
+    """
+    frames = sorted(Path(p) for p in frame_paths)
+    if not frames:
+        raise ValueError("no frames to stitch into a GIF")
+    picks = sorted({round(i) for i in np.linspace(0, len(frames) - 1, min(max_frames, len(frames)))})
+    small = []
+    for i in picks:
+        image = Image.open(frames[i]).convert("L")
+        small.append(image.resize((width, round(image.height * width / image.width)), Image.LANCZOS))
+    gif_path = Path(gif_path)
+    durations = [frame_ms] * (len(small) - 1) + [frame_ms * 4]
+    small[0].save(gif_path, format="GIF", save_all=True, append_images=small[1:], duration=durations, loop=0,
+                  optimize=True)
     return gif_path
 
 

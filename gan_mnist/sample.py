@@ -72,8 +72,16 @@ def generate(generator: keras.Model, n: int, seed: int = 0, labels=None, batch_s
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:
-    """Load a generator saved as .keras, with one clear error for a missing or unreadable file."""
+    """Load a generator saved as .keras, or a run directory's generator.keras; one clear error if that fails.
+
+    The file holds the whole model, but its fast layers (gan_mnist.layers) are ours: load it where gan_mnist is
+    installed (`import gan_mnist` registers them with Keras).
+    """
     path = Path(path)
+    if path.is_dir():
+        if not (path / "generator.keras").is_file():
+            raise GanMnistError(f"{path} is a directory without generator.keras (not a finished run directory?)")
+        path = path / "generator.keras"
     if not path.is_file():
         raise GanMnistError(f"generator file not found: {path}")
     if path.suffix != ".keras":
@@ -94,6 +102,21 @@ def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: 
         arrays["labels"] = check_labels(labels, n, True).astype(np.uint8)
     np.savez_compressed(path, **arrays)
     return path
+
+
+def save_sample_pngs(generator: keras.Model, n: int, out: str | os.PathLike, seed: int = 0, labels=None) -> Path:
+    """Write n samples as PNG files out/sample_00000.png ... (28x28 grayscale, ink white on black, like MNIST).
+
+    The layout that FID tools (pytorch-fid, clean-fid, torch-fidelity) read as "a folder of images".
+    """
+    from PIL import Image
+
+    images = to_uint8(generate(generator, n, seed, labels))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(images):
+        Image.fromarray(image).save(out / f"sample_{i:05d}.png")
+    return out
 
 
 def interpolate_classes(generator: keras.Model, a: int, b: int, steps: int = 10, seed: int = 0) -> np.ndarray:

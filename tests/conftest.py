@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +56,32 @@ def write_fake_mnist(path: Path, **overrides) -> Path:
             arrays[key] = value
     np.savez(path, **arrays)
     return path
+
+
+def run_cli(*args, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`python -m gan_mnist ARGS` in a child process, as a user runs it (text output captured)."""
+    return subprocess.run([sys.executable, "-m", "gan_mnist", *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the CLI's entry point in this process (no TensorFlow start-up per call): (exit code, stdout, stderr)."""
+    from gan_mnist.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as e:  # argparse's own errors and --help leave through SystemExit
+            code = e.code
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def assert_usage_error(code: int, err: str, message: str) -> None:
+    """The house format for bad input: exit code 2 and exactly one `error:` line naming the problem, no traceback."""
+    assert code == 2, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert message in err, err

@@ -1,5 +1,5 @@
 """Every bad input from the issue list: one `error:` line on stderr, exit code 2, no traceback, nothing on disk
-changed. Runs the CLI's entry point in this process (the subprocess path is covered in test_cli.py)."""
+changed. Runs the CLI's entry point in this process (test_cli.py checks one case in a real process)."""
 
 import hashlib
 
@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig
-from gan_mnist.cli import main
 from gan_mnist.models import build_models
-from tests.conftest import write_fake_mnist
+from tests.conftest import assert_usage_error, write_fake_mnist
 
 
 @pytest.fixture(scope="module")
@@ -78,47 +77,67 @@ CASES = {
     "evaluate: missing generator": (None, ["evaluate", "--generator", "g.keras"], "generator file not found"),
     "evaluate: corrupt generator": (junk("g.keras"), ["evaluate", "--generator", "g.keras"],
                                     "could not load generator"),
+    "sample: run directory without a generator": (lambda d: (d / "run").mkdir(),
+                                                  ["sample", "--generator", "run", "--out", "s.npz"],
+                                                  "directory without generator.keras"),
+    "sample: unknown output kind": (None, ["sample", "--generator", "g.keras", "--out", "s.jpg"],
+                                    "--out must be FILE.npz, FILE.png or a folder ending in '/'"),
+    "evaluate: missing samples": (None, ["evaluate", "--samples", "s.npz"], "samples file not found"),
+    "evaluate: unreadable samples": (junk("s.npz"), ["evaluate", "--samples", "s.npz"], "not a readable .npz"),
+    "evaluate: float samples": (lambda d: np.savez(d / "s.npz", images=np.zeros((3, 28, 28), np.float32)),
+                                ["evaluate", "--samples", "s.npz"], "uint8 (N, 28, 28)"),
+    "limit beyond MNIST": (None, TRAIN + ["--limit", 70000], "limit=70000 is larger than the 60000"),
+    "bench: steps <= 0": (None, ["bench", "--steps", 0], "--steps must be a positive integer"),
+    "bench: repeats <= 0": (None, ["bench", "--repeats", -1], "--repeats must be a positive integer"),
+    "devices <= 0": (None, TRAIN + ["--devices", 0], "devices must be a positive integer"),
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
-def test_bad_input_gives_one_line_exit_2_and_changes_nothing(case, tmp_path, monkeypatch, capsys):
+def test_bad_input_gives_one_line_exit_2_and_changes_nothing(case, tmp_path, monkeypatch, cli):
     setup, argv, message = CASES[case]
     monkeypatch.chdir(tmp_path)
     if setup:
         setup(tmp_path)
     before = snapshot(tmp_path)
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:  # argparse's own errors leave through SystemExit
-        code = e.code
-    err = capsys.readouterr().err
-    assert code == 2
-    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
-    assert message in err
+    code, _, err = cli(*argv)
+    assert_usage_error(code, err, message)
     assert snapshot(tmp_path) == before
 
 
 @pytest.mark.parametrize("model, labels, message", [
     ("cgan", "10", "labels must be digits 0-9"),
     ("cgan", "-1", "labels must be digits 0-9"),
+    ("cgan", "seven", "--labels must be 'all'"),
+    ("cgan", "1,2", "got 2 labels for 10"),
     ("mlp", "3", "unconditional"),
 ])
 def test_bad_labels_give_one_line_exit_2_and_change_nothing(model, labels, message, generators, tmp_path,
-                                                             monkeypatch, capsys):
+                                                             monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
-    code = main(["sample", "--generator", str(generators[model]), "--n", "10", "--out", "s.npz", "--labels", labels])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    code, _, err = cli("sample", "--generator", generators[model], "--n", 10, "--out", "s.npz", "--labels", labels)
+    assert_usage_error(code, err, message)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_cases_are_real_errors_not_artefacts_of_the_setup(generators, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("labels, expected", [("7", [7] * 20), ("all", [d for d in range(10) for _ in range(2)]),
+                                              (None, [d for d in range(10) for _ in range(2)])])
+def test_good_labels_are_the_ones_written(labels, expected, generators, tmp_path, cli):
+    code, _, err = cli("sample", "--generator", generators["cgan"], "--n", 20, "--out", tmp_path / "s.npz",
+                       *(["--labels", labels] if labels else []))
+    assert code == 0, err
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["images"].shape == (20, 28, 28) and f["images"].dtype == np.uint8
+        assert f["labels"].tolist() == expected
+
+
+def test_the_cases_are_real_errors_not_artefacts_of_the_setup(generators, tmp_path, monkeypatch, cli):
     # the same commands with good input succeed, so each failure above is about the input it changes
     monkeypatch.chdir(tmp_path)
     write_fake_mnist(tmp_path / "data.npz")
-    assert main(["train", "--out", "run", "--quiet", "--data", "data.npz", "--limit", "20", "--batch-size", "4",
-                 "--epochs", "1", "--model", "mlp"]) == 0
-    assert main(["sample", "--generator", str(generators["cgan"]), "--n", "10", "--out", "s.npz",
-                 "--labels", "9"]) == 0
+    code, _, err = cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--limit", 20, "--batch-size", 4,
+                       "--epochs", 1, "--model", "mlp")
+    assert code == 0, err
+    assert cli("sample", "--generator", "run", "--n", 10, "--out", "s.jpg.png")[0] == 0
+    assert cli("sample", "--generator", generators["cgan"], "--n", 10, "--out", "s.npz", "--labels", 9)[0] == 0
     assert keras.models.load_model(generators["mlp"], compile=False).name.startswith("mlp")

@@ -143,6 +143,7 @@ def _write_idx_dir(directory, arrays, gz=True):
     return directory
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gz", [True, False])
 def test_idx_reader_accepts_the_original_mnist_files(tmp_path, mnist_path, gz):
     # the shared file's arrays are exactly the originals' contents, so these are byte-for-byte MNIST's IDX files

@@ -6,7 +6,7 @@ import pytest
 
 from gan_mnist import TrainConfig, TrainingDiverged, train
 from gan_mnist.checkpoint import list_checkpoints
-from tests.test_cli import run_cli
+from tests.conftest import run_cli
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_images):
@@ -30,6 +30,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_image
     assert list(result.history["epoch"]) == [1, 2]
 
 
+@pytest.mark.slow
 def test_cli_exits_3_on_divergence(tmp_path):
     out = tmp_path / "run"
     # learning rates this large overflow the weights within a few steps

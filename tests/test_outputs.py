@@ -2,8 +2,9 @@ import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
-from gan_mnist import image_grid, make_gif, plot_history, render_grid, save_grid
+from gan_mnist import image_grid, make_gif, plot_history, preview_gif, render_grid, save_grid
 
 
 def test_image_grid_tiles_in_row_order():
@@ -34,6 +35,21 @@ def test_gif_frames_are_sorted_and_loop(tmp_path):
     assert meta.get("loop") == 0 and meta.get("duration") == 100
     with pytest.raises(ValueError, match="no frames"):
         make_gif([], tmp_path / "empty.gif")
+
+
+def test_preview_gif_is_small_and_keeps_first_and_last(tmp_path):
+    # a notebook embeds this one: at most max_frames evenly spaced frames, first and last among them, `width` wide
+    paths = [save_grid(np.full((1, 28, 28, 1), -1 + e / 12, np.float32), tmp_path / f"epoch_{e:04d}.png")
+             for e in range(1, 26)]
+    gif = preview_gif(paths, tmp_path / "p.gif", max_frames=10, width=120)
+    frames = iio.imread(gif, index=None)
+    assert frames.shape[0] == 10 and Image.open(gif).size[0] == 120
+    centre = [int(np.mean(f[f.shape[0] // 2, f.shape[1] // 2])) for f in frames]
+    first, last = (np.asarray(Image.open(paths[i]).convert("L").resize(Image.open(gif).size)) for i in (0, -1))
+    assert abs(centre[0] - int(first[first.shape[0] // 2, first.shape[1] // 2])) <= 2
+    assert abs(centre[-1] - int(last[last.shape[0] // 2, last.shape[1] // 2])) <= 2
+    assert centre == sorted(centre) and len(set(centre)) == 10  # in epoch order, no frame twice
+    assert len(iio.imread(preview_gif(paths[:3], tmp_path / "q.gif"), index=None)) == 3
 
 
 def test_plot_history_draws_losses_and_accuracy(tmp_path):

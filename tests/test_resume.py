@@ -11,7 +11,9 @@ from PIL import Image
 
 from gan_mnist import TrainConfig, generate, load_generator, train
 from gan_mnist.checkpoint import list_checkpoints
-from tests.test_cli import run_cli
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow  # child processes killed and resumed: minutes, not seconds
 
 EPOCHS = 4
 # a short run per model: 3 steps per epoch, so "step 1 of epoch 3" is the middle of an epoch
@@ -82,6 +84,9 @@ def test_sigkill_mid_epoch_then_resume_equals_an_uninterrupted_run(model, refere
     # killed in epoch 3: epochs 1 and 2 are saved, nothing of epoch 3 is
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["epoch_0001.npz", "epoch_0002.npz"]
     assert pd.read_csv(out / "history.csv")["epoch"].tolist() == [1, 2]
+    # the pictures are those of the epochs done, without waiting for the run to finish or resume
+    assert Image.open(out / "training.gif").n_frames == 2
+    assert (out / "losses.png").stat().st_mtime >= (out / "frames" / "epoch_0002.png").stat().st_mtime
 
     proc = run_cli("train", "--resume", "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr

@@ -1,6 +1,7 @@
 import json
 
 import imageio.v3 as iio
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,8 +14,22 @@ from gan_mnist.errors import GanMnistError
 TINY = TrainConfig(epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
 
 
+class _PicturesSoFar(keras.callbacks.Callback):
+    """Notes, as each epoch begins, how many frames training.gif has and whether losses.png exists."""
+
+    def __init__(self, out):
+        super().__init__()
+        self.out, self.seen = out, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        gif = self.out / "training.gif"
+        self.seen.append((Image.open(gif).n_frames if gif.exists() else 0, (self.out / "losses.png").exists()))
+
+
 def test_run_writes_every_output(tmp_path, mnist_path):
-    result = train(TINY, tmp_path / "run", data_path=mnist_path, verbose=0)
+    pictures = _PicturesSoFar(tmp_path / "run")
+    result = train(TINY, tmp_path / "run", data_path=mnist_path, verbose=0, callbacks=[pictures])
+    assert pictures.seen == [(0, False), (1, True)], "the GIF and the loss plot are current after every epoch"
     out = result.out_dir
     assert [p.name for p in result.frames] == ["epoch_0001.png", "epoch_0002.png"]
     assert Image.open(result.frames[0]).size[0] == 3 * (3 * 30 + 2)  # 3x3 tiles of 28 + padding, enlarged 3x
@@ -69,6 +84,7 @@ def test_resume_continues_the_epoch_count(tmp_path, mnist_path):
     assert iio.imread(result.gif_path, index=None).shape[0] == 4
 
 
+@pytest.mark.slow
 def test_resume_after_lost_epoch_keeps_each_epoch_once(tmp_path, mnist_path):
     out = tmp_path / "run"
     train(TINY.replace(epochs=3), out, data_path=mnist_path, verbose=0)
@@ -139,6 +155,12 @@ def test_optimizer_defaults_follow_the_model():
     mlp = TrainConfig(model="mlp")
     assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
     assert TrainConfig(model="mlp", beta_1=0.9).beta_1 == 0.9
+    # replace(model=...) moves the old model's defaults to the new model's; values set by hand are kept
+    moved = TrainConfig().replace(model="mlp")
+    assert (moved.g_learning_rate, moved.d_learning_rate, moved.beta_1) == (2e-4, 2e-4, 0.5)
+    kept = TrainConfig(g_learning_rate=3e-4).replace(model="cgan", beta_1=0.8)
+    assert (kept.g_learning_rate, kept.d_learning_rate, kept.beta_1) == (3e-4, 2e-4, 0.8)
+    assert TrainConfig.preset("tutorial").replace(seed=3).g_learning_rate == 1e-4
     with pytest.raises(GanMnistError, match="beta_1"):
         TrainConfig(beta_1=1.5)
 
@@ -165,6 +187,7 @@ def test_quality_metrics_join_the_history(tmp_path, mnist_path):
         TrainConfig(dataset="fashion_mnist", eval_every=1)
 
 
+@pytest.mark.slow
 def test_resume_with_force_starts_over_only_when_the_config_changed(tmp_path, mnist_path):
     out = tmp_path / "run"
     train(TINY.replace(epochs=1), out, data_path=mnist_path, verbose=0)

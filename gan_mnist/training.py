@@ -9,7 +9,6 @@ import warnings
 from pathlib import Path
 
 import keras
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import tensorflow as tf
@@ -19,9 +18,11 @@ from gan_mnist.callbacks import (
     GeneratorSnapshots,
     HistoryCSV,
     QualityEvery,
+    RunPictures,
     SampleFrames,
     SetEpoch,
     StopOnNonFinite,
+    write_run_pictures,
 )
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
@@ -30,7 +31,6 @@ from gan_mnist.distribute import make_strategy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
-from gan_mnist.plotting import make_gif, plot_history
 from gan_mnist.sample import fixed_noise
 
 # names inside a run directory
@@ -112,14 +112,15 @@ def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bo
         return False
     if not resume:
         if not force:
-            raise GanMnistError(f"{out} already holds a run; pass --resume to continue it or --force to start over")
+            raise GanMnistError(f"{out} already holds a run: continue it with resume=True (CLI: --resume) or "
+                                "start over with force=True (--force)")
         return True
     saved = TrainConfig.load(out / CONFIG)
     diff = [f"{k}: {v!r} -> {getattr(config, k)!r}" for k, v in saved.to_dict().items()
             if k != "epochs" and v != getattr(config, k)]
     if diff and not force:
         raise GanMnistError(f"{out} holds a run with a different config ({'; '.join(diff)}); "
-                            "use another --out, or --force to start over")
+                            "use another run directory, or force=True (CLI: --force) to start over")
     return bool(diff)
 
 
@@ -198,6 +199,7 @@ def train(
           if config.eval_every and config.dataset == "mnist" else []),
         history,
         SampleFrames(out / FRAMES, noise, frame_labels, ncols),
+        RunPictures(history, out / FRAMES, out / LOSS_PLOT, out / GIF, config.gif_frame_ms),
         *([GeneratorSnapshots(out / SNAPSHOTS, config.save_every)] if config.save_every else []),
         CheckpointEvery(out / CHECKPOINTS, out / GENERATOR, config.checkpoint_every, config.epochs),
         *(callbacks or []),
@@ -209,7 +211,6 @@ def train(
                 shuffle=False)  # the dataset shuffles itself
 
     frame = history.frame
-    if not frame.empty:
-        plt.close(plot_history(frame, out / LOSS_PLOT))
-    make_gif(frame_paths(out, config.epochs), out / GIF, config.gif_frame_ms)
+    if start >= config.epochs:  # nothing trained now: the pictures of a finished run, drawn again to be sure
+        write_run_pictures(frame, out / FRAMES, out / LOSS_PLOT, out / GIF, config.gif_frame_ms, config.epochs)
     return TrainResult(gan=gan, history=frame, out_dir=out, config=config)
