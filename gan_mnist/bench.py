@@ -92,7 +92,7 @@ def tutorial_loop_throughput(images: np.ndarray, steps: int = 30, warmup: int = 
 def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, steps: int = 30,
                    warmup: int = 5, repeats: int = 3) -> float:
     """Images/s of our GAN.fit() for `config` (its model, batch size and speed options) on real images."""
-    from gan_mnist.training import build_gan  # train imports plotting; keep `bench` importable on its own
+    from gan_mnist.training import build_gan  # training imports plotting; keep `bench` importable on its own
 
     gan = build_gan(config)
     dataset = make_dataset(images, config.batch_size, seed=config.seed,

@@ -12,7 +12,7 @@ import pandas as pd
 
 from gan_mnist.checkpoint import atomic_write_bytes, list_checkpoints, save_checkpoint
 from gan_mnist.errors import TrainingDiverged
-from gan_mnist.plotting import make_gif, plot_history, save_grid
+from gan_mnist.plotting import epoch_frames, make_gif, plot_history, save_grid
 from gan_mnist.sample import generate_from
 
 
@@ -94,8 +94,7 @@ def write_run_pictures(history: pd.DataFrame, frames_dir: str | Path, loss_plot:
 
     if not history.empty:
         plt.close(plot_history(history, loss_plot))
-    frames = sorted(Path(frames_dir).glob("epoch_[0-9][0-9][0-9][0-9].png"))
-    frames = [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+    frames = epoch_frames(frames_dir, last_epoch)
     if frames:
         make_gif(frames, gif, frame_ms)
 

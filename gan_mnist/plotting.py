@@ -49,6 +49,12 @@ def save_grid(images: np.ndarray, path: str | os.PathLike, title: str | None = N
     return path
 
 
+def epoch_frames(frames_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
+    """The frames_dir/epoch_NNNN.png files in epoch order, up to `last_epoch`."""
+    frames = sorted(Path(frames_dir).glob("epoch_[0-9][0-9][0-9][0-9].png"))
+    return [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+
+
 def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLike, frame_ms: int = 200) -> Path:
     """Stitch PNG frames, in sorted name order, into a looping GIF; the last frame is held 5x longer."""
     frames = sorted(Path(p) for p in frame_paths)

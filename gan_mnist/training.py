@@ -31,6 +31,7 @@ from gan_mnist.distribute import make_strategy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
+from gan_mnist.plotting import epoch_frames
 from gan_mnist.sample import fixed_noise
 
 # names inside a run directory
@@ -66,8 +67,7 @@ class TrainResult:
 
 def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
     """The run's per-epoch frames in epoch order, up to `last_epoch`."""
-    frames = sorted((Path(out_dir) / FRAMES).glob("epoch_[0-9][0-9][0-9][0-9].png"))
-    return [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+    return epoch_frames(Path(out_dir) / FRAMES, last_epoch)
 
 
 def build_gan(config: TrainConfig) -> GAN:
