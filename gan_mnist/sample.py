@@ -75,7 +75,8 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
     """Load a generator saved as .keras, or a run directory's generator.keras; one clear error if that fails.
 
     The file holds the whole model, but its fast layers (gan_mnist.layers) are ours: load it where gan_mnist is
-    installed (`import gan_mnist` registers them with Keras).
+    installed. This function registers them with Keras; before a plain `keras.models.load_model`, run
+    `import gan_mnist.layers` (a bare `import gan_mnist` loads nothing until a name is used).
     """
     path = Path(path)
     if path.is_dir():
