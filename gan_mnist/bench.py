@@ -32,15 +32,22 @@ def _median_rate(run_steps, steps: int, batch_size: int, repeats: int) -> float:
     return statistics.median(rates)
 
 
-class _Clock(keras.callbacks.Callback):
-    """Records the time at the end of every batch (every steps_per_execution steps)."""
+class _EpochClock(keras.callbacks.Callback):
+    """Records, per epoch, when it began and when each batch (of steps_per_execution steps) ended. Listed last,
+    so the gap from an epoch's last batch to the next epoch's start holds every per-epoch callback's work."""
 
     def __init__(self):
         super().__init__()
-        self.times: list[float] = []
+        self.epochs: list[dict] = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append({"begin": time.perf_counter(), "batches": []})
 
     def on_train_batch_end(self, batch, logs=None):
-        self.times.append(time.perf_counter())
+        self.epochs[-1]["batches"].append(time.perf_counter())
+
+    def on_train_end(self, logs=None):
+        self.epochs.append({"begin": time.perf_counter()})  # closes the last epoch
 
 
 def tutorial_loop_throughput(images: np.ndarray, steps: int = 30, warmup: int = 5, latent_dim: int = 100,
@@ -101,29 +108,11 @@ def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray |
     k = config.steps_per_execution
     warmup, steps = max(k, warmup - warmup % k), max(k, steps - steps % k)
     # one fit() call, clocked at batch ends: the iterator is made once, as in the tutorial loop
-    clock = _Clock()
+    clock = _EpochClock()
     gan.fit(dataset, epochs=1, steps_per_epoch=warmup + repeats * steps, verbose=0, shuffle=False, callbacks=[clock])
-    ends = clock.times[warmup // k - 1::steps // k]  # the end of the warm-up, then of each window
+    ends = clock.epochs[0]["batches"][warmup // k - 1::steps // k]  # the end of the warm-up, then of each window
     rates = [steps * config.batch_size / (b - a) for a, b in zip(ends, ends[1:], strict=False)]
     return statistics.median(rates)
-
-
-class _EpochClock(keras.callbacks.Callback):
-    """Records, per epoch, when it began and when each batch (of steps_per_execution steps) ended. Listed last,
-    so the gap from an epoch's last batch to the next epoch's start holds every per-epoch callback's work."""
-
-    def __init__(self):
-        super().__init__()
-        self.epochs: list[dict] = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epochs.append({"begin": time.perf_counter(), "batches": []})
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.epochs[-1]["batches"].append(time.perf_counter())
-
-    def on_train_end(self, logs=None):
-        self.epochs.append({"begin": time.perf_counter()})  # closes the last epoch
 
 
 def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, epochs: int = 3,
