@@ -11,28 +11,34 @@ import importlib
 # public name -> module that defines it
 _EXPORTS = {
     "colab": ("in_colab", "run_dir"),
-    "config": ("PRESETS", "TrainConfig"),
+    "config": ("CLASSIC_RECIPE", "PRESETS", "TrainConfig"),
     "data": ("load_dataset", "load_mnist", "load_training_data", "load_training_images", "make_dataset", "read_idx",
              "to_model_range", "to_uint8"),
     "distribute": ("make_strategy", "split_cpu"),
     "errors": ("GanMnistError", "TrainingDiverged"),
     "evaluator": ("load_evaluator", "classifier_outputs"),
     "gan": ("GAN",),
-    "losses": ("discriminator_loss", "generator_loss"),
+    "ema": ("ema_beta", "update_ema"),
+    "losses": ("discriminator_loss", "generator_loss", "hinge_d", "hinge_g", "lsgan_d", "lsgan_g", "rpgan_d",
+               "rpgan_g", "wgan_d", "wgan_g"),
     "metrics": ("Reference", "evaluate_images", "nearest_neighbours"),
+    "modern_models": ("build_plain_discriminator", "build_projection_discriminator", "build_resize_cgan_generator",
+                      "build_resize_generator"),
     "models": ("build_cgan_discriminator", "build_cgan_generator", "build_dcgan_discriminator",
                "build_dcgan_generator", "build_mlp_discriminator", "build_mlp_generator", "build_models",
                "is_conditional"),
+    "penalties": ("gradient_penalty", "r1", "r2"),
     "plotting": ("image_grid", "make_gif", "plot_architecture", "plot_history", "plot_quality_curves",
                  "preview_gif", "render_grid", "save_grid"),
     "report": ("compare_runs",),
     "sample": ("all_digit_labels", "fixed_noise", "generate", "generate_from", "interpolate_classes",
                "interpolate_latent", "load_generator", "save_samples"),
-    "training": ("TrainResult", "build_gan", "frame_inputs", "frame_paths", "train"),
+    "recipes": ("ARCHITECTURES", "LOSSES", "PENALTIES"),
+    "training": ("TrainResult", "build_gan", "frame_inputs", "frame_paths", "load_run", "train"),
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 # modules that import neither TensorFlow nor Keras
-_LIGHT = {"colab", "config", "errors"}
+_LIGHT = {"colab", "config", "errors", "recipes"}
 
 __all__ = sorted(_WHERE)
 __version__ = "0.1.0"

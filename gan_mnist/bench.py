@@ -140,38 +140,48 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 
 
-# per model, the speed settings that the benchmark showed to help on a 2-core AVX-512 (bf16) CPU
-SPEED_SETTINGS = {
-    "dcgan": {"mixed_precision": True},
-    "mlp": {"steps_per_execution": 10},
-    "cgan": {"mixed_precision": True},
-}
-
-
-def default_setups(models: tuple[str, ...] = ("dcgan", "mlp", "cgan"), batch_size: int = TUTORIAL_BATCH
+def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTORIAL_BATCH
                    ) -> dict[str, TrainConfig]:
-    """Setups to time: each model as configured by default (float32) and with its SPEED_SETTINGS."""
+    """Setups to time: each architecture (all by default) in float32 and with its speed settings
+    (`recipes.ARCHITECTURES[...].speed`, what this benchmark showed to help on a 2-core AVX-512 BF16 CPU)."""
+    from gan_mnist.recipes import ARCHITECTURES
+
     setups = {}
-    for model in models:
+    for model in models or tuple(ARCHITECTURES):
         plain = TrainConfig(model=model, batch_size=batch_size)
         setups[f"{model} float32"] = plain
-        tuned = SPEED_SETTINGS[model]
+        tuned = ARCHITECTURES[model].speed
         label = " ".join("bf16" if k == "mixed_precision" else f"{k}={v}" for k, v in tuned.items())
         setups[f"{model} {label}"] = plain.replace(**tuned)
     return setups
 
 
+# what `train` runs without a preset: the default recipe, and the same with --model cgan
+DEFAULTS = {"default": {}, "default-cgan": {"model": "cgan"}}
+
+
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
-    """The `train()` path of each named preset (all by default), as bench setups."""
+    """The `train()` path of each named preset, or of the defaults ('default', 'default-cgan'), as bench setups
+    (all by default)."""
     from gan_mnist.config import PRESETS
 
-    return {f"train() --preset {name}": TrainConfig.preset(name) for name in (presets or tuple(PRESETS))}
+    setups = {}
+    for name in presets or (*DEFAULTS, *PRESETS):
+        if name in DEFAULTS:
+            flags = " ".join(f"--{k} {v}" for k, v in DEFAULTS[name].items())
+            setups[f"train() {flags or '(defaults)'}"] = TrainConfig(**DEFAULTS[name])
+        else:
+            setups[f"train() --preset {name}"] = TrainConfig.preset(name)
+    return setups
 
 
 def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, TrainConfig] | None = None,
                   steps: int = 30, warmup: int = 5, repeats: int = 3, progress=print,
                   train_setups: dict[str, TrainConfig] | None = None, train_epochs: int = 3) -> pd.DataFrame:
     """One row per setup: images/s, seconds per 60k-image epoch, and the ratio to the tutorial loop.
+
+    Rows of `train_setups` also give `run_tl_epochs`: the whole run (the config's epochs of 60,000 images) in
+    tutorial-loop epochs, the budget unit of the README.
 
     The first row is the tutorial loop (dcgan, float32, batch 256); `setups` (default `default_setups()`) time
     fit() steps. `train_setups` time the whole `train()` path for `train_epochs` epochs of `images` (see
@@ -194,7 +204,9 @@ def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, Trai
         timed = train_path_seconds(config, images, labels, train_epochs)
         rows.append({"setup": name, "model": config.model, "batch_size": config.batch_size,
                      "images_per_s": 60_000 / timed["s_per_epoch"], "s_per_epoch": timed["s_per_epoch"],
-                     "epoch_overhead_s": timed["epoch_overhead_s"]})
+                     "epoch_overhead_s": timed["epoch_overhead_s"], "epochs": config.epochs})
     table = pd.DataFrame(rows).set_index("setup")
     table["vs_tutorial"] = table["images_per_s"] / table["images_per_s"].iloc[0]
+    if "epochs" in table:
+        table["run_tl_epochs"] = table["epochs"] * table["s_per_epoch"] / table["s_per_epoch"].iloc[0]
     return table

@@ -68,7 +68,7 @@ class SampleFrames(keras.callbacks.Callback):
         self.noise, self.labels, self.ncols = noise, labels, ncols
 
     def on_epoch_end(self, epoch, logs=None):
-        images = generate_from(self.model.generator, self.noise, self.labels)
+        images = generate_from(self.model.sampler, self.noise, self.labels)
         save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}",
                   ncols=self.ncols)
 
@@ -140,7 +140,7 @@ class CheckpointEvery(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every and done != self.last_epoch:
             return
-        save_generator(self.model.generator, self.generator_path)
+        save_generator(self.model.sampler, self.generator_path)
         # the checkpoint is written last: its existence promises that frames and history reach this epoch
         save_checkpoint(self.model, self.checkpoint_dir, done)
 
@@ -164,7 +164,7 @@ class QualityEvery(keras.callbacks.Callback):
             return
         start = time.perf_counter()
         labels = all_digit_labels(self.n) if self.model.conditional else None
-        images = generate(self.model.generator, self.n, seed=self.seed, labels=labels)
+        images = generate(self.model.sampler, self.n, seed=self.seed, labels=labels)
         metrics = evaluate_images(images, labels, reference=Reference(self.data_path), with_memorisation=False)
         logs.update({k: v for k, v in metrics.items() if k != "n"}, eval_s=time.perf_counter() - start)
 
@@ -180,7 +180,7 @@ class GeneratorSnapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
             self.directory.mkdir(parents=True, exist_ok=True)
-            save_generator(self.model.generator, self.directory / f"epoch_{epoch + 1:04d}.keras")
+            save_generator(self.model.sampler, self.directory / f"epoch_{epoch + 1:04d}.keras")
 
 
 def save_generator(generator: keras.Model, path: str | Path) -> Path:

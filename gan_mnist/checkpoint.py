@@ -1,4 +1,4 @@
-"""Checkpoints: every variable of both networks, both optimizers and the noise generator, in one .npz.
+"""Checkpoints: every variable of both networks, both optimizers, the noise generator and the EMA, in one .npz.
 
 Written to a temporary file and renamed, so a crash mid-save never leaves a half-written checkpoint.
 """
@@ -25,6 +25,8 @@ def _groups(gan) -> dict[str, list]:
         "g_opt": gan.g_optimizer.variables,
         "d_opt": gan.d_optimizer.variables,
         "seed": [gan.seed_generator.state],
+        # the generator's moving average, when the run keeps one
+        **({"ema": gan.ema_generator.variables} if gan.ema_generator is not None else {}),
     }
 
 

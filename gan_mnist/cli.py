@@ -10,8 +10,9 @@ import time
 from pathlib import Path
 
 from gan_mnist._quiet import import_tensorflow_quietly
-from gan_mnist.config import DATASETS, MODELS, OPTIMIZER_DEFAULTS, PRESETS, TrainConfig
+from gan_mnist.config import DATASETS, MODELS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
 
 # CLI flag -> TrainConfig field, for the flags that set hyperparameters
 _CONFIG_FLAGS = {
@@ -20,8 +21,14 @@ _CONFIG_FLAGS = {
     "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
     "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples", "width": "width",
     "mixed_precision": "mixed_precision", "steps_per_execution": "steps_per_execution",
-    "deterministic": "deterministic",
+    "deterministic": "deterministic", "beta_2": "beta_2", "loss": "loss", "penalty": "penalty", "gamma": "gamma",
+    "penalty_every": "penalty_every", "spectral_norm": "spectral_norm", "n_critic": "n_critic",
+    "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup",
 }
+
+
+def _table_help(table: dict) -> str:
+    return "; ".join(f"{name}: {entry.about}" for name, entry in table.items())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +49,23 @@ def _parser() -> argparse.ArgumentParser:
     presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
                         for name, values in PRESETS.items())
     t.add_argument("--preset", choices=sorted(PRESETS), help=f"named settings, other flags override them ({presets})")
-    t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model})")
+    t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model}). {_table_help(ARCHITECTURES)}")
+    t.add_argument("--loss", choices=tuple(LOSSES), help=f"adversarial loss (default {d.loss}). {_table_help(LOSSES)}")
+    t.add_argument("--penalty", choices=(*PENALTIES, "none"),
+                   help=f"gradient penalty on D (default {d.penalty}; none: no penalty). {_table_help(PENALTIES)}")
+    t.add_argument("--gamma", type=float, help="the penalty's weight (default: "
+                                               + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items()) + ")")
+    t.add_argument("--penalty-every", type=int, help="lazy regularisation: the penalty every K critic steps, "
+                                                     "weighted K times (default 1)")
+    t.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
+                   help="spectrally normalise the discriminator's weight layers (Miyato et al. 2018)")
+    t.add_argument("--n-critic", type=int, help="discriminator steps per generator step, each on 1/N of the batch "
+                                                f"(default {d.n_critic}; WGAN-GP uses 5)")
+    t.add_argument("--ema-kimg", type=float, help="half-life of the generator's weight average (EMA) in thousands "
+                                                  f"of images; frames, samples and generator.keras use the average; "
+                                                  f"0 = no EMA (default {d.ema_kimg:g})")
+    t.add_argument("--ema-rampup", type=float, help="early in a run the EMA half-life is at most this share of the "
+                                                    f"images seen (default {d.ema_rampup})")
     t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
     t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
     t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
@@ -52,11 +75,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="compute in bfloat16, keep float32 weights (faster on CPUs with AVX-512 BF16 and on GPUs)")
     t.add_argument("--steps-per-execution", type=int, help="training steps per compiled call; the progress bar "
                                                            f"updates that often (default {d.steps_per_execution})")
-    per_model = ", ".join(f"{m} {lr:g}/{b1:g}" for m, (lr, b1) in OPTIMIZER_DEFAULTS.items())
-    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default per model; lr/beta_1: "
+    per_model = ", ".join(f"{m} {a.learning_rate:g}/{a.beta_1:g}/{a.beta_2:g}" for m, a in ARCHITECTURES.items())
+    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default per model; lr/beta_1/beta_2: "
                                               f"{per_model})")
     t.add_argument("--lr-d", type=float, help="discriminator Adam learning rate (default per model)")
     t.add_argument("--beta-1", type=float, help="Adam beta_1 for both networks (default per model)")
+    t.add_argument("--beta-2", type=float, help="Adam beta_2 for both networks (default per model)")
     t.add_argument("--seed", type=int, help=f"seed for weights, noise and shuffling (default {d.seed})")
     t.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
                    help="TF op determinism: the same --seed gives the same history and samples (default on; "
@@ -96,6 +120,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     c.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
+    c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
+                                                      "generator (from the newest checkpoint)")
 
     v = sub.add_parser("train-evaluator", help="retrain the shipped evaluator CNN and rewrite its card")
     v.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
@@ -106,7 +132,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Time a fixed number of training steps after a warm-up (median of --repeats "
                                    "windows), for the TensorFlow DCGAN tutorial's loop and for each model with "
                                    "default and with speed settings.")
-    b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS), help="models to time (default all)")
+    b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
+                   help="architectures to time (default all)")
     b.add_argument("--batch-size", type=int, default=256, help="batch size of our setups (default 256, the "
                                                                "tutorial's)")
     b.add_argument("--steps", type=int, default=30, help="timed steps per setup (default 30)")
@@ -115,9 +142,12 @@ def _parser() -> argparse.ArgumentParser:
                                                           "(default 3)")
     b.add_argument("--limit", type=int, default=15360, help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
-    b.add_argument("--presets", nargs="*", choices=sorted(PRESETS), default=sorted(PRESETS),
-                   help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of these "
-                        "presets, 3 epochs of --limit images each (default all; none: --presets)")
+    b.add_argument("--presets", nargs="*", choices=["default", "default-cgan", *sorted(PRESETS)],
+                   default=["default", "default-cgan", *sorted(PRESETS)],
+                   help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
+                        "defaults (default: bare `train`, default-cgan: `train --model cgan`) and of these presets, "
+                        "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
+                        "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
     s = sub.add_parser("sample", help="write generated digits: an .npz like MNIST, a PNG grid, or one PNG each",
@@ -136,6 +166,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
     given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
+    if given.get("penalty") == "none":
+        given["penalty"] = None
     if args.preset:
         given = {**PRESETS[args.preset], **given}  # flags given beside the preset win
     saved = args.out / "config.json"
@@ -254,7 +286,7 @@ def _compare(args: argparse.Namespace) -> None:
     import_tensorflow_quietly()
     from gan_mnist.report import compare_runs
 
-    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data)
+    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw)
     if args.markdown:
         print(table.round(3).to_markdown())  # pandas uses tabulate for this
     else:
@@ -264,7 +296,7 @@ def _compare(args: argparse.Namespace) -> None:
 
 def _train_evaluator(args: argparse.Namespace) -> None:
     import_tensorflow_quietly()
-    from gan_mnist.evaluator import train_evaluator
+    from gan_mnist.evaluator_training import train_evaluator
 
     print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
 
@@ -289,7 +321,8 @@ def _bench(args: argparse.Namespace) -> None:
             values = {k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
             print(json.dumps({"setup": name, **values}))
     else:
-        print(table.round({"images_per_s": 0, "s_per_epoch": 1, "epoch_overhead_s": 2, "vs_tutorial": 2})
+        print(table.round({"images_per_s": 0, "s_per_epoch": 1, "epoch_overhead_s": 2, "vs_tutorial": 2,
+                       "run_tl_epochs": 1})
               .to_markdown())
 
 

@@ -7,41 +7,72 @@ import json
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
 
-MODELS = ("dcgan", "mlp", "cgan")
+MODELS = tuple(ARCHITECTURES)
 DATASETS = ("mnist", "fashion_mnist")
-CONDITIONAL_MODELS = ("cgan",)
-# Adam (learning rate for both networks, beta_1) per model: the tutorial's for dcgan, the DCGAN paper's otherwise
-OPTIMIZER_DEFAULTS = {"dcgan": (1e-4, 0.9), "mlp": (2e-4, 0.5), "cgan": (2e-4, 0.5)}
+CONDITIONAL_MODELS = tuple(name for name, arch in ARCHITECTURES.items() if arch.conditional)
+# fields that, left as None, take the chosen architecture's value (recipes.ARCHITECTURES)
+_PER_MODEL = {"g_learning_rate": "learning_rate", "d_learning_rate": "learning_rate", "beta_1": "beta_1",
+              "beta_2": "beta_2", "epochs": "epochs"}
+AUTO = "auto"  # penalty="auto": the architecture's default penalty (recipes.ARCHITECTURES[...].defaults), else none
+# fields that, left as None, take the architecture's `defaults` entry, else this value
+_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0}
+
+
+def model_default(model: str, field: str):
+    """The value `field` takes for architecture `model` when the config leaves it unset (None)."""
+    arch = ARCHITECTURES[model]
+    return getattr(arch, _PER_MODEL[field]) if field in _PER_MODEL else arch.defaults.get(field, _FALLBACK[field])
+
+
+# the classic recipe: the 2014 loss, no penalty, no weight average (presets and notebooks 01-04 pin it)
+CLASSIC_RECIPE = {"loss": "ns", "penalty": None, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
+                  "ema_kimg": 0.0, "beta_2": 0.999}
 
 # named settings, TrainConfig fields (`--preset NAME`; flags given beside it win). Measured in the README.
 PRESETS = {
     # the TensorFlow DCGAN tutorial: its architecture, Adam 1e-4 (beta_1 0.9), batch 256, float32, 50 epochs
     "tutorial": {"model": "dcgan", "epochs": 50, "batch_size": 256, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                 "beta_1": 0.9, "width": 1.0, "mixed_precision": False, "steps_per_execution": 1},
-    # the best Fréchet distance found for 10 minutes of training on a 2-core CPU (README, "Speed"): the MLP GAN,
-    # 100 epochs of about 5 s; 10 steps per compiled call saves the per-step Python round trip of its tiny steps
+                 "beta_1": 0.9, "width": 1.0, "mixed_precision": False, "steps_per_execution": 1, **CLASSIC_RECIPE},
+    # the MLP GAN, the best of the classic recipes in 8 tutorial-loop epochs (README, "Recipes"): 100 epochs;
+    # 10 steps per compiled call saves the per-step Python round trip of its tiny steps
     "fast": {"model": "mlp", "epochs": 100, "batch_size": 128, "g_learning_rate": 2e-4, "d_learning_rate": 2e-4,
-             "beta_1": 0.5, "width": 1.0, "mixed_precision": False, "steps_per_execution": 10},
+             "beta_1": 0.5, "width": 1.0, "mixed_precision": False, "steps_per_execution": 10, **CLASSIC_RECIPE},
+    # WGAN-GP as Gulrajani et al. train it: 5 critic steps per generator step, Adam 1e-4 (0, 0.9), lambda 10
+    "wgan-gp": {"loss": "wgan", "penalty": "gp", "gamma": 10.0, "n_critic": 5, "batch_size": 160,
+                "g_learning_rate": 1e-4, "d_learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of one training run. Defaults reproduce the TensorFlow DCGAN tutorial.
+    """Hyperparameters of one training run. The defaults are the recipe README "Recipes" chose for 8 tutorial-loop
+    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 12 tutorial-loop
+    epochs); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
-    Learning rates and beta_1 left as None take the model's defaults (OPTIMIZER_DEFAULTS).
+    Fields left as None take the architecture's value (recipes.ARCHITECTURES: learning rates, betas, epochs,
+    steps per execution, mixed precision); gamma left as None takes the penalty's (recipes.PENALTIES).
     """
 
-    model: str = "dcgan"
+    model: str = "mlp"
     dataset: str = "mnist"
-    epochs: int = 50
-    batch_size: int = 256
+    epochs: int | None = None  # None: the architecture's budget (recipes.ARCHITECTURES)
+    batch_size: int = 128
     latent_dim: int = 100
-    width: float = 1.0  # multiplies every layer size of both networks (1.0 = the published architecture)
+    width: float | None = None  # multiplies every layer size of both networks (1.0 = the published architecture)
     g_learning_rate: float | None = None
     d_learning_rate: float | None = None
     beta_1: float | None = None
+    beta_2: float | None = None
+    loss: str = "ns"  # recipes.LOSSES
+    penalty: str | None = "auto"  # recipes.PENALTIES (r1, r2, gp), None for none; "auto": the architecture's
+    gamma: float | None = None  # the penalty's weight
+    penalty_every: int = 4  # lazy: the penalty every k critic steps, weighted k times (no penalty: ignored)
+    spectral_norm: bool = False  # spectrally normalise the discriminator's weight layers
+    n_critic: int = 1  # discriminator steps per generator step (each on its own slice of the batch)
+    ema_kimg: float = 10.0  # half-life of the generator's weight average, in thousands of images; 0 = no EMA
+    ema_rampup: float | None = 0.05  # early on the half-life is at most this share of the images seen so far
     seed: int = 0
     limit: int | None = None  # use only the first `limit` training images
     grid_size: int = 6  # per-epoch frames show grid_size x grid_size samples
@@ -50,21 +81,29 @@ class TrainConfig:
     save_every: int | None = None  # also keep generators/epoch_NNNN.keras every k epochs
     eval_every: int | None = None  # add quality metrics (fd, mnist_score, ...) to the history every k epochs
     eval_samples: int = 2000  # samples drawn for each of those evaluations
-    mixed_precision: bool = False  # bfloat16 compute, float32 weights (Keras "mixed_bfloat16")
-    steps_per_execution: int = 1  # training steps per compiled call (fewer Python round trips)
+    mixed_precision: bool | None = None  # bfloat16 compute, float32 weights (Keras "mixed_bfloat16")
+    steps_per_execution: int | None = None  # training steps per compiled call (fewer Python round trips)
     deterministic: bool = True  # TF op determinism: the same seed gives the same run (no measurable cost on CPU)
 
     def __post_init__(self) -> None:
-        if self.model not in MODELS:
-            raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
-        lr, beta_1 = OPTIMIZER_DEFAULTS[self.model]
-        for name, default in (("g_learning_rate", lr), ("d_learning_rate", lr), ("beta_1", beta_1)):
+        for field, table, what in (("model", ARCHITECTURES, "model"), ("loss", LOSSES, "loss")):
+            if getattr(self, field) not in table:
+                raise GanMnistError(f"unknown {what} {getattr(self, field)!r}; choose one of {', '.join(table)}")
+        if self.penalty == AUTO:  # frozen: resolved once, here
+            object.__setattr__(self, "penalty", ARCHITECTURES[self.model].defaults.get("penalty"))
+        if self.penalty is None:
+            object.__setattr__(self, "penalty_every", 1)  # it means nothing without a penalty: one value, one config
+        if self.penalty is not None and self.penalty not in PENALTIES:
+            raise GanMnistError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)} or None")
+        for name in (*_PER_MODEL, *_FALLBACK):
             if getattr(self, name) is None:
-                object.__setattr__(self, name, default)  # frozen: fill the model's default once, here
+                object.__setattr__(self, name, model_default(self.model, name))  # frozen: filled once, here
+        if self.gamma is None and self.penalty is not None:
+            object.__setattr__(self, "gamma", PENALTIES[self.penalty].gamma)
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
-                     "eval_samples", "steps_per_execution"):
+                     "eval_samples", "steps_per_execution", "penalty_every", "n_critic"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
@@ -77,8 +116,37 @@ class TrainConfig:
                 raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.eval_every and self.dataset != "mnist":
             raise GanMnistError("eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier")
-        if not 0 <= self.beta_1 < 1:
-            raise GanMnistError(f"beta_1 must be in [0, 1), got {self.beta_1!r}")
+        for name in ("beta_1", "beta_2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise GanMnistError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        self._check_recipe()
+
+    def _check_recipe(self) -> None:
+        """Refuse loss / penalty / EMA settings that cannot work together, with one message naming the fix."""
+        if LOSSES[self.loss].lipschitz and self.penalty != "gp" and not self.spectral_norm:
+            raise GanMnistError(f"loss {self.loss!r} needs a Lipschitz critic: add penalty 'gp' (--penalty gp, "
+                                "WGAN-GP) or spectral_norm=True (--spectral-norm)")
+        if self.penalty is None and self.gamma is not None:  # (penalty_every, without a penalty, does nothing)
+            raise GanMnistError(f"gamma weighs the gradient penalty: choose one with penalty= ({', '.join(PENALTIES)})")
+        if self.gamma is not None and not self.gamma > 0:
+            raise GanMnistError(f"gamma must be > 0, got {self.gamma!r}")
+        if self.batch_size % self.n_critic:
+            raise GanMnistError(f"batch_size={self.batch_size} must split into n_critic={self.n_critic} equal "
+                                "critic batches")
+        if not self.ema_kimg >= 0:
+            raise GanMnistError(f"ema_kimg must be >= 0 (0 = no EMA), got {self.ema_kimg!r}")
+        if self.ema_rampup is not None and not self.ema_rampup > 0:
+            raise GanMnistError(f"ema_rampup must be > 0 or None, got {self.ema_rampup!r}")
+
+    @property
+    def recipe(self) -> str:
+        """A short name of the recipe: architecture, loss, penalty, spectral norm, EMA, e.g. 'dcgan ns r1 ema'."""
+        parts = [self.model, self.loss]
+        if self.penalty:
+            parts.append(f"{self.penalty}({self.gamma:g}{f'/{self.penalty_every}' if self.penalty_every > 1 else ''})")
+        parts += ["sn"] * self.spectral_norm + [f"ncritic{self.n_critic}"] * (self.n_critic > 1)
+        parts += [f"ema{self.ema_kimg:g}k"] * (self.ema_kimg > 0)
+        return " ".join(parts)
 
     @classmethod
     def preset(cls, name: str, **changes) -> TrainConfig:
@@ -100,11 +168,19 @@ class TrainConfig:
         settings, not the DCGAN tutorial's. Values that differ from the old model's defaults are kept.
         """
         new_model = changes.get("model", self.model)
-        if new_model != self.model and self.model in OPTIMIZER_DEFAULTS:
-            lr, beta_1 = OPTIMIZER_DEFAULTS[self.model]
-            for name, default in (("g_learning_rate", lr), ("d_learning_rate", lr), ("beta_1", beta_1)):
-                if name not in changes and getattr(self, name) == default:
+        if new_model != self.model:
+            for name in (*_PER_MODEL, *_FALLBACK):
+                if name not in changes and getattr(self, name) == model_default(self.model, name):
                     changes[name] = None  # __post_init__ fills in the new model's default
+        if (new_model != self.model and "penalty" not in changes
+                and self.penalty == ARCHITECTURES[self.model].defaults.get("penalty")):
+            changes["penalty"] = AUTO  # the new model's default penalty
+        if self.penalty is None and "penalty_every" not in changes:  # stored as 1 without a penalty
+            changes["penalty_every"] = TrainConfig.__dataclass_fields__["penalty_every"].default
+        new_penalty = changes.get("penalty", self.penalty)
+        if new_penalty != self.penalty and "gamma" not in changes and (
+                self.penalty is None or self.gamma == PENALTIES[self.penalty].gamma):
+            changes["gamma"] = None  # the new penalty's default weight
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict:
@@ -122,4 +198,6 @@ class TrainConfig:
         unknown = set(data) - known
         if unknown:
             raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
+        if "loss" not in data:  # written before recipes existed: a classic run, whatever today's defaults are
+            data = {**CLASSIC_RECIPE, **data}
         return cls(**data)

@@ -157,13 +157,14 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
 
 
 def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | None = None,
-                 epoch: int | tf.Variable = 0) -> tf.data.Dataset:
+                 epoch: int | tf.Variable = 0, drop_remainder: bool = False) -> tf.data.Dataset:
     """Shuffled, batched, prefetched float32 (B, 28, 28, 1) batches, or (images, int32 labels (B,)) pairs.
 
     Each pass over the dataset (Keras's fit makes one per epoch) takes its 0-based epoch number from `epoch`
     and adds one to it; epoch e's order depends on (seed, e) alone. `epoch` may be an int64 tf.Variable that the
     caller sets: `train` sets it at each epoch's start, so a resumed run sees exactly the batches an
-    uninterrupted run would, whatever extra passes Keras makes. The last batch may be smaller.
+    uninterrupted run would, whatever extra passes Keras makes. The last batch may be smaller, unless
+    `drop_remainder`.
     """
     n = len(images)
     x = tf.convert_to_tensor(images)
@@ -175,10 +176,10 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.
         e = epoch.assign_add(1) - 1
         return tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([tf.constant(seed, tf.int64), e]))
 
-    batches = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size)
+    batches = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size, drop_remainder=drop_remainder)
     ds = batches.map(lambda i: tf.gather(x, i) if y is None else (tf.gather(x, i), tf.gather(y, i)))
     # unbatch() forgets the length; Keras's progress bar wants it
-    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-n // batch_size)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(n // batch_size if drop_remainder else -(-n // batch_size)))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

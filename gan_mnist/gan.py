@@ -1,4 +1,11 @@
-"""The GAN as a keras.Model: `compile(d_optimizer, g_optimizer)` then `fit()` on a dataset of real images."""
+"""The GAN as a keras.Model: `compile(d_optimizer, g_optimizer, loss and penalty functions)` then `fit()`.
+
+One batch of B real images is one training step: n_critic - 1 discriminator-only steps on the first slices of
+the batch, then one joint step on the last slice that updates both networks from the same forward pass (the
+TensorFlow DCGAN tutorial's step when n_critic = 1). The discriminator's loss is the adversarial loss plus
+gamma x a gradient penalty (every `penalty_every` critic steps, weighted that many times: lazy regularisation).
+After each generator update an exponential moving average of its weights is updated, when there is one.
+"""
 
 from __future__ import annotations
 
@@ -6,45 +13,58 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from gan_mnist.ema import ema_beta, update_ema
 from gan_mnist.losses import discriminator_loss, generator_loss
 from gan_mnist.models import is_conditional
 
 
 class GAN(keras.Model):
-    """Trains `generator` (z -> image) against `discriminator` (image -> logit), one update of each per batch.
+    """Trains `generator` (z -> image) against `discriminator` (image -> logit) with its own `train_step`.
 
-    Both networks are updated from the same forward pass, as in the TensorFlow DCGAN tutorial; each has
-    its own optimizer, so neither is ever frozen by a `trainable` flag. A conditional pair (generator takes
-    (z, label), discriminator (image, label)) trains on (images, labels) batches.
+    Each network has its own optimizer, so neither is ever frozen by a `trainable` flag. A conditional pair
+    (generator takes (z, label), discriminator (image, label)) trains on (images, labels) batches.
+    `ema_generator` (a frozen twin of the generator, see `ema.make_ema_copy`) is averaged with half-life
+    `ema_half_life` images; it is then the `sampler`, the generator that frames, samples and scores use.
     """
 
-    def __init__(self, generator: keras.Model, discriminator: keras.Model, seed: int = 0, **kwargs):
+    def __init__(self, generator: keras.Model, discriminator: keras.Model, seed: int = 0,
+                 ema_generator: keras.Model | None = None, ema_half_life: float = 10_000.0,
+                 ema_rampup: float | None = 0.05, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        self.ema_generator = ema_generator
+        self.ema_half_life, self.ema_rampup = ema_half_life, ema_rampup
         self.conditional = is_conditional(generator)
         self.latent_dim = int(generator.inputs[0].shape[-1])
         # noise is drawn from a seeded, checkpointable generator, not from global state
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.trackers = {
-            name: keras.metrics.Mean(name=name) for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc")
-        }
+        self.trackers = {name: keras.metrics.Mean(name=name)
+                         for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty")}
         # both networks arrive built; without this, fit() under a tf.distribute strategy would try to build the
         # GAN by calling it on a batch of real images, which are not generator input
         self.built = True
 
-    def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss, **kwargs):
-        """Set one optimizer per network and the two loss functions (logits -> scalar)."""
+    @property
+    def sampler(self) -> keras.Model:
+        """The generator to draw from: the EMA twin when there is one, else the trained generator."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss,
+                penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1, **kwargs):
+        """One optimizer per network; losses (real_logits, fake_logits) -> scalar (see `losses`); an optional
+        gradient penalty (critic, real, fake, seed) -> scalar (see `penalties`) weighted by gamma."""
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
-        self.d_loss_fn = d_loss_fn
-        self.g_loss_fn = g_loss_fn
+        self.d_loss_fn, self.g_loss_fn = d_loss_fn, g_loss_fn
+        self.penalty_fn, self.gamma, self.penalty_every = penalty_fn, float(gamma), int(penalty_every)
+        self.n_critic = int(n_critic)
 
     @property
     def metrics(self):
-        # listed here so fit() resets them every epoch
-        return list(self.trackers.values())
+        # listed here so fit() resets them every epoch; d_penalty only where there is a penalty
+        return [t for name, t in self.trackers.items() if name != "d_penalty" or self.penalty_fn is not None]
 
     def call(self, inputs, training: bool = False):
         """Generate images (B, 28, 28, 1) in [-1, 1] from noise (B, latent_dim), or [noise, labels (B,)]."""
@@ -70,36 +90,88 @@ class GAN(keras.Model):
         z = keras.random.normal((total, self.latent_dim), seed=self.seed_generator)[start : start + batch_size]
         return z, tf.cast(batch_size, "float32") / tf.cast(total, "float32")
 
+    def _with_labels(self, labels):
+        return (lambda x: [x, labels]) if self.conditional else (lambda x: x)
+
+    def _penalty(self, real, fake, labels):
+        """gamma x the gradient penalty (0 without one); lazily every `penalty_every` critic steps, times that."""
+        if self.penalty_fn is None:
+            return 0.0
+        with_labels = self._with_labels(labels)
+
+        def critic(x):
+            # inference mode: no dropout mask, and spectral norm's power iteration does not step again (it
+            # would sync replicas inside the lazy penalty's tf.cond, which tf.distribute cannot do)
+            return self.discriminator(with_labels(x), training=False)
+
+        def weighted():
+            return self.gamma * self.penalty_every * self.penalty_fn(critic, real, fake, self.seed_generator)
+
+        if self.penalty_every == 1:
+            return weighted()
+        due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
+        return tf.cond(due, weighted, lambda: tf.constant(0.0))
+
+    def _critic_step(self, real, labels):
+        """One discriminator-only update on real images (b, 28, 28, 1) and b fresh fakes."""
+        batch_size = ops.shape(real)[0]
+        z, share = self._replica_share(batch_size)
+        with_labels = self._with_labels(labels)
+        fake = self.generator(with_labels(z), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = ops.cast(self.discriminator(with_labels(real), training=True), "float32")
+            fake_logits = ops.cast(self.discriminator(with_labels(fake), training=True), "float32")
+            d_scaled = (self.d_loss_fn(real_logits, fake_logits) + self._penalty(real, fake, labels)) * share
+        d_vars = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(d_scaled, d_vars), d_vars, strict=True))
+
     def train_step(self, data):
         real_images, labels = data if self.conditional else (data, None)
+        total = ops.shape(real_images)[0]
+        # n_critic equal slices (the config makes batch_size divisible and the dataset drops a ragged last batch)
+        for i in range(self.n_critic - 1):
+            lo, hi = i * total // self.n_critic, (i + 1) * total // self.n_critic
+            self._critic_step(real_images[lo:hi], None if labels is None else labels[lo:hi])
+        lo = (self.n_critic - 1) * total // self.n_critic
+        real_images = real_images[lo:]
+        labels = None if labels is None else labels[lo:]
+
         # the batch size comes from the data, so a short last batch meets as many fakes as it has reals
         batch_size = ops.shape(real_images)[0]
         z, share = self._replica_share(batch_size)
         # a conditional GAN gives each fake the label of a real image in the batch: the data's class mix
-        with_labels = (lambda x: [x, labels]) if self.conditional else (lambda x: x)
+        with_labels = self._with_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(with_labels(z), training=True)
             real_logits = self.discriminator(with_labels(real_images), training=True)
             fake_logits = self.discriminator(with_labels(fake_images), training=True)
             # under mixed precision the logits are bfloat16: take the losses in float32
             real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
-            g_loss = self.g_loss_fn(fake_logits)
+            g_loss = self.g_loss_fn(real_logits, fake_logits)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
+            with g_tape.stop_recording():  # the penalty concerns D only
+                penalty = self._penalty(real_images, fake_images, labels)
             # replicas' gradients are summed: weighting each replica's batch mean by its share of the global
             # batch makes the sum the gradient of the global batch mean, as on one device
-            g_scaled, d_scaled = g_loss * share, d_loss * share
+            g_scaled, d_scaled = g_loss * share, (d_loss + penalty) * share
         g_vars = self.generator.trainable_variables
         d_vars = self.discriminator.trainable_variables
         self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
+        if self.ema_generator is not None:
+            # the global batch: under a strategy each replica holds `share` of it
+            global_batch = ops.cast(batch_size, "float32") / share
+            beta = ema_beta(self.g_optimizer.iterations, global_batch, self.ema_half_life, self.ema_rampup)
+            update_ema(self.ema_generator, self.generator, beta)
 
         values = {
             "d_loss": d_loss,
             "g_loss": g_loss,
             "d_real_acc": ops.mean(ops.cast(real_logits > 0, "float32")),
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
+            "d_penalty": penalty,
         }
-        for name, value in values.items():
+        for tracker in self.metrics:
             # weighted by images, so the epoch means are per-image means however batches are split
-            self.trackers[name].update_state(value, sample_weight=batch_size)
-        return {name: tracker.result() for name, tracker in self.trackers.items()}
+            tracker.update_state(values[tracker.name], sample_weight=batch_size)
+        return {tracker.name: tracker.result() for tracker in self.metrics}

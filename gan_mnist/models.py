@@ -6,6 +6,7 @@ import keras
 from keras import layers
 
 from gan_mnist.layers import FastDropout, FusedBatchNormalization
+from gan_mnist.spectral import conv2d, dense
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -51,20 +52,22 @@ def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers
     return keras.Model(z, out, name="dcgan_generator")
 
 
-def build_dcgan_discriminator(width: float = 1.0, fast_layers: bool = True) -> keras.Model:
+def build_dcgan_discriminator(width: float = 1.0, spectral_norm: bool = False, fast_layers: bool = True
+                              ) -> keras.Model:
     """DCGAN discriminator of the TensorFlow tutorial: images (B, 28, 28, 1) -> one real/fake logit (B, 1).
 
-    `fast_layers=False` uses `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
+    `spectral_norm` normalises every weight layer (see `spectral`); `fast_layers=False` uses
+    `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
-    x = layers.Conv2D(_scaled(64, width), 5, strides=2, padding="same")(img)  # 14x14x64
+    x = conv2d(_scaled(64, width), 5, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
     x = layers.LeakyReLU(0.3)(x)
     x = _dropout(fast_layers, 0.3)(x)
-    x = layers.Conv2D(_scaled(128, width), 5, strides=2, padding="same")(x)  # 7x7x128
+    x = conv2d(_scaled(128, width), 5, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.3)(x)
     x = _dropout(fast_layers, 0.3)(x)
     x = layers.Flatten()(x)  # 6272
-    logit = layers.Dense(1)(x)  # a logit, not a probability: the losses apply the sigmoid
+    logit = dense(1, spectral_norm)(x)  # a logit, not a probability: the losses apply the sigmoid
     return keras.Model(img, logit, name="dcgan_discriminator")
 
 
@@ -81,14 +84,14 @@ def build_mlp_generator(latent_dim: int = 100, width: float = 1.0, fast_layers: 
     return keras.Model(z, out, name="mlp_generator")
 
 
-def build_mlp_discriminator(width: float = 1.0) -> keras.Model:
+def build_mlp_discriminator(width: float = 1.0, spectral_norm: bool = False) -> keras.Model:
     """Fully connected discriminator: images (B, 28, 28, 1) -> one real/fake logit (B, 1)."""
     img = keras.Input(IMAGE_SHAPE, name="image")
     x = layers.Flatten()(img)  # 784
     for units in (512, 256):  # 512 -> 256
-        x = layers.Dense(_scaled(units, width))(x)
+        x = dense(_scaled(units, width), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
-    logit = layers.Dense(1)(x)
+    logit = dense(1, spectral_norm)(x)
     return keras.Model(img, logit, name="mlp_discriminator")
 
 
@@ -119,7 +122,8 @@ def build_cgan_generator(latent_dim: int = 100, embed_dim: int = 50, width: floa
     return keras.Model([z_in, label], body([z_in, label_code]), name="cgan_generator")
 
 
-def build_cgan_discriminator(width: float = 1.0, fast_layers: bool = True) -> keras.Model:
+def build_cgan_discriminator(width: float = 1.0, spectral_norm: bool = False, fast_layers: bool = True
+                             ) -> keras.Model:
     """Conditional discriminator: (images (B, 28, 28, 1), label (B,) int 0-9) -> one logit (B, 1)."""
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
@@ -127,22 +131,15 @@ def build_cgan_discriminator(width: float = 1.0, fast_layers: bool = True) -> ke
     plane = layers.Embedding(NUM_CLASSES, 28 * 28)(label)  # 784
     plane = layers.Reshape(IMAGE_SHAPE)(plane)  # 28x28x1
     x = layers.Concatenate()([img, plane])  # 28x28x2
-    x = layers.Conv2D(_scaled(64, width), 5, strides=2, padding="same")(x)  # 14x14x64
+    x = conv2d(_scaled(64, width), 5, spectral_norm, strides=2, padding="same")(x)  # 14x14x64
     x = layers.LeakyReLU(0.2)(x)
     x = _dropout(fast_layers, 0.3)(x)
-    x = layers.Conv2D(_scaled(128, width), 5, strides=2, padding="same")(x)  # 7x7x128
+    x = conv2d(_scaled(128, width), 5, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.2)(x)
     x = _dropout(fast_layers, 0.3)(x)
     x = layers.Flatten()(x)  # 6272
-    logit = layers.Dense(1)(x)
+    logit = dense(1, spectral_norm)(x)
     return keras.Model([img, label], logit, name="cgan_discriminator")
-
-
-BUILDERS = {
-    "dcgan": (build_dcgan_generator, build_dcgan_discriminator),
-    "mlp": (build_mlp_generator, build_mlp_discriminator),
-    "cgan": (build_cgan_generator, build_cgan_discriminator),
-}
 
 
 def is_conditional(generator: keras.Model) -> bool:
@@ -150,9 +147,14 @@ def is_conditional(generator: keras.Model) -> bool:
     return len(generator.inputs) == 2
 
 
-def build_models(model: str, latent_dim: int = 100, width: float = 1.0) -> tuple[keras.Model, keras.Model]:
-    """(generator, discriminator) for a model name in BUILDERS; `width` scales both networks' layer sizes."""
-    if model not in BUILDERS:
-        raise ValueError(f"unknown model {model!r}; choose one of {sorted(BUILDERS)}")
-    make_g, make_d = BUILDERS[model]
-    return make_g(latent_dim, width=width), make_d(width=width)
+def build_models(model: str, latent_dim: int = 100, width: float = 1.0, spectral_norm: bool = False
+                 ) -> tuple[keras.Model, keras.Model]:
+    """(generator, discriminator) of an architecture in `recipes.ARCHITECTURES`; `width` scales both networks'
+    layer sizes, `spectral_norm` normalises the discriminator's weight layers."""
+    from gan_mnist.recipes import ARCHITECTURES, resolve
+
+    if model not in ARCHITECTURES:
+        raise ValueError(f"unknown model {model!r}; choose one of {sorted(ARCHITECTURES)}")
+    arch = ARCHITECTURES[model]
+    return (resolve(arch.generator)(latent_dim, width=width),
+            resolve(arch.discriminator)(width=width, spectral_norm=spectral_norm))

@@ -153,21 +153,27 @@ def plot_architecture(model, path: str | os.PathLike) -> Path | None:
     return path
 
 
-def plot_quality_curves(histories: dict[str, pd.DataFrame], path: str | os.PathLike | None = None):
-    """Fréchet distance of several runs (name -> history with an 'fd' column) vs epoch and vs wall time."""
+def plot_quality_curves(histories: dict[str, pd.DataFrame], path: str | os.PathLike | None = None,
+                        cost_per_epoch: dict[str, float] | None = None, cost_label: str = "tutorial-loop epochs"):
+    """Fréchet distance of several runs (name -> history with an 'fd' column) vs epoch and vs cost.
+
+    The cost axis is wall time (min), or, given `cost_per_epoch` (name -> cost of one epoch, e.g. tutorial-loop
+    epochs from `bench`), epochs times that: the fair axis for runs that shared a machine.
+    """
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     measured = {name: h.dropna(subset=["fd"]) for name, h in histories.items() if "fd" in h.columns}
     for name, quality in measured.items():
         axes[0].plot(quality["epoch"], quality["fd"], marker="o", ms=3, label=name)
-        axes[1].plot(quality["wall_s"] / 60, quality["fd"], marker="o", ms=3, label=name)
-    for ax, label in zip(axes, ("epoch", "wall time (min)"), strict=True):
+        cost = (quality["epoch"] * cost_per_epoch[name] if cost_per_epoch else quality["wall_s"] / 60)
+        axes[1].plot(cost, quality["fd"], marker="o", ms=3, label=name)
+    for ax, label in zip(axes, ("epoch", cost_label if cost_per_epoch else "wall time (min)"), strict=True):
         ax.set(xlabel=label, ylabel="Fréchet distance (lower is better)")
         ax.grid(alpha=0.3)
         if measured:
             ax.set_yscale("log")
-            ax.legend()
+            ax.legend(fontsize=7)
         else:
             ax.text(0.5, 0.5, "no run has quality history:\ntrain with eval_every (--eval-every K)",
                     ha="center", va="center", transform=ax.transAxes)

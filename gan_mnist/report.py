@@ -15,25 +15,43 @@ from gan_mnist.models import is_conditional
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 
-def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, reference: Reference | None = None) -> dict:
-    """Metrics of a run directory's generator.keras, with its model, epochs and training wall time."""
+def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, reference: Reference | None = None,
+                 raw: bool = False) -> dict:
+    """Metrics of a run directory's generator.keras, with its recipe (architecture, loss, penalty, spectral norm,
+    EMA), epochs and training wall time. `raw=True` scores the raw generator of the newest checkpoint instead
+    (for a run with an EMA generator: how much the average helps)."""
     out = Path(out_dir)
     if not (out / "config.json").exists() or not (out / "history.csv").exists():
         raise GanMnistError(f"{out} is not a finished run (no config.json / history.csv)")
     config = TrainConfig.load(out / "config.json")
     history = pd.read_csv(out / "history.csv")
-    generator = load_generator(out / "generator.keras")
+    if raw:
+        from gan_mnist.training import load_run
+
+        generator = load_run(out).generator
+    else:
+        generator = load_generator(out / "generator.keras")
     labels = all_digit_labels(n) if is_conditional(generator) else None
     metrics = evaluate_images(generate(generator, n, seed=seed, labels=labels), labels, reference or Reference())
-    return {"run": str(out), "model": config.model, "epochs": int(history["epoch"].max()),
+    recipe = {"model": config.model, "loss": config.loss,
+              "penalty": f"{config.penalty} {config.gamma:g}" if config.penalty else "-",
+              "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg}
+    return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": int(history["epoch"].max()),
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
 
 
 def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0,
-                 data_path: str | os.PathLike | None = None) -> pd.DataFrame:
-    """A table (one row per run, then the real-data reference row) of every metric, indexed by run."""
+                 data_path: str | os.PathLike | None = None, raw: bool = False) -> pd.DataFrame:
+    """A table (one row per run, then the real-data reference row) of every metric, indexed by run.
+
+    With `raw`, each run that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)".
+    """
     reference = Reference(data_path)
-    rows = [evaluate_run(d, n, seed, reference) for d in run_dirs]
+    rows = []
+    for d in run_dirs:
+        rows.append(evaluate_run(d, n, seed, reference))
+        if raw and rows[-1]["ema_kimg"] > 0:
+            rows.append(evaluate_run(d, n, seed, reference, raw=True))
     real = dict(evaluator_card()["real_data_reference"])
     real.pop("what", None)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **real})

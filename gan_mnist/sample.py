@@ -123,14 +123,17 @@ def save_sample_pngs(generator: keras.Model, n: int, out: str | os.PathLike, see
 def interpolate_classes(generator: keras.Model, a: int, b: int, steps: int = 10, seed: int = 0) -> np.ndarray:
     """From digit a to digit b with the noise held fixed: images float32 (steps, 28, 28, 1) in [-1, 1].
 
-    Blends the two labels' learned codes linearly; needs a generator from `build_cgan_generator`.
+    Blends the two labels' learned codes linearly; needs a generator from `build_cgan_generator` or
+    `build_resize_cgan_generator`.
     """
     check_labels([a, b], 2, is_conditional(generator))
     try:
         codes = np.asarray(generator.get_layer("label_embedding").embeddings)
-        body = generator.get_layer("cgan_generator_body")
-    except ValueError as e:
-        raise GanMnistError("class interpolation needs a generator built by build_cgan_generator") from e
+        body = next(la for la in generator.layers if la.name.endswith("generator_body"))
+    except (ValueError, StopIteration) as e:
+        raise GanMnistError("class interpolation needs a conditional generator with a 'label_embedding' layer and "
+                            "a '..._generator_body' sub-model (build_cgan_generator, build_resize_cgan_generator)"
+                            ) from e
     t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
     mixed = (1 - t) * codes[a] + t * codes[b]
     z = np.repeat(fixed_noise(1, latent_dim_of(generator), seed), steps, axis=0)

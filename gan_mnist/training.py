@@ -28,10 +28,12 @@ from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
 from gan_mnist.distribute import make_strategy
+from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
 from gan_mnist.plotting import epoch_frames
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
 from gan_mnist.sample import fixed_noise
 
 # names inside a run directory
@@ -80,13 +82,22 @@ def build_gan(config: TrainConfig) -> GAN:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     try:
-        generator, discriminator = build_models(config.model, config.latent_dim, config.width)
+        generator, discriminator = build_models(config.model, config.latent_dim, config.width, config.spectral_norm)
+        ema = None
+        if config.ema_kimg > 0:
+            make_generator = resolve(ARCHITECTURES[config.model].generator)
+            ema = make_ema_copy(generator, lambda: make_generator(config.latent_dim, width=config.width))
     finally:
         keras.config.set_dtype_policy(previous)
-    gan = GAN(generator, discriminator, seed=config.seed, name=f"{config.model}_gan")
+    gan = GAN(generator, discriminator, seed=config.seed, ema_generator=ema, ema_half_life=config.ema_kimg * 1000,
+              ema_rampup=config.ema_rampup, name=f"{config.model}_gan")
+    loss = LOSSES[config.loss]
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1),
-        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1),
+        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
+        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
+        d_loss_fn=resolve(loss.d), g_loss_fn=resolve(loss.g),
+        penalty_fn=resolve(PENALTIES[config.penalty].fn) if config.penalty else None,
+        gamma=config.gamma or 0.0, penalty_every=config.penalty_every, n_critic=config.n_critic,
         steps_per_execution=config.steps_per_execution,
     )
     # slot variables now, not inside the first compiled step (where a tf.distribute strategy cannot create them)
@@ -132,6 +143,20 @@ def _restore(gan: GAN, out: Path) -> int:
         except GanMnistError as e:
             warnings.warn(f"{e}; trying an older checkpoint", stacklevel=2)
     return 0
+
+
+def load_run(out_dir: str | os.PathLike) -> GAN:
+    """The GAN of a run directory at its newest checkpoint: both networks, the EMA generator and the optimizers.
+
+    `gan.generator` is the raw trained generator, `gan.sampler` the one the run shipped (its EMA when it has one).
+    """
+    out = Path(out_dir)
+    if not (out / CONFIG).exists():
+        raise GanMnistError(f"{out} holds no run (no {CONFIG})")
+    gan = build_gan(TrainConfig.load(out / CONFIG))
+    if not _restore(gan, out):
+        raise GanMnistError(f"{out} has no readable checkpoint in {out / CHECKPOINTS}")
+    return gan
 
 
 def train(
@@ -205,8 +230,9 @@ def train(
         *(callbacks or []),
     ]
     if start < config.epochs:
+        # n_critic slices need a whole batch: a ragged last batch is dropped (the next epoch reshuffles)
         dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=y if config.conditional else None,
-                               epoch=epoch)
+                               epoch=epoch, drop_remainder=config.n_critic > 1)
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 

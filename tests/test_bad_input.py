@@ -90,6 +90,12 @@ CASES = {
     "bench: steps <= 0": (None, ["bench", "--steps", 0], "--steps must be a positive integer"),
     "bench: repeats <= 0": (None, ["bench", "--repeats", -1], "--repeats must be a positive integer"),
     "devices <= 0": (None, TRAIN + ["--devices", 0], "devices must be a positive integer"),
+    "wasserstein loss without a Lipschitz critic": (None, TRAIN + ["--loss", "wgan", "--penalty", "none"],
+                                                    "needs a Lipschitz critic: add penalty 'gp'"),
+    "n_critic that does not split the batch": (None, TRAIN + ["--n-critic", 3], "must split into n_critic=3"),
+    "gamma without a penalty": (None, TRAIN + ["--penalty", "none", "--gamma", 1], "gamma weighs the gradient"),
+    "unknown loss": (None, TRAIN + ["--loss", "softmax"], "invalid choice: 'softmax'"),
+    "negative EMA half-life": (None, TRAIN + ["--ema-kimg", -1], "ema_kimg must be >= 0"),
 }
 
 

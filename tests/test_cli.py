@@ -131,3 +131,23 @@ def test_every_public_name_is_the_object_not_a_module():
         assert not isinstance(getattr(gan_mnist, name), types.ModuleType), name
     assert callable(gan_mnist.train) and gan_mnist.train.__module__ == "gan_mnist.training"
     assert set(gan_mnist.__all__) <= set(dir(gan_mnist))
+
+
+def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli):
+    from gan_mnist import TrainConfig, train
+
+    run = tmp_path / "run"
+    train(TrainConfig(epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1"), run, data_path=mnist_path,
+          verbose=0)
+    code, out, err = cli("compare", run, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
+    assert code == 0, err
+    header = out.splitlines()[0]
+    for column in ("model", "loss", "penalty", "spectral_norm", "ema_kimg", "fd", "mnist_score"):
+        assert column in header, header
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines()[2:]}
+    assert set(rows) == {str(run), f"{run} (raw)", "real MNIST digits (reference)"}
+    assert "| mlp " in rows[str(run)] and "r1 0.05" in rows[str(run)] and "| ns " in rows[str(run)]
+    # two steps in, the EMA's ramp-up (half-life <= 5% of the 128 images seen) keeps it on the raw weights
+    column = [c.strip() for c in header.split("|")].index("fd")
+    fd = lambda line: float(line.split("|")[column])  # noqa: E731
+    assert fd(rows[str(run)]) == pytest.approx(fd(rows[f"{run} (raw)"]), rel=1e-3)

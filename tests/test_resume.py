@@ -21,6 +21,9 @@ CONFIGS = {
     "dcgan": TrainConfig(model="dcgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
     "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3),
     "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3),
+    # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too
+    "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
+                          epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
 }
 
 # runs in a child process: trains the config in argv[1] into argv[2] and SIGKILLs itself where argv[3] says
@@ -67,14 +70,15 @@ def reference_runs(tmp_path_factory):
 def assert_same_run(out, reference) -> None:
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))  # every epoch exactly once
-    columns = ["d_loss", "g_loss", "d_real_acc", "d_fake_acc"]
+    columns = [c for c in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty") if c in reference.history]
     np.testing.assert_array_equal(history[columns].to_numpy(), reference.history[columns].to_numpy())
     frames = sorted(p.name for p in (out / "frames").iterdir())
     assert frames == [f"epoch_{e:04d}.png" for e in range(1, EPOCHS + 1)]
     assert Image.open(out / "training.gif").n_frames == EPOCHS
     labels = [0, 1, 2, 3] if reference.config.conditional else None
+    # generator.keras is the EMA generator where the run keeps one (the sampler), and so are the frames
     np.testing.assert_array_equal(generate(load_generator(out / "generator.keras"), 4, seed=9, labels=labels),
-                                  generate(reference.gan.generator, 4, seed=9, labels=labels))
+                                  generate(reference.gan.sampler, 4, seed=9, labels=labels))
 
 
 @pytest.mark.parametrize("model", sorted(CONFIGS))

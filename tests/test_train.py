@@ -48,7 +48,10 @@ def test_run_writes_every_output(tmp_path, mnist_path):
 def test_generator_keras_round_trip(tmp_path, mnist_path):
     result = train(TINY.replace(epochs=1), tmp_path / "run", data_path=mnist_path, verbose=0)
     loaded = load_generator(result.generator_path)
-    np.testing.assert_allclose(generate(loaded, 8, seed=4), generate(result.gan.generator, 8, seed=4), atol=1e-6)
+    # generator.keras is the generator the run shows: its EMA twin (the default recipe keeps one)
+    assert result.gan.sampler is result.gan.ema_generator
+    np.testing.assert_allclose(generate(loaded, 8, seed=4), generate(result.gan.sampler, 8, seed=4), atol=1e-6)
+    assert not np.allclose(generate(loaded, 8, seed=4), generate(result.gan.generator, 8, seed=4), atol=1e-3)
 
 
 def test_checkpoint_round_trip_restores_everything(tmp_path, small_images):
@@ -135,7 +138,7 @@ def test_variants_train_save_and_load(tmp_path, mnist_path, model):
     labels = 7 if model == "cgan" else None
     loaded = load_generator(result.generator_path)
     np.testing.assert_allclose(generate(loaded, 6, seed=2, labels=labels),
-                               generate(result.gan.generator, 6, seed=2, labels=labels), atol=1e-6)
+                               generate(result.gan.sampler, 6, seed=2, labels=labels), atol=1e-6)
 
 
 def test_cgan_frames_have_a_row_per_digit(tmp_path, mnist_path):
@@ -151,13 +154,27 @@ def test_cgan_frames_have_a_row_per_digit(tmp_path, mnist_path):
 
 
 def test_optimizer_defaults_follow_the_model():
-    assert (TrainConfig().g_learning_rate, TrainConfig().beta_1) == (1e-4, 0.9)  # the TF tutorial
+    tutorial = TrainConfig.preset("tutorial")
+    assert (tutorial.g_learning_rate, tutorial.beta_1, tutorial.batch_size, tutorial.epochs) == (1e-4, 0.9, 256, 50)
+    default = TrainConfig()  # the default recipe: the MLP GAN with an EMA generator, 100 epochs
+    assert (default.model, default.loss, default.penalty, default.ema_kimg) == ("mlp", "ns", None, 10.0)
+    assert (default.epochs, default.steps_per_execution, default.batch_size) == (100, 10, 128)
+    # an architecture brings its own Adam settings, width, precision, budget and (on "auto") penalty
+    resize = TrainConfig(model="resize")
+    assert (resize.g_learning_rate, resize.beta_1, resize.beta_2, resize.width) == (2e-4, 0.5, 0.99, 0.5)
+    assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == (True, 40, "r1", 4)
+    cgan = TrainConfig(model="cgan")
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1", 0.05, True, 20)
+    assert TrainConfig(model="cgan", penalty=None).penalty is None
+    assert TrainConfig(model="dcgan").width == 1.0 and not TrainConfig(model="dcgan").mixed_precision
     mlp = TrainConfig(model="mlp")
     assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
     assert TrainConfig(model="mlp", beta_1=0.9).beta_1 == 0.9
     # replace(model=...) moves the old model's defaults to the new model's; values set by hand are kept
-    moved = TrainConfig().replace(model="mlp")
+    moved = TrainConfig.preset("tutorial").replace(model="mlp")
     assert (moved.g_learning_rate, moved.d_learning_rate, moved.beta_1) == (2e-4, 2e-4, 0.5)
+    resized = TrainConfig(model="resize").replace(model="dcgan")  # width 0.5 and bfloat16 were resize's defaults
+    assert (resized.width, resized.mixed_precision, resized.beta_2, resized.epochs) == (1.0, False, 0.999, 50)
     kept = TrainConfig(g_learning_rate=3e-4).replace(model="cgan", beta_1=0.8)
     assert (kept.g_learning_rate, kept.d_learning_rate, kept.beta_1) == (3e-4, 2e-4, 0.8)
     assert TrainConfig.preset("tutorial").replace(seed=3).g_learning_rate == 1e-4

@@ -5,7 +5,8 @@
 
 Cleaning keeps what a reader sees and drops what only bloats the file: Keras progress bars are redrawn with
 carriage returns and backspaces hundreds of times per epoch, so each stream is reduced to the lines a terminal
-would finally show; a picture that Jupyter stored both as PNG and as JPEG keeps the PNG only.
+would finally show; TensorFlow's C++ log lines on stderr are dropped; a picture that Jupyter stored both as PNG
+and as JPEG keeps the PNG only.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from pathlib import Path
 import nbformat
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# TensorFlow's C++ start-up and grappler log lines (absl format): noise, not output
+_TF_LOG = re.compile(r"^(?:[IWE]\d{4} [\d:.]+ +\d+ \S+\] .*|WARNING: All log messages before absl::"
+                     r"InitializeLog\(\) is called are written to STDERR|To enable the following instructions: .*)$")
 
 
 def terminal_text(text: str) -> str:
@@ -47,8 +51,11 @@ def clean_outputs(nb) -> None:
             merged.append(out)
         for out in merged:
             if out.output_type == "stream":
-                out.text = _ANSI.sub("", terminal_text(out.text))
-        cell.outputs = merged
+                text = _ANSI.sub("", terminal_text(out.text))
+                if out.name == "stderr":
+                    text = "\n".join(line for line in text.split("\n") if not _TF_LOG.match(line))
+                out.text = text
+        cell.outputs = [o for o in merged if o.output_type != "stream" or o.text.strip()]
 
 
 def main(argv: list[str] | None = None) -> int:

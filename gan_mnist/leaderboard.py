@@ -1,0 +1,48 @@
+"""The README's recipe leaderboard (and notebook 05's): named recipes at one budget, as TrainConfig fields.
+
+Budget: 2 tutorial-loop epochs per run (`bench`: the MLP's train() path runs about 12.6 epochs in the time the
+TensorFlow tutorial's loop runs one), so the MLP rows train 25 epochs and the tutorial 2. The full-budget runs
+(8 tutorial-loop epochs: the default recipe and the old fast preset) are the README's other table.
+`python tools/leaderboard.py OUT` trains them; `command(name)` is the same run written as a CLI call.
+"""
+
+from __future__ import annotations
+
+from gan_mnist.config import TrainConfig
+
+BUDGET_TL_EPOCHS = 2
+_MLP = {"preset": "fast", "epochs": 25}
+_EMA = {**_MLP, "ema_kimg": 10.0}
+
+# each EMA row is also its own no-EMA row: the raw generator of an EMA run trains exactly as it would without the
+# average (`compare --raw` scores it), so "mlp_hinge_ema (raw)" is the plain hinge-loss MLP GAN
+LEADERBOARD = {
+    "mlp_ns_ema": _EMA,
+    "mlp_hinge_ema": {**_EMA, "loss": "hinge"},
+    "mlp_lsgan_ema": {**_EMA, "loss": "lsgan"},
+    "mlp_rpgan_ema": {**_EMA, "loss": "rpgan"},
+    "tutorial": {"preset": "tutorial", "epochs": 2},
+}
+EVAL_EVERY = 5  # every leaderboard run records its FD curve
+
+# CLI flag of each TrainConfig field that differs from the flag's own name
+_FLAGS = {"g_learning_rate": "lr-g", "d_learning_rate": "lr-d"}
+
+
+def leaderboard_config(name: str, seed: int = 0, **changes) -> TrainConfig:
+    """The TrainConfig of leaderboard row `name` with `seed` (and `changes`, e.g. a smaller `limit`)."""
+    fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY, **changes}
+    preset = fields.pop("preset", None)
+    return TrainConfig.preset(preset, **fields) if preset else TrainConfig(**fields)
+
+
+def command(name: str, out: str = "runs/NAME", seed: int = 0) -> str:
+    """Row `name` as a `python -m gan_mnist train` command line."""
+    fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY}
+    parts = ["python -m gan_mnist train"]
+    if "preset" in fields:
+        parts.append(f"--preset {fields.pop('preset')}")
+    for field, value in fields.items():
+        flag = "--" + _FLAGS.get(field, field.replace("_", "-"))
+        parts.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+    return " ".join([*parts, f"--out {out.replace('NAME', f'{name}_s{seed}')}"])

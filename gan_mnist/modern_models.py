@@ -1,0 +1,86 @@
+"""Post-2016 architectures at 28x28: resize + convolution generators, plain and projection discriminators.
+
+Resize-then-convolve upsampling (Odena et al. 2016) avoids the checkerboard artefacts of strided transposed
+convolutions. The discriminators have neither batch norm nor dropout: a gradient penalty is a per-image
+quantity, and batch norm would couple the images of a batch. Each builder returns a named, built keras.Model.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from gan_mnist.layers import FusedBatchNormalization
+from gan_mnist.models import IMAGE_SHAPE, NUM_CLASSES, _scaled
+from gan_mnist.spectral import conv2d, dense
+
+
+def _resize_body(x, width: float):
+    """(B, n) code -> images (B, 28, 28, 1) in [-1, 1] by two nearest-neighbour doublings, each then convolved."""
+    f1, f2, f3 = (_scaled(n, width) for n in (128, 64, 32))
+    x = layers.Dense(7 * 7 * f1, use_bias=False)(x)  # 6272
+    x = FusedBatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.Reshape((7, 7, f1))(x)  # 7x7x128
+    x = layers.UpSampling2D(2)(x)  # 14x14x128
+    x = layers.Conv2D(f2, 3, padding="same", use_bias=False)(x)  # 14x14x64
+    x = FusedBatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    x = layers.UpSampling2D(2)(x)  # 28x28x64
+    x = layers.Conv2D(f3, 3, padding="same", use_bias=False)(x)  # 28x28x32
+    x = FusedBatchNormalization()(x)
+    x = layers.LeakyReLU(0.2)(x)
+    return layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # 28x28x1
+
+
+def build_resize_generator(latent_dim: int = 100, width: float = 1.0) -> keras.Model:
+    """Resize-conv generator: z (B, latent_dim) -> images (B, 28, 28, 1) in [-1, 1]; 0.35M weights at width 0.5."""
+    z = keras.Input((latent_dim,), name="z")
+    return keras.Model(z, _resize_body(z, width), name="resize_generator")
+
+
+def _features(img, width: float, spectral_norm: bool):
+    """images (B, 28, 28, C) -> features (B, 6272): two stride-2 convolutions, no normalisation, no dropout."""
+    x = conv2d(_scaled(64, width), 4, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
+    x = layers.LeakyReLU(0.2)(x)
+    x = conv2d(_scaled(128, width), 4, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
+    x = layers.LeakyReLU(0.2)(x)
+    return layers.Flatten()(x)  # 6272
+
+
+def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False) -> keras.Model:
+    """Discriminator for gradient penalties: images (B, 28, 28, 1) -> one logit (B, 1); 37k weights at width 0.5."""
+    img = keras.Input(IMAGE_SHAPE, name="image")
+    logit = dense(1, spectral_norm)(_features(img, width, spectral_norm))
+    return keras.Model(img, logit, name="plain_discriminator")
+
+
+def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, embed_dim: int = 50) -> keras.Model:
+    """Conditional resize-conv generator: (z (B, latent_dim), label (B,) int 0-9) -> images (B, 28, 28, 1).
+
+    As `build_cgan_generator`, the label becomes a learned code (layer 'label_embedding') read with z by the
+    sub-model 'resize_cgan_generator_body', so `sample.interpolate_classes` works on it too.
+    """
+    z = keras.Input((latent_dim,), name="z")
+    code = keras.Input((embed_dim,), name="code")
+    body = keras.Model([z, code], _resize_body(layers.Concatenate()([z, code]), width),  # latent_dim + 50
+                       name="resize_cgan_generator_body")
+    z_in = keras.Input((latent_dim,), name="z")
+    label = keras.Input((), dtype="int32", name="label")
+    label_code = layers.Embedding(NUM_CLASSES, embed_dim, name="label_embedding")(label)  # 50 per digit
+    return keras.Model([z_in, label], body([z_in, label_code]), name="resize_cgan_generator")
+
+
+def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = False) -> keras.Model:
+    """Projection discriminator (Miyato & Koyama 2018): (images (B, 28, 28, 1), label (B,)) -> logit (B, 1).
+
+    logit = psi(h) + <embed(y), h> with h = phi(x) the image's features: the label enters as an inner product
+    with the features, not as an input channel, which is the form a conditional log-density ratio takes.
+    """
+    img = keras.Input(IMAGE_SHAPE, name="image")
+    label = keras.Input((), dtype="int32", name="label")
+    h = _features(img, width, spectral_norm)  # 6272
+    unconditional = dense(1, spectral_norm)(h)  # psi(h)
+    class_vector = layers.Embedding(NUM_CLASSES, h.shape[-1], name="class_projection")(label)  # 6272 per digit
+    projection = layers.Dot(axes=1, name="project")([h, class_vector])  # (B, 1)
+    return keras.Model([img, label], layers.Add()([unconditional, projection]), name="projection_discriminator")
