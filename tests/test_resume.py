@@ -19,7 +19,9 @@ EPOCHS = 4
 # a short run per model: 3 steps per epoch, so "step 1 of epoch 3" is the middle of an epoch
 CONFIGS = {
     "dcgan": TrainConfig(model="dcgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
-    "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3),
+    # one step per compiled call, so the kill lands mid-epoch (the MLP's default runs 10 per call)
+    "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3,
+                       steps_per_execution=1),
     "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3),
     # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too
     "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
