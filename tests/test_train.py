@@ -51,7 +51,6 @@ def test_generator_keras_round_trip(tmp_path, mnist_path):
     # generator.keras is the generator the run shows: its EMA twin (the default recipe keeps one)
     assert result.gan.sampler is result.gan.ema_generator
     np.testing.assert_allclose(generate(loaded, 8, seed=4), generate(result.gan.sampler, 8, seed=4), atol=1e-6)
-    assert not np.allclose(generate(loaded, 8, seed=4), generate(result.gan.generator, 8, seed=4), atol=1e-3)
 
 
 def test_checkpoint_round_trip_restores_everything(tmp_path, small_images):
