@@ -21,7 +21,8 @@ class _SpectralNorm:
     """Mixin: `normalized_kernel(training)` = kernel / sigma, sigma the top singular value of the (n_in, n_out)
     matrix view of the kernel, estimated by power iteration on a persistent vector u (1, n_out)."""
 
-    def _build_u(self) -> None:
+    def build(self, input_shape):
+        super().build(input_shape)  # the wrapped layer's kernel and bias, then the power-iteration vector
         n_out = self.kernel.shape[-1]
         # one copy across replicas: every replica computes the same update from the same (mirrored) kernel
         self.sn_u = self.add_weight(shape=(1, n_out), initializer=keras.initializers.RandomNormal(seed=0),
@@ -45,10 +46,6 @@ class _SpectralNorm:
 class SpectralDense(_SpectralNorm, layers.Dense):
     """`keras.layers.Dense` with a spectrally normalised kernel: (B, n_in) -> (B, units)."""
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_u()
-
     def call(self, inputs, training=None):
         x = ops.matmul(inputs, self.normalized_kernel(bool(training)))
         if self.bias is not None:
@@ -59,10 +56,6 @@ class SpectralDense(_SpectralNorm, layers.Dense):
 @keras.saving.register_keras_serializable(package="gan_mnist")
 class SpectralConv2D(_SpectralNorm, layers.Conv2D):
     """`keras.layers.Conv2D` (channels last) with a spectrally normalised kernel, viewed as (k*k*c_in, filters)."""
-
-    def build(self, input_shape):
-        super().build(input_shape)
-        self._build_u()
 
     def call(self, inputs, training=None):
         outputs = self.convolution_op(inputs, self.normalized_kernel(bool(training)))
