@@ -156,7 +156,7 @@ class QualityEvery(keras.callbacks.Callback):
         self.every, self.last_epoch, self.n, self.seed, self.data_path = every, last_epoch, n, seed, data_path
 
     def on_epoch_end(self, epoch, logs=None):
-        from gan_mnist.metrics import Reference, evaluate_images
+        from gan_mnist.evaluation.metrics import Reference, evaluate_images
         from gan_mnist.sample import all_digit_labels, generate
 
         done = epoch + 1

@@ -264,7 +264,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     if args.generator is not None and args.n < 10:
         raise GanMnistError(f"--n must be at least 10 to estimate the metrics, got {args.n}")
     import_tensorflow_quietly()
-    from gan_mnist.metrics import Reference, evaluate_images
+    from gan_mnist.evaluation.metrics import Reference, evaluate_images
     from gan_mnist.models import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
 
@@ -284,7 +284,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     import_tensorflow_quietly()
-    from gan_mnist.report import compare_runs
+    from gan_mnist.evaluation.report import compare_runs
 
     table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw)
     if args.markdown:
@@ -296,7 +296,7 @@ def _compare(args: argparse.Namespace) -> None:
 
 def _train_evaluator(args: argparse.Namespace) -> None:
     import_tensorflow_quietly()
-    from gan_mnist.evaluator_training import train_evaluator
+    from gan_mnist.evaluation.evaluator_training import train_evaluator
 
     print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
 
@@ -306,8 +306,8 @@ def _bench(args: argparse.Namespace) -> None:
         if getattr(args, flag) <= 0:
             raise GanMnistError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
     import_tensorflow_quietly()
-    from gan_mnist.bench import default_setups, preset_setups, run_benchmark
     from gan_mnist.data import load_training_data
+    from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
 
     images, labels = load_training_data(args.data, args.limit)
     if args.batch_size > len(images):

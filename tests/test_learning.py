@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig, all_digit_labels, build_gan, generate, train
-from gan_mnist.evaluator import classifier_outputs, load_evaluator
-from gan_mnist.metrics import Reference, conditional_accuracy, evaluate_images
+from gan_mnist.evaluation.evaluator import classifier_outputs, load_evaluator
+from gan_mnist.evaluation.metrics import Reference, conditional_accuracy, evaluate_images
 
 
 def _score(images, reference, labels=None):
@@ -27,11 +27,15 @@ def _noise_score(reference):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config", [
-    # the tutorial architecture with DCGAN-paper optimiser settings
-    TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, **CLASSIC, **SHORT),
-    # the same in bfloat16 (--mixed-precision): the speed option must not cost the learning
-    TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, mixed_precision=True, **CLASSIC, **SHORT),
-], ids=["paper_settings", "paper_settings_bf16"])
+    # the tutorial architecture with DCGAN-paper optimiser settings; `extended`: CI leaves this float32 twin out for
+    # time (the default-recipe and cGAN tests below learn in float32; run it with `pytest -m extended`)
+    pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, **CLASSIC, **SHORT),
+                 marks=pytest.mark.extended, id="paper_settings"),
+    # the same in bfloat16 (--mixed-precision, and `--model cgan`'s default): the speed option must not cost the
+    # learning
+    pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, mixed_precision=True,
+                             **CLASSIC, **SHORT), id="paper_settings_bf16"),
+])
 def test_dcgan_learns_digits(tmp_path, mnist_path, config):
     reference = Reference(mnist_path)
     noise = _noise_score(reference)
@@ -53,9 +57,9 @@ def test_dcgan_learns_digits(tmp_path, mnist_path, config):
 
 @pytest.mark.slow
 def test_default_recipe_learns_digits(tmp_path, mnist_path):
-    # the bare `train` recipe (MLP GAN, EMA generator, 10 steps per call) for 35 epochs of 25,600 images = 7,000 of
+    # the bare `train` recipe (MLP GAN, EMA generator, 10 steps per call) for 26 epochs of 25,600 images = 5,200 of
     # its cheap steps; it replaces the old fast preset's test (the same run without the EMA), with the same bars
-    config = TrainConfig(epochs=35, limit=25_600, seed=0)
+    config = TrainConfig(epochs=26, limit=25_600, seed=0)
     reference = Reference(mnist_path)
     noise = _noise_score(reference)
     untrained = _score(generate(build_gan(config).sampler, 2000, seed=1), reference)
@@ -68,8 +72,9 @@ def test_default_recipe_learns_digits(tmp_path, mnist_path):
     assert trained["mnist_score"] > 4 and trained["max_class_share"] < 0.4, scores
     # the EMA generator is what the run ships: it must beat the raw one it averages
     assert trained["fd"] < raw["fd"], scores
-    # measured here: noise fd 601; untrained 823; trained (EMA) 57, mnist_score 7.78, class shares .055-.19; its raw
-    # generator 74 — what the old fast-preset test measured for this very run without the EMA
+    # measured here: noise fd 601; untrained 823; trained (EMA) 90, mnist_score 7.54, class shares .037-.18; its raw
+    # generator 122. The curve, EMA (raw): 354 (337) at epoch 10, 231 (237) at 14, 166 (195) at 18, 118 (133) at 22,
+    # 90 (122) at 26, 57 (74) at 35; 26 epochs keep the FD bar (180) twice away
 
 
 @pytest.mark.slow

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import load_mnist, to_model_range
-from gan_mnist.evaluator import CARD, classifier_outputs, load_evaluator
-from gan_mnist.metrics import (
+from gan_mnist.evaluation.evaluator import CARD, classifier_outputs, load_evaluator
+from gan_mnist.evaluation.metrics import (
     Reference,
     class_shares,
     conditional_accuracy,

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig, build_gan, build_models, generate, load_generator, make_dataset
-from gan_mnist.bench import default_setups, preset_setups, run_benchmark
 from gan_mnist.config import PRESETS
 from gan_mnist.errors import GanMnistError
+from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
 from tests.conftest import run_cli
 
 

@@ -1,4 +1,4 @@
-"""Train the README's recipe leaderboard (gan_mnist.leaderboard) into OUT/NAME_sSEED, then score it.
+"""Train the README's recipe leaderboard (gan_mnist.experiments.leaderboard) into OUT/NAME_sSEED, then score it.
 
     python tools/leaderboard.py OUT [NAME ...] [--seeds 0 1 2]   # train (resumable; finished runs are skipped)
     python -m gan_mnist compare OUT/* --n 10000 --raw --markdown  # the table
@@ -10,7 +10,7 @@ import argparse
 import subprocess
 import sys
 
-from gan_mnist.leaderboard import LEADERBOARD, command
+from gan_mnist.experiments.leaderboard import LEADERBOARD, command
 
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("out")

@@ -14,7 +14,7 @@ import os
 
 import numpy as np
 
-from gan_mnist.evaluator import classifier_outputs, load_evaluator
+from gan_mnist.evaluation.evaluator import classifier_outputs, load_evaluator
 
 
 def _sqrtm_trace_product(s1: np.ndarray, s2: np.ndarray) -> float:

@@ -9,8 +9,8 @@ import pandas as pd
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
-from gan_mnist.evaluator import evaluator_card
-from gan_mnist.metrics import Reference, evaluate_images
+from gan_mnist.evaluation.evaluator import evaluator_card
+from gan_mnist.evaluation.metrics import Reference, evaluate_images
 from gan_mnist.models import is_conditional
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
