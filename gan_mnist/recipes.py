@@ -53,6 +53,10 @@ class Penalty:
     about: str = ""
 
 
+# the resize-conv recipe, shared by its unconditional and conditional (projection) architectures
+_RESIZE = dict(learning_rate=2e-4, beta_1=0.5, beta_2=0.99, epochs=40, speed={"mixed_precision": True},
+               defaults={"width": 0.5, "mixed_precision": True, "penalty": "r1"})
+
 ARCHITECTURES = {
     "dcgan": Architecture("gan_mnist.models:build_dcgan_generator", "gan_mnist.models:build_dcgan_discriminator",
                           False, 1e-4, 0.9, epochs=50, speed={"mixed_precision": True},
@@ -66,15 +70,11 @@ ARCHITECTURES = {
                          speed={"mixed_precision": True},
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "resize": Architecture("gan_mnist.modern_models:build_resize_generator",
-                           "gan_mnist.modern_models:build_plain_discriminator", False, 2e-4, 0.5, 0.99,
-                           epochs=40, defaults={"width": 0.5, "mixed_precision": True, "penalty": "r1"},
-                           speed={"mixed_precision": True},
+                           "gan_mnist.modern_models:build_plain_discriminator", False, **_RESIZE,
                            about="resize + convolution upsampling (no checkerboards); D without batch norm or "
                                  "dropout, for gradient penalties"),
     "resize_proj": Architecture("gan_mnist.modern_models:build_resize_cgan_generator",
-                                "gan_mnist.modern_models:build_projection_discriminator", True, 2e-4, 0.5, 0.99,
-                                epochs=40, defaults={"width": 0.5, "mixed_precision": True, "penalty": "r1"},
-                                speed={"mixed_precision": True},
+                                "gan_mnist.modern_models:build_projection_discriminator", True, **_RESIZE,
                                 about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
                                       "2018)"),
 }
