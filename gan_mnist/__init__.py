@@ -10,7 +10,7 @@ import importlib
 
 # public name -> module that defines it
 _EXPORTS = {
-    "colab": ("in_colab", "run_dir"),
+    "colab": ("in_colab", "run_dir", "show_tensorboard"),
     "config": ("CLASSIC_RECIPE", "PRESETS", "TrainConfig"),
     "data": ("load_dataset", "load_mnist", "load_training_data", "load_training_images", "make_dataset", "read_idx",
              "to_model_range", "to_uint8"),
@@ -31,6 +31,9 @@ _EXPORTS = {
     "plotting": ("image_grid", "make_gif", "plot_architecture", "plot_history", "plot_quality_curves",
                  "preview_gif", "render_grid", "save_grid"),
     "evaluation.report": ("compare_runs",),
+    "experiments.tune": ("tune",),
+    "export": ("portable_copy",),
+    "tensorboard_logs": ("read_tensorboard",),
     "sample": ("all_digit_labels", "fixed_noise", "generate", "generate_from", "interpolate_classes",
                "interpolate_latent", "load_generator", "save_samples"),
     "recipes": ("ARCHITECTURES", "LOSSES", "PENALTIES"),

@@ -53,6 +53,8 @@ class HistoryCSV(keras.callbacks.Callback):
         wall = (self.rows[-1]["wall_s"] if self.rows else 0.0) + seconds
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                           "seconds": seconds, "wall_s": wall})
+        if logs is not None:  # for the callbacks after this one: TimeBudget, TensorBoard, a tuner's pruning
+            logs.update(seconds=seconds, wall_s=wall)
         buf = io.StringIO()
         self.frame.to_csv(buf, index=False)
         atomic_write_bytes(self.path, buf.getvalue().encode())
@@ -97,6 +99,19 @@ def write_run_pictures(history: pd.DataFrame, frames_dir: str | Path, loss_plot:
     frames = epoch_frames(frames_dir, last_epoch)
     if frames:
         make_gif(frames, gif, frame_ms)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the first epoch end where the run's training time (`wall_s`, which HistoryCSV, listed
+    before this callback, adds to the logs; resumed runs included) has reached `seconds`."""
+
+    def __init__(self, seconds: float):
+        super().__init__()
+        self.seconds = seconds
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("wall_s", 0.0) >= self.seconds:
+            self.model.stop_training = True
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
@@ -184,9 +199,12 @@ class GeneratorSnapshots(keras.callbacks.Callback):
 
 
 def save_generator(generator: keras.Model, path: str | Path) -> Path:
-    """Save the generator as .keras atomically (Keras insists on the suffix, so the temp name keeps it)."""
+    """Save the generator as .keras atomically (Keras insists on the suffix, so the temp name keeps it), with
+    Keras's own layers only (export.portable_copy): the file loads where gan_mnist is not installed."""
+    from gan_mnist.export import portable_copy
+
     path = Path(path)
     tmp = path.with_name(path.stem + ".tmp.keras")
-    generator.save(tmp)
+    portable_copy(generator).save(tmp)
     tmp.replace(path)
     return path

@@ -23,7 +23,7 @@ _CONFIG_FLAGS = {
     "mixed_precision": "mixed_precision", "steps_per_execution": "steps_per_execution",
     "deterministic": "deterministic", "beta_2": "beta_2", "loss": "loss", "penalty": "penalty", "gamma": "gamma",
     "penalty_every": "penalty_every", "spectral_norm": "spectral_norm", "n_critic": "n_critic",
-    "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup",
+    "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup", "budget_minutes": "budget_minutes",
 }
 
 
@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
                         for name, values in PRESETS.items())
     t.add_argument("--preset", choices=sorted(PRESETS), help=f"named settings, other flags override them ({presets})")
+    t.add_argument("--preset-file", type=Path, help="named settings from a JSON file of config fields, e.g. the "
+                                                    "best_preset.json that `tune` writes (applied after --preset; "
+                                                    "other flags override it)")
     t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model}). {_table_help(ARCHITECTURES)}")
     t.add_argument("--loss", choices=tuple(LOSSES), help=f"adversarial loss (default {d.loss}). {_table_help(LOSSES)}")
     t.add_argument("--penalty", choices=(*PENALTIES, "none"),
@@ -68,6 +71,8 @@ def _parser() -> argparse.ArgumentParser:
                                                     f"images seen (default {d.ema_rampup})")
     t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
     t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
+    t.add_argument("--budget-minutes", type=float, help="also stop at the first epoch end once training time (frames, "
+                                                        "plots and checkpoints not counted) reaches M minutes")
     t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
     t.add_argument("--latent-dim", type=int, help=f"noise size (default {d.latent_dim})")
     t.add_argument("--width", type=float, help=f"multiply every layer size by this (default {d.width})")
@@ -150,6 +155,29 @@ def _parser() -> argparse.ArgumentParser:
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
+    u = sub.add_parser("tune", help="search recipes with Optuna for the best FD in a training-time budget",
+                       description="Hyperparameter search (Optuna: TPE sampler, median pruner) over architecture, "
+                                   "loss, penalty and its weight, spectral norm, EMA, Adam, width and batch. Each "
+                                   "trial trains for --budget-minutes of training time into DIR/trials/NNNN and "
+                                   "scores FD on 5,000 samples. Run it again to resume; run it on several machines "
+                                   "with one --storage URL to share the study. Writes DIR/trials.csv, "
+                                   "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
+    u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
+    u.add_argument("--n-trials", type=int, default=20, help="complete or pruned trials the study should reach, "
+                                                            "counting those already there (default 20)")
+    u.add_argument("--budget-minutes", type=float, default=10.0, help="training time per trial (default 10)")
+    u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user:pw@host/db "
+                                     "(default: sqlite:///DIR/study.db)")
+    u.add_argument("--study-name", default="gan_mnist", help="study name inside the storage (default gan_mnist)")
+    u.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
+    u.add_argument("--seed", type=int, default=0, help="training seed of every trial (default 0)")
+    u.add_argument("--stale-after", type=float, default=120.0,
+                   help="a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, "
+                        "resuming its run directory (default 120)")
+    u.add_argument("--eval-samples", type=int, default=2000, help="samples per in-trial FD report (default 2000)")
+    u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
+    u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
+
     s = sub.add_parser("sample", help="write generated digits: an .npz like MNIST, a PNG grid, or one PNG each",
                        description="Draw digits from a trained generator. --out x.npz: uint8 images (N, 28, 28) "
                                    "[and labels]; --out x.png: one picture of all samples in a grid; --out DIR/ "
@@ -168,8 +196,12 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
     given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
     if given.get("penalty") == "none":
         given["penalty"] = None
+    if args.preset_file:
+        from gan_mnist.config import read_fields
+
+        given = {**read_fields(args.preset_file), **given}  # flags given beside the preset file win
     if args.preset:
-        given = {**PRESETS[args.preset], **given}  # flags given beside the preset win
+        given = {**PRESETS[args.preset], **given}  # flags and the preset file win over a named preset
     saved = args.out / "config.json"
     if args.resume and saved.exists():
         return dataclasses.replace(TrainConfig.load(saved), **given)
@@ -326,12 +358,36 @@ def _bench(args: argparse.Namespace) -> None:
               .to_markdown())
 
 
+def _tune(args: argparse.Namespace) -> None:
+    for flag in ("n_trials", "budget_minutes", "stale_after", "eval_samples"):
+        if not getattr(args, flag) > 0:
+            raise GanMnistError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
+    if args.limit is not None and args.limit <= 0:
+        raise GanMnistError(f"--limit must be a positive integer, got {args.limit}")
+    import_tensorflow_quietly()
+    from gan_mnist.experiments.tune import tune
+
+    result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
+                  limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
+                  stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples)
+    table = result.table
+    columns = [c for c in ("state", "fd", "mnist_score", "epochs", "train_s", "param_model", "param_loss",
+                           "param_penalty") if c in table]
+    print(table[columns].head(10).round(3).to_markdown(), file=sys.stderr)
+    summary = {"out": str(result.out_dir), "n_trials": len(table),
+               "complete": int((table["state"] == "COMPLETE").sum()) if len(table) else 0,
+               **{name: str(path) for name, path in result.files.items()}}
+    if "best_preset" in result.files:
+        summary.update(best_trial=result.study.best_trial.number, best_fd=round(result.study.best_value, 3))
+    print(json.dumps(summary))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input, 3 for a diverged run: a one-line message, no traceback)."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
-                    "train-evaluator": _train_evaluator, "bench": _bench}
+                    "train-evaluator": _train_evaluator, "bench": _bench, "tune": _tune}
         commands[args.command](args)
     except (GanMnistError, TrainingDiverged) as e:
         print(f"error: {e}", file=sys.stderr)

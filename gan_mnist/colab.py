@@ -54,3 +54,20 @@ def run_dir(
     path = mount_point / DRIVE_FOLDER / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def show_tensorboard(logdir: str | os.PathLike) -> str:
+    """TensorBoard on `logdir`: inline in Colab (its `%tensorboard` magic); elsewhere prints how to open it (a
+    terminal, or the magic in Jupyter, which starts a server this function will not leave running behind a
+    notebook). Returns the terminal command."""
+    command = f"tensorboard --logdir {logdir}"
+    if in_colab():
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        shell.run_line_magic("load_ext", "tensorboard")
+        shell.run_line_magic("tensorboard", f"--logdir {logdir}")
+    else:
+        print(f"TensorBoard: run `{command}` and open http://localhost:6006, or in Jupyter: "
+              f"`%load_ext tensorboard` then `%tensorboard --logdir {logdir}`")
+    return command

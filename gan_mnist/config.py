@@ -58,6 +58,7 @@ class TrainConfig:
     model: str = "mlp"
     dataset: str = "mnist"
     epochs: int | None = None  # None: the architecture's budget (recipes.ARCHITECTURES)
+    budget_minutes: float | None = None  # also stop at the first epoch end once training time reaches this
     batch_size: int = 128
     latent_dim: int = 100
     width: float | None = None  # multiplies every layer size of both networks (1.0 = the published architecture)
@@ -111,6 +112,8 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
                 raise GanMnistError(f"{name} must be a positive integer or None, got {value!r}")
+        if self.budget_minutes is not None and not self.budget_minutes > 0:
+            raise GanMnistError(f"budget_minutes must be > 0 or None, got {self.budget_minutes!r}")
         for name in ("g_learning_rate", "d_learning_rate", "width"):
             if not getattr(self, name) > 0:
                 raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
@@ -193,11 +196,21 @@ class TrainConfig:
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
         """Read a config written by `save`; unknown keys are an error, missing keys take defaults."""
-        data = json.loads(Path(path).read_text())
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
+        data = read_fields(path)
         if "loss" not in data:  # written before recipes existed: a classic run, whatever today's defaults are
             data = {**CLASSIC_RECIPE, **data}
         return cls(**data)
+
+
+def read_fields(path: str | Path) -> dict:
+    """TrainConfig fields from a JSON object (a saved config, or a preset file: any subset of the fields)."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise GanMnistError(f"{path}: not a readable JSON file ({e})") from e
+    if not isinstance(data, dict):
+        raise GanMnistError(f"{path}: needs a JSON object of config fields, got {type(data).__name__}")
+    unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
+    if unknown:
+        raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
+    return data

@@ -1,6 +1,12 @@
-"""Training on several devices: a `tf.distribute.MirroredStrategy` over N GPUs, or N logical CPUs for testing."""
+"""Training on several devices: a `tf.distribute.MirroredStrategy` over N GPUs (or N logical CPUs for testing), or
+on several machines: `tf.distribute.MultiWorkerMirroredStrategy` when the TF_CONFIG environment variable names
+a cluster of two or more workers (README, "Training on several machines")."""
 
 from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
 
 import tensorflow as tf
 
@@ -22,10 +28,38 @@ def split_cpu(n: int) -> None:
                             "gan_mnist.split_cpu first thing in a fresh process (the CLI does this itself)") from e
 
 
+def cluster() -> tuple[int, int]:
+    """(workers in TF_CONFIG's cluster, this process's 0-based rank among them, the chief first); (1, 0) without
+    TF_CONFIG. Rank 0 is the chief: the worker that writes the run directory."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        return 1, 0
+    try:
+        config = json.loads(text)
+        tasks = config["cluster"]
+        task_type, index = config["task"]["type"], int(config["task"]["index"])
+        order = [(kind, i) for kind in ("chief", "worker") for i in range(len(tasks.get(kind, [])))]
+        return len(order), order.index((task_type, index))
+    except (ValueError, KeyError, TypeError) as e:
+        raise GanMnistError(f"TF_CONFIG is not a cluster spec with this task in it ({e}): {text}") from e
+
+
+def worker_dir(out: str | os.PathLike) -> Path:
+    """Where this process writes a run: `out` on the chief (and without a cluster), out/workers/RANK on the others
+    (each worker saves what it computed; only the chief's copy is the run)."""
+    workers, rank = cluster()
+    return Path(out) if rank == 0 else Path(out) / "workers" / str(rank)
+
+
 def make_strategy(devices: int | None) -> tf.distribute.Strategy:
-    """TF's default strategy for None/1 device; else MirroredStrategy over the first `devices` GPUs, or, on a
+    """MultiWorkerMirroredStrategy when TF_CONFIG names two or more workers (each using all its GPUs, or its CPU);
+    otherwise TF's default strategy for None/1 device; else MirroredStrategy over the first `devices` GPUs, or, on a
     machine without GPUs, over `devices` logical CPUs (see `split_cpu`). Batches are split across devices:
     the config's batch_size stays the global batch."""
+    if cluster()[0] > 1:
+        if devices not in (None, 1):
+            raise GanMnistError("with TF_CONFIG (several machines) each worker uses all its GPUs: leave devices unset")
+        return tf.distribute.MultiWorkerMirroredStrategy()
     if devices is None or devices == 1:
         return tf.distribute.get_strategy()
     if isinstance(devices, bool) or not isinstance(devices, int) or devices < 1:

@@ -174,4 +174,8 @@ class GAN(keras.Model):
         for tracker in self.metrics:
             # weighted by images, so the epoch means are per-image means however batches are split
             tracker.update_state(values[tracker.name], sample_weight=batch_size)
-        return {tracker.name: tracker.result() for tracker in self.metrics}
+        results = {tracker.name: tracker.result() for tracker in self.metrics}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            # Keras (3.15) averages scalars across workers with strategy.reduce(axis=0): give it an axis
+            results = {name: ops.reshape(value, (1,)) for name, value in results.items()}
+        return results

@@ -22,12 +22,13 @@ from gan_mnist.callbacks import (
     SampleFrames,
     SetEpoch,
     StopOnNonFinite,
+    TimeBudget,
     write_run_pictures,
 )
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
-from gan_mnist.distribute import make_strategy
+from gan_mnist.distribute import cluster, make_strategy, worker_dir
 from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
@@ -35,6 +36,7 @@ from gan_mnist.models import NUM_CLASSES, build_models
 from gan_mnist.plotting import epoch_frames
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
 from gan_mnist.sample import fixed_noise
+from gan_mnist.tensorboard_logs import TENSORBOARD, tensorboard_callbacks
 
 # names inside a run directory
 CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
@@ -98,7 +100,10 @@ def build_gan(config: TrainConfig) -> GAN:
         d_loss_fn=resolve(loss.d), g_loss_fn=resolve(loss.g),
         penalty_fn=resolve(PENALTIES[config.penalty].fn) if config.penalty else None,
         gamma=config.gamma or 0.0, penalty_every=config.penalty_every, n_critic=config.n_critic,
-        steps_per_execution=config.steps_per_execution,
+        # several steps per call break under a tf.distribute strategy (TF 2.21: "You must feed a value for
+        # placeholder tensor" from Keras's multi-step loop): one step per call there; the maths is the same
+        steps_per_execution=config.steps_per_execution if tf.distribute.get_strategy().num_replicas_in_sync == 1
+        else 1,
     )
     # slot variables now, not inside the first compiled step (where a tf.distribute strategy cannot create them)
     gan.build_optimizers()
@@ -117,8 +122,8 @@ def frame_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None, in
 
 
 def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bool:
-    """Whether to discard the run in `out`. Never mixes two configs in one directory (only `epochs` may change
-    on resume); with force, a different or unwanted run is discarded instead of refused."""
+    """Whether to discard the run in `out`. Never mixes two configs in one directory (only `epochs` and
+    `budget_minutes` may change on resume); with force, a different or unwanted run is discarded, not refused."""
     if not (out / CONFIG).exists():
         return False
     if not resume:
@@ -128,7 +133,7 @@ def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bo
         return True
     saved = TrainConfig.load(out / CONFIG)
     diff = [f"{k}: {v!r} -> {getattr(config, k)!r}" for k, v in saved.to_dict().items()
-            if k != "epochs" and v != getattr(config, k)]
+            if k not in ("epochs", "budget_minutes") and v != getattr(config, k)]
     if diff and not force:
         raise GanMnistError(f"{out} holds a run with a different config ({'; '.join(diff)}); "
                             "use another run directory, or force=True (CLI: --force) to start over")
@@ -172,14 +177,19 @@ def train(
     callbacks: list[keras.callbacks.Callback] | None = None,
     devices: int | None = None,
 ) -> TrainResult:
-    """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints).
+    """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints,
+    tensorboard/).
 
     `images` (float32 (N, 28, 28, 1) in [-1, 1]) and `labels` (N,) replace loading `config.dataset`;
     `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there;
-    `devices` > 1 trains data-parallel on that many GPUs (or logical CPUs), config.batch_size being the global batch.
+    `devices` > 1 trains data-parallel on that many GPUs (or logical CPUs), config.batch_size being the global batch;
+    with TF_CONFIG naming a cluster, on all its workers (the chief writes `out_dir`, worker k out_dir/workers/k).
     """
-    out = Path(out_dir)
-    strategy = make_strategy(devices)
+    strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
+    out = worker_dir(out_dir)
+    if config.budget_minutes and cluster()[0] > 1:
+        raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
+                            "give a number of epochs")
     start_over = _start_over(out, config, resume, force)
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
@@ -198,7 +208,7 @@ def train(
     if start_over:
         for name in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR):
             (out / name).unlink(missing_ok=True)
-        for name in (FRAMES, CHECKPOINTS, SNAPSHOTS):
+        for name in (FRAMES, CHECKPOINTS, SNAPSHOTS, TENSORBOARD):
             shutil.rmtree(out / name, ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -227,6 +237,9 @@ def train(
         RunPictures(history, out / FRAMES, out / LOSS_PLOT, out / GIF, config.gif_frame_ms),
         *([GeneratorSnapshots(out / SNAPSHOTS, config.save_every)] if config.save_every else []),
         CheckpointEvery(out / CHECKPOINTS, out / GENERATOR, config.checkpoint_every, config.epochs),
+        # after the history, which adds seconds and wall_s to the logs, and after the frames it shows
+        *tensorboard_callbacks(out / TENSORBOARD, out / FRAMES),
+        *([TimeBudget(config.budget_minutes * 60)] if config.budget_minutes else []),
         *(callbacks or []),
     ]
     if start < config.epochs:

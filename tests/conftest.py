@@ -100,3 +100,57 @@ def assert_usage_error(code: int, err: str, message: str) -> None:
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert message in err, err
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """A function returning a TCP port on 127.0.0.1 that nothing listens on (for servers and TF workers)."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A SQLAlchemy URL of a throwaway PostgreSQL server started on 127.0.0.1 (Debian's `postgresql` package, which
+    .ci/run installs); skips, saying why, where the server cannot start."""
+    import glob
+    import shutil
+    import tempfile
+
+    initdb = shutil.which("initdb") or next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))), None)
+    if initdb is None:
+        pytest.skip("PostgreSQL is not installed (Debian: apt-get install postgresql; .ci/run does)")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]'; requirements.txt has it)")
+    bin_dir = Path(initdb).resolve().parent  # (/usr/local/bin may hold a link to initdb alone)
+    root = Path(tempfile.mkdtemp(prefix="gan_mnist_pg_"))
+    as_user = []
+    if os.getuid() == 0:  # the server refuses to run as root: run it as Debian's `postgres` user
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    port = _free_port()
+
+    def step(*cmd):
+        done = subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            pytest.skip(f"could not start PostgreSQL ({Path(str(cmd[0])).name}: {done.stderr.strip()[-300:]})")
+
+    step(bin_dir / "initdb", "-D", root / "data", "-U", "gan", "--auth=trust", "-E", "UTF8")
+    step(bin_dir / "pg_ctl", "-D", root / "data", "-l", root / "server.log", "-w", "-t", "60", "-o",
+         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+    try:
+        step(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "gan", "gan_mnist")
+        yield f"postgresql://gan@127.0.0.1:{port}/gan_mnist"
+    finally:
+        subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(root, ignore_errors=True)

@@ -70,3 +70,24 @@ def test_rerunning_after_a_runtime_reset_resumes_from_drive(tmp_path, small_imag
     second = train(config.replace(epochs=3), again_dir, images=small_images, resume=True, verbose=0)
     assert second.history["epoch"].tolist() == [1, 2, 3]  # continued: epochs 1-2 were not trained again
     assert int(second.gan.g_optimizer.iterations) == 3 * 4
+
+
+def test_show_tensorboard_inline_in_colab_else_the_command(monkeypatch, capsys, tmp_path):
+    import IPython
+
+    from gan_mnist import colab
+
+    monkeypatch.setattr(colab, "in_colab", lambda: False)
+    assert colab.show_tensorboard(tmp_path) == f"tensorboard --logdir {tmp_path}"
+    assert f"%tensorboard --logdir {tmp_path}" in capsys.readouterr().out
+
+    magics = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            magics.append((name, line))
+
+    monkeypatch.setattr(colab, "in_colab", lambda: True)
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Shell())
+    colab.show_tensorboard(tmp_path)
+    assert magics == [("load_ext", "tensorboard"), ("tensorboard", f"--logdir {tmp_path}")]

@@ -59,7 +59,7 @@ def test_dcgan_learns_digits(tmp_path, mnist_path, config):
 def test_default_recipe_learns_digits(tmp_path, mnist_path):
     # the bare `train` recipe (MLP GAN, EMA generator, 10 steps per call) for 26 epochs of 25,600 images = 5,200 of
     # its cheap steps; it replaces the old fast preset's test (the same run without the EMA), with the same bars
-    config = TrainConfig(epochs=26, limit=25_600, seed=0)
+    config = TrainConfig(epochs=22, limit=25_600, seed=0)
     reference = Reference(mnist_path)
     noise = _noise_score(reference)
     untrained = _score(generate(build_gan(config).sampler, 2000, seed=1), reference)
@@ -81,7 +81,7 @@ def test_default_recipe_learns_digits(tmp_path, mnist_path):
 def test_cgan_draws_the_digit_asked_for(tmp_path, mnist_path):
     # the classic cGAN recipe (float32, no penalty, no EMA), as this test measured it
     config = TrainConfig(model="cgan", epochs=3, batch_size=128, limit=25_600, seed=0, loss="ns", penalty=None,
-                         ema_kimg=0.0, mixed_precision=False)
+                         ema_kimg=0.0, mixed_precision=True)
     result = train(config, tmp_path / "cgan", data_path=mnist_path, verbose=0)
     asked = all_digit_labels(1000)
     probs = classifier_outputs(load_evaluator(), generate(result.gan.generator, 1000, seed=1, labels=asked))[1]

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow  # child processes killed and resumed: minutes, no
 
 EPOCHS = 4
 # a short run per model: 3 steps per epoch, so "step 1 of epoch 3" is the middle of an epoch
+# (the tutorial's DCGAN left out for CI time: its batch norm and dropout are in the cGAN, its resume path is theirs)
 CONFIGS = {
-    "dcgan": TrainConfig(model="dcgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
     # one step per compiled call, so the kill lands mid-epoch (the MLP's default runs 10 per call)
     "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3,
                        steps_per_execution=1),

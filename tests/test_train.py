@@ -202,6 +202,29 @@ def test_quality_metrics_join_the_history(tmp_path, mnist_path):
     with pytest.raises(GanMnistError, match="eval_every needs dataset 'mnist'"):
         TrainConfig(dataset="fashion_mnist", eval_every=1)
 
+    # the same numbers open in TensorBoard (read back with its own event reader), and one sample grid per epoch
+    from gan_mnist.tensorboard_logs import read_tensorboard
+
+    scalars, images = read_tensorboard(result.out_dir / "tensorboard")
+    assert scalars["epoch"].tolist() == [1, 2, 3]
+    for column in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "wall_s"):
+        np.testing.assert_allclose(scalars[column], history[column], rtol=1e-6)
+    np.testing.assert_allclose(scalars["fd"].dropna(), history["fd"].dropna(), rtol=1e-6)
+    np.testing.assert_allclose(scalars["g_learning_rate"], config.g_learning_rate, rtol=1e-6)  # (float32)
+    frame = np.asarray(Image.open(result.out_dir / "frames" / "epoch_0003.png").convert("RGB"))
+    assert sorted(images) == [1, 2, 3] and np.array_equal(images[3], frame)
+
+
+def test_time_budget_stops_at_the_first_epoch_end_past_it(tmp_path, mnist_path):
+    result = train(TINY.replace(epochs=5, budget_minutes=1e-4), tmp_path / "b", data_path=mnist_path, verbose=0)
+    assert result.history["epoch"].tolist() == [1]  # 6 ms: one epoch is past it
+    # resuming with a larger budget goes on, counting the training time already spent
+    result = train(TINY.replace(epochs=5, budget_minutes=10.0), tmp_path / "b", data_path=mnist_path, verbose=0,
+                   resume=True)
+    assert result.history["epoch"].tolist() == [1, 2, 3, 4, 5]
+    with pytest.raises(GanMnistError, match="budget_minutes must be > 0"):
+        TrainConfig(budget_minutes=0)
+
 
 @pytest.mark.slow
 def test_resume_with_force_starts_over_only_when_the_config_changed(tmp_path, mnist_path):

@@ -1,0 +1,207 @@
+"""Recipe search on Optuna: what is the best Fréchet distance a recipe reaches in M minutes of training?
+
+A study is a folder: study.db (Optuna's SQLite storage, unless `storage` names a shared database), trials/NNNN
+(each trial an ordinary run directory: frames, history.csv, tensorboard/, generator.keras, checkpoints) and the
+results `tune_report` writes. Several `tune` processes given one storage URL share the study (Optuna hands each
+its own trials). Every trial trains under a training-time budget and reports the FD of its EMA/raw sampler at
+each tenth of it, so the median pruner stops trials that trail the others at the same point. A trial whose
+process dies stops sending heartbeats; once they are `stale_after` seconds old the next `tune` marks it failed
+and re-runs it (RetryHeartbeatStaleTrialCallback), resuming its run directory from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import socket
+import time
+import warnings
+from pathlib import Path
+
+import keras
+import optuna
+import sqlalchemy
+
+from gan_mnist.config import TrainConfig
+from gan_mnist.errors import GanMnistError, TrainingDiverged
+
+STUDY_DB, TRIALS = "study.db", "trials"
+STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
+FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
+EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
+
+# the hand-chosen default (bare `train`), queued as a study's first trial: the search starts from it and the
+# leaderboard says how far the search got past it at the same budget
+BASELINE = {"model": "mlp", "loss": "ns", "penalty": "none", "spectral_norm": False, "ema_kimg": 10.0,
+            "g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0,
+            "batch_size": 128}
+
+
+def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
+    """The search space: architecture, loss, penalty and its weight, spectral norm, EMA, Adam, width, batch.
+
+    `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (bfloat16,
+    steps per execution) stay the architecture's defaults.
+    """
+    model = trial.suggest_categorical("model", ["mlp", "resize"])
+    loss = trial.suggest_categorical("loss", ["ns", "hinge", "lsgan", "rpgan", "wgan"])
+    # the Wasserstein loss needs a Lipschitz critic: it always gets the gradient penalty
+    penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "gp"])
+    recipe = {}
+    if penalty in ("r1", "r2"):
+        recipe = {"gamma": trial.suggest_float("gamma_r", 1e-3, 10.0, log=True),
+                  "penalty_every": trial.suggest_categorical("penalty_every", [1, 4])}
+    elif penalty == "gp":
+        recipe = {"gamma": trial.suggest_float("gamma_gp", 0.1, 20.0, log=True), "penalty_every": 1}
+    return base.replace(
+        model=model, loss=loss, penalty=None if penalty == "none" else penalty, **recipe,
+        spectral_norm=trial.suggest_categorical("spectral_norm", [False, True]),
+        ema_kimg=trial.suggest_categorical("ema_kimg", [0.0, 2.0, 5.0, 10.0, 20.0]),
+        g_learning_rate=trial.suggest_float("g_learning_rate", 5e-5, 2e-3, log=True),
+        d_learning_rate=trial.suggest_float("d_learning_rate", 5e-5, 2e-3, log=True),
+        beta_1=trial.suggest_categorical("beta_1", [0.0, 0.5, 0.9]),
+        beta_2=trial.suggest_categorical("beta_2", [0.9, 0.99, 0.999]),
+        width=trial.suggest_categorical("width", [0.5, 0.75, 1.0, 1.5]),
+        batch_size=trial.suggest_categorical("batch_size", [64, 128, 256]),
+    )
+
+
+class ReportToTrial(keras.callbacks.Callback):
+    """At the first epoch end past each tenth of the budget, reports the epoch's `fd` (QualityEvery puts it in the
+    logs) to the trial as step 1..10; when the pruner says so, stops training cleanly (pictures and checkpoint of
+    that epoch written) and remembers it, for the objective to raise TrialPruned after `train` returns."""
+
+    def __init__(self, trial: optuna.Trial, budget_s: float):
+        super().__init__()
+        self.trial, self.budget_s = trial, budget_s
+        self.step, self.pruned = 0, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        step = min(STEPS, math.floor(STEPS * logs.get("wall_s", 0.0) / self.budget_s))
+        if step <= self.step or "fd" not in logs:
+            return
+        self.step = step
+        self.trial.report(float(logs["fd"]), step)
+        if step < STEPS and self.trial.should_prune():
+            self.pruned = True
+            self.model.stop_training = True
+
+
+def _run_dir(out: Path, trial: optuna.Trial) -> Path:
+    """trials/NNNN of the trial; a re-run of a killed trial inherits that trial's user attributes, run_dir among
+    them (RetryHeartbeatStaleTrialCallback copies them), and so resumes the killed run's directory."""
+    return out / trial.user_attrs.get("run_dir", f"{TRIALS}/{trial.number:04d}")
+
+
+def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 0):
+    """The objective: train the suggested config for base.budget_minutes, return the sampler's FD on
+    FINAL_SAMPLES samples. Each trial's run directory, config, epochs and scores go into its user attributes."""
+    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    from gan_mnist.sample import generate
+    from gan_mnist.training import train
+
+    def objective(trial: optuna.Trial) -> float:
+        config = suggest_config(trial, base)
+        run = _run_dir(out, trial)
+        trial.set_user_attr("run_dir", run.relative_to(out).as_posix())
+        trial.set_user_attr("config", config.to_dict())
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        resume = (run / "config.json").exists()
+        report = ReportToTrial(trial, config.budget_minutes * 60)
+        try:
+            result = train(config, run, data_path=data_path, resume=resume, force=True, verbose=verbose,
+                           callbacks=[report])
+        except TrainingDiverged as e:
+            trial.set_user_attr("diverged", str(e))
+            raise
+        history = result.history
+        trial.set_user_attr("epochs", int(history["epoch"].iloc[-1]))
+        trial.set_user_attr("train_s", float(history["wall_s"].iloc[-1]))
+        if report.pruned:
+            raise optuna.TrialPruned(f"FD {history['fd'].iloc[-1]:.1f} at step {report.step}/{STEPS}")
+        metrics = evaluate_images(generate(result.gan.sampler, FINAL_SAMPLES, seed=0), reference=Reference(data_path),
+                                  with_memorisation=False)
+        for key in ("mnist_score", "min_class_share"):
+            trial.set_user_attr(key, float(metrics[key]))
+        return float(metrics["fd"])
+
+    return objective
+
+
+def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mnist",
+               stale_after: float = 120.0) -> optuna.Study:
+    """Create or load the study (SQLite file out/study.db unless `storage` is a database URL), with heartbeats:
+    a trial silent for `stale_after` seconds is failed and queued again (once per trial, twice at most)."""
+    url = storage or f"sqlite:///{(out / STUDY_DB).resolve()}"
+    engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+    for attempt in range(5):  # workers starting at once race to create the tables and the study: losers retry
+        try:
+            return optuna.create_study(study_name=study_name, storage=_storage(url, engine, stale_after),
+                                       direction="minimize", load_if_exists=True,
+                                       sampler=optuna.samplers.TPESampler(n_startup_trials=5),
+                                       pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3))
+        except (optuna.exceptions.DuplicatedStudyError, sqlalchemy.exc.IntegrityError,
+                sqlalchemy.exc.OperationalError) as e:
+            error = e
+            time.sleep(1 + attempt)
+        except Exception as e:  # SQLAlchemy's many errors for a bad URL or a missing driver
+            raise GanMnistError(f"cannot open the study storage {url}: {type(e).__name__}: {e}") from e
+    raise GanMnistError(f"cannot open the study storage {url}: {type(error).__name__}: {error}")
+
+
+def _storage(url: str, engine: dict, stale_after: float) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():  # heartbeats are "experimental" in Optuna since 2.8
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RDBStorage(
+            url, engine_kwargs=engine, heartbeat_interval=max(1, int(stale_after // 4)),
+            grace_period=max(1, int(stale_after)),
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
+
+
+@dataclasses.dataclass
+class TuneResult:
+    """A finished (or stopped) search: the study, its trials as a table, and the files `tune` wrote."""
+
+    study: optuna.Study
+    table: object  # pandas.DataFrame, tune_report.trials_table
+    out_dir: Path
+    files: dict[str, Path]
+
+
+def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float = 10.0, storage: str | None = None,
+         limit: int | None = None, data_path=None, seed: int = 0, study_name: str = "gan_mnist",
+         stale_after: float = 120.0, progress: bool = True, eval_samples: int = 2000) -> TuneResult:
+    """Run (or resume, or join) a search until the study has `n_trials` complete or pruned trials; then write the
+    leaderboard CSV, the best trial's preset file and Optuna's plots (see tune_report). Returns them."""
+    from gan_mnist.experiments.tune_report import write_report
+
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
+        raise GanMnistError(f"n_trials must be a positive integer, got {n_trials!r}")
+    if not budget_minutes > 0:
+        raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
+    if not stale_after > 0:
+        raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
+    base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
+                       eval_samples=eval_samples)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    study = open_study(out, storage, study_name, stale_after)
+    if not study.trials:
+        study.enqueue_trial(BASELINE, user_attrs={"baseline": True})
+    # a trial whose worker died is failed (and queued again) now, not only once a new trial starts: the report
+    # below then says FAIL for it rather than RUNNING
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    remaining = n_trials - len(study.get_trials(deepcopy=False, states=counted))
+    if remaining > 0:
+        optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
+        study.optimize(make_objective(out, base, data_path), n_trials=remaining, catch=(TrainingDiverged,),
+                       callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)],
+                       show_progress_bar=progress, gc_after_trial=True)
+    table, files = write_report(study, out)
+    return TuneResult(study=study, table=table, out_dir=out, files=files)

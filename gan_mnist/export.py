@@ -1,0 +1,41 @@
+"""Portable generators: the saved `generator.keras` uses only Keras's own layers, so it loads without gan_mnist.
+
+Training uses faster layers of ours (gan_mnist.layers): same maths, same weights and config as the Keras layer
+they extend, different kernels. Before saving, each is swapped back for its Keras parent, weights copied, so
+`keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
+"""
+
+from __future__ import annotations
+
+import keras
+from keras import layers
+
+from gan_mnist.layers import FastDropout, FusedBatchNormalization
+
+# our training layer -> the standard Keras layer with the same weights and inference maths
+PORTABLE = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout}
+
+
+def _portable_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
+    cls = PORTABLE.get(type(layer), type(layer))
+    return cls.from_config(layer.get_config())
+
+
+def portable_copy(model: keras.Model) -> keras.Model:
+    """A copy of functional `model` (nested models included) with every PORTABLE layer replaced by its Keras
+    equivalent and the same weights; returns `model` itself when it has no such layer."""
+    if not any(type(layer) in PORTABLE for layer in all_layers(model)):
+        return model
+    copy = keras.models.clone_model(model, clone_function=_portable_layer, recursive=True)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def all_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Every layer of `model`, those of nested models included."""
+    found = []
+    for layer in model.layers:
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found += all_layers(layer)
+    return found

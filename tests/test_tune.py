@@ -1,0 +1,173 @@
+"""`tune`: the Optuna recipe search. Its space and pruning reports, a search from scratch and resumed, the preset
+file `train` accepts, two workers on one study, a killed trial re-run, and PostgreSQL storage."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import optuna
+import pandas as pd
+import pytest
+
+from gan_mnist.config import TrainConfig
+from gan_mnist.experiments.tune import BASELINE, STEPS, ReportToTrial, suggest_config
+from tests.conftest import assert_usage_error
+
+# tiny trials: 4,096 images, a 3-second training budget (a few epochs), FD reports on 500 samples
+SMALL = ("--budget-minutes", "0.05", "--limit", "4096", "--eval-samples", "500", "--quiet")
+
+
+def _trials(out) -> pd.DataFrame:
+    return pd.read_csv(out / "trials.csv", index_col="trial")
+
+
+def test_the_first_trial_is_the_default_recipe():
+    base = TrainConfig(epochs=99, budget_minutes=10.0, limit=100, eval_every=1)
+    config = suggest_config(optuna.trial.FixedTrial(BASELINE), base)
+    assert config == TrainConfig().replace(epochs=99, budget_minutes=10.0, limit=100, eval_every=1)
+
+
+def test_searched_configs_are_valid_and_vary():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = [suggest_config(study.ask(), TrainConfig()) for _ in range(40)]  # each validated by TrainConfig
+    assert {c.model for c in configs} == {"mlp", "resize"}
+    assert {c.penalty for c in configs} == {None, "r1", "r2", "gp"}
+    assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
+    assert len({c.g_learning_rate for c in configs}) == 40
+
+
+class _Trial:
+    """What ReportToTrial uses of an Optuna trial: report() and should_prune()."""
+
+    def __init__(self, prune_at: int):
+        self.reports, self.prune_at = [], prune_at
+
+    def report(self, value, step):
+        self.reports.append((step, value))
+
+    def should_prune(self):
+        return self.reports[-1][0] >= self.prune_at
+
+
+def test_reports_once_per_tenth_of_the_budget_and_stops_when_pruned():
+    class Model:
+        stop_training = False
+
+    report = ReportToTrial(_Trial(prune_at=4), budget_s=100.0)
+    report.set_model(Model())
+    # epochs end at 7, 14, ... s of training: the report for tenth k is the FD of the first epoch end past k x 10 s
+    for epoch, wall in enumerate(range(7, 100, 7)):
+        if report.model.stop_training:  # as fit() does
+            break
+        report.on_epoch_end(epoch, {"wall_s": float(wall), "fd": 100.0 - wall})
+    # 28 s falls in the same tenth as 21 s: no second report for step 2
+    assert report.trial.reports == [(1, 86.0), (2, 79.0), (3, 65.0), (4, 58.0)]
+    assert report.pruned and report.model.stop_training and report.step == 4 < STEPS
+
+
+def test_bad_arguments_are_one_line_errors(cli, tmp_path):
+    code, _, err = cli("tune", "--out", tmp_path, "--n-trials", "0")
+    assert_usage_error(code, err, "--n-trials")
+    code, _, err = cli("tune", "--out", tmp_path, "--budget-minutes", "-1")
+    assert_usage_error(code, err, "--budget-minutes")
+    code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
+    assert_usage_error(code, err, "cannot open the study storage")
+    bad = tmp_path / "preset.json"
+    bad.write_text(json.dumps({"modle": "mlp"}))
+    code, _, err = cli("train", "--out", tmp_path / "run", "--preset-file", bad)
+    assert_usage_error(code, err, "unknown config keys ['modle']")
+
+
+@pytest.mark.slow
+def test_search_from_scratch_resumes_and_its_best_recipe_trains(cli, mnist_path, tmp_path):
+    out = tmp_path / "study"
+    code, stdout, err = cli("tune", "--out", out, "--n-trials", "2", *SMALL)
+    assert code == 0, err
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    table = _trials(out)
+    assert list(table["state"]) == ["COMPLETE", "COMPLETE"] and table["baseline"].sum() == 1
+    assert summary["best_fd"] == pytest.approx(table["fd"].min(), abs=1e-3)
+    assert (out / "study.db").is_file()
+    for name in ("history", "slice", "importances"):
+        assert (out / "plots" / f"{name}.png").stat().st_size > 5000, name
+    for run_dir in table["run_dir"]:  # each trial is an ordinary run directory, scored every epoch
+        run = out / run_dir
+        assert (run / "generator.keras").is_file() and (run / "training.gif").is_file()
+        history = pd.read_csv(run / "history.csv")
+        assert history["fd"].notna().all() and history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
+
+    # run again with a larger target: the two trials stay, one more runs
+    code, _, err = cli("tune", "--out", out, "--n-trials", "3", *SMALL)
+    assert code == 0, err
+    again = _trials(out)
+    assert len(again) == 3 and again.loc[[0, 1], "fd"].tolist() == table.loc[[0, 1], "fd"].tolist()
+
+    preset = json.loads((out / "best_preset.json").read_text())
+    best = again["fd"].idxmin()
+    assert preset["epochs"] == again.loc[best, "epochs"] and preset["model"] == again.loc[best, "param_model"]
+    code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "256",
+                            "--out", tmp_path / "best", "--quiet", "--data", mnist_path)
+    assert code == 0, err
+    trained = json.loads((tmp_path / "best" / "config.json").read_text())
+    assert {k: trained[k] for k in preset if k != "epochs"} == {k: v for k, v in preset.items() if k != "epochs"}
+
+
+RETRY = ("--budget-minutes", "0.12", "--stale-after", "2")  # both runs: the re-run trial keeps the budget
+
+
+def _tune_process(out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "gan_mnist", "tune", "--out", str(out), *SMALL, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_study(tmp_path):
+    out = tmp_path / "study"
+    workers = [_tune_process(out, "--n-trials", "2") for _ in range(2)]  # both at once, one SQLite study
+    results = [w.communicate(timeout=600) for w in workers]
+    for worker, (_, err) in zip(workers, results, strict=True):
+        assert worker.returncode == 0, err[-2000:]
+    table = _trials(out)
+    assert (table["state"] == "COMPLETE").sum() >= 2
+    assert table["worker"].nunique() == 2  # both processes ran trials of the one study
+    assert table["run_dir"].is_unique
+
+
+@pytest.mark.slow
+def test_a_killed_trial_is_failed_and_rerun_from_its_checkpoint(tmp_path):
+    out = tmp_path / "study"
+    # a 7-second budget, killed once its first checkpoint exists
+    worker = _tune_process(out, "--n-trials", "1", *RETRY)
+    checkpoints = out / "trials" / "0000" / "checkpoints"
+    deadline = time.time() + 300
+    while not (checkpoints.is_dir() and any(checkpoints.iterdir())) and time.time() < deadline:
+        assert worker.poll() is None, worker.communicate()[1][-2000:]
+        time.sleep(0.5)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed_at = len(pd.read_csv(out / "trials" / "0000" / "history.csv"))
+    time.sleep(3)  # its heartbeat is now stale
+
+    again = _tune_process(out, "--n-trials", "1", *RETRY)
+    _, err = again.communicate(timeout=600)
+    assert again.returncode == 0, err[-2000:]
+    table = _trials(out)
+    assert table.loc[0, "state"] == "FAIL"  # the killed trial is marked, not lost
+    assert table.loc[1, "state"] == "COMPLETE" and table.loc[1, "run_dir"] == "trials/0000"  # re-run in its folder
+    history = pd.read_csv(out / "trials" / "0000" / "history.csv")
+    assert history["epoch"].tolist() == list(range(1, len(history) + 1)) and len(history) > killed_at >= 1
+    assert history["wall_s"].iloc[-1] >= 7.2  # the budget counts the killed run's training time too
+
+
+@pytest.mark.slow
+def test_a_study_on_postgresql(postgres_url, mnist_path, tmp_path):
+    from gan_mnist.experiments.tune import tune
+
+    result = tune(tmp_path / "study", n_trials=1, budget_minutes=0.05, storage=postgres_url, limit=2048,
+                  data_path=mnist_path, eval_samples=500, progress=False)
+    assert not (tmp_path / "study" / "study.db").exists()  # the study lives in the server
+    loaded = optuna.load_study(study_name="gan_mnist", storage=postgres_url)
+    assert [t.state for t in loaded.trials] == [optuna.trial.TrialState.COMPLETE]
+    assert loaded.best_value == pytest.approx(result.table["fd"].iloc[0])
