@@ -32,9 +32,10 @@ def _noise_score(reference):
     pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, **CLASSIC, **SHORT),
                  marks=pytest.mark.extended, id="paper_settings"),
     # the same in bfloat16 (--mixed-precision, and `--model cgan`'s default): the speed option must not cost the
-    # learning
+    # learning. 2 epochs (400 steps) for CI time: measured here (one core) FD 219 / 247, MNIST score 3.8 / 3.9, max
+    # class share .49 / .32 for seeds 0 / 1, inside the same bars
     pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, mixed_precision=True,
-                             **CLASSIC, **SHORT), id="paper_settings_bf16"),
+                             **CLASSIC, **{**SHORT, "epochs": 2}), id="paper_settings_bf16"),
 ])
 def test_dcgan_learns_digits(tmp_path, mnist_path, config):
     reference = Reference(mnist_path)

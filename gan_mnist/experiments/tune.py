@@ -142,6 +142,7 @@ def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mni
             return optuna.create_study(study_name=study_name, storage=_storage(url, engine, stale_after),
                                        direction="minimize", load_if_exists=True,
                                        sampler=optuna.samplers.TPESampler(n_startup_trials=5),
+                                       # prunes from the 3rd report (30% of the budget) on, once 3 trials are complete
                                        pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3))
         except (optuna.exceptions.DuplicatedStudyError, sqlalchemy.exc.IntegrityError,
                 sqlalchemy.exc.OperationalError) as e:
@@ -188,6 +189,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
                        eval_samples=eval_samples)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
     study = open_study(out, storage, study_name, stale_after)
     if not study.trials:
         study.enqueue_trial(BASELINE, user_attrs={"baseline": True})
@@ -199,7 +201,6 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = n_trials - len(study.get_trials(deepcopy=False, states=counted))
     if remaining > 0:
-        optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
         study.optimize(make_objective(out, base, data_path), n_trials=remaining, catch=(TrainingDiverged,),
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)],
                        show_progress_bar=progress, gc_after_trial=True)

@@ -18,8 +18,9 @@ _NOT_IN_PRESET = ("budget_minutes", "epochs", "eval_every", "eval_samples", "lim
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial, best (lowest FD) first: state, fd, mnist_score, epochs, training seconds, run_dir,
-    worker, the searched parameters (param_*)."""
+    """One row per trial, best (lowest FD) first: state, fd (a complete trial's objective, on 5,000 samples; a pruned
+    trial's last report, on eval_samples), mnist_score, epochs, training seconds, run_dir, worker, the searched
+    parameters (param_*)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
