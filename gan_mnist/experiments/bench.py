@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import make_dataset
+from gan_mnist.errors import GanMnistError
 from gan_mnist.models import build_dcgan_discriminator, build_dcgan_generator
 
 TUTORIAL_BATCH = 256
@@ -134,6 +135,9 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     k, rates, gaps = config.steps_per_execution, [], []
     for this, after in zip(clock.epochs[1:-1], clock.epochs[2:], strict=False):
         ends = this["batches"]
+        if len(ends) < 2:  # one compiled call per epoch: no interval inside the epoch to time
+            raise GanMnistError(f"{len(images)} images make {len(ends)} call(s) of {k} batch(es) of "
+                                f"{config.batch_size} per epoch; timing train() needs at least 2: give more images")
         rates.append((len(ends) - 1) * k * config.batch_size / (ends[-1] - ends[0]))
         gaps.append(after["begin"] - ends[-1])
     rate, gap = statistics.median(rates), statistics.median(gaps)
