@@ -47,7 +47,7 @@ def cluster() -> tuple[int, int]:
 def worker_dir(out: str | os.PathLike) -> Path:
     """Where this process writes a run: `out` on the chief (and without a cluster), out/workers/RANK on the others
     (each worker saves what it computed; only the chief's copy is the run)."""
-    workers, rank = cluster()
+    rank = cluster()[1]
     return Path(out) if rank == 0 else Path(out) / "workers" / str(rank)
 
 

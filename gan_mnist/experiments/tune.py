@@ -33,10 +33,12 @@ FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermedia
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
 
 # the hand-chosen default (bare `train`), queued as a study's first trial: the search starts from it and the
-# leaderboard says how far the search got past it at the same budget
-BASELINE = {"model": "mlp", "loss": "ns", "penalty": "none", "spectral_norm": False, "ema_kimg": 10.0,
-            "g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0,
-            "batch_size": 128}
+# leaderboard says how far the search got past it at the same budget. Read off TrainConfig(), so it follows the
+# default when that changes (its values must stay inside suggest_config's choices)
+_DEFAULT = TrainConfig()
+_SEARCHED = ("model", "loss", "spectral_norm", "ema_kimg", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
+             "width", "batch_size")
+BASELINE = {"penalty": _DEFAULT.penalty or "none", **{name: getattr(_DEFAULT, name) for name in _SEARCHED}}
 
 
 def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:

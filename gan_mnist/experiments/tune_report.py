@@ -111,8 +111,8 @@ def plot_trial_curves(study_dir: str | Path, table: pd.DataFrame, path: str | Pa
             continue
         style = {"color": "black", "linewidth": 2.5} if row["baseline"] else {}
         ax.plot(scalars["wall_s"] / 60, scalars["fd"], "--" if row["state"] == "PRUNED" else "-", marker=".",
-                label=f"{trial}: {row.get('param_model', '')} {row.get('param_loss', '')}"
-                      f" {row.get('param_penalty', 'gp') if row.get('param_loss') != 'wgan' else 'gp'}"
+                label=f"{trial}: {row.get('param_model', '')} {row.get('param_loss', '')} "
+                      f"{'gp' if row.get('param_loss') == 'wgan' else row.get('param_penalty', '')}"  # WGAN: always GP
                       f"{' (default)' if row['baseline'] else ''}", **style)
     ax.set(xlabel="training minutes", ylabel="FD (2,000 samples, log scale)", yscale="log",
            title="Every trial's FD as it trained (dashed: pruned)")
