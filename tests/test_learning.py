@@ -27,15 +27,18 @@ def _noise_score(reference):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("config", [
-    # the tutorial architecture with DCGAN-paper optimiser settings; `extended`: CI leaves this float32 twin out for
-    # time (the default-recipe and cGAN tests below learn in float32; run it with `pytest -m extended`)
+    # the tutorial architecture with DCGAN-paper optimiser settings; `extended`: CI leaves both DCGAN runs out for
+    # time (the default-recipe and cGAN tests below stay; run these with `pytest -m extended`)
     pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, **CLASSIC, **SHORT),
                  marks=pytest.mark.extended, id="paper_settings"),
     # the same in bfloat16 (--mixed-precision, and `--model cgan`'s default): the speed option must not cost the
     # learning. 2 epochs (400 steps) for CI time: measured here (one core) FD 219 / 247, MNIST score 3.8 / 3.9, max
     # class share .49 / .32 for seeds 0 / 1, inside the same bars
+    # `extended` too since issue 14: on a slow day CI ran 15.4-17.7 min with it (155-235 s of a worker); the
+    # default-recipe and cGAN learning tests stay in CI
     pytest.param(TrainConfig(g_learning_rate=2e-4, d_learning_rate=2e-4, beta_1=0.5, mixed_precision=True,
-                             **CLASSIC, **{**SHORT, "epochs": 2}), id="paper_settings_bf16"),
+                             **CLASSIC, **{**SHORT, "epochs": 2}), marks=pytest.mark.extended,
+                 id="paper_settings_bf16"),
 ])
 def test_dcgan_learns_digits(tmp_path, mnist_path, config):
     reference = Reference(mnist_path)
