@@ -15,7 +15,7 @@ _EXPORTS = {
     "data": ("load_dataset", "load_mnist", "load_training_data", "load_training_images", "make_dataset", "read_idx",
              "to_model_range", "to_uint8"),
     "distribute": ("make_strategy", "split_cpu"),
-    "errors": ("GanMnistError", "TrainingDiverged"),
+    "errors": ("GanMnistError", "GeneratorNotFinite", "NonFinite", "TrainingDiverged"),
     "evaluation.evaluator": ("load_evaluator", "classifier_outputs"),
     "gan": ("GAN",),
     "ema": ("ema_beta", "update_ema"),

@@ -10,9 +10,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from gan_mnist.checkpoint import atomic_write_bytes, list_checkpoints, save_checkpoint
+from gan_mnist.checkpoint import list_checkpoints, save_checkpoint
 from gan_mnist.errors import TrainingDiverged
-from gan_mnist.plotting import epoch_frames, make_gif, plot_history, save_grid
+from gan_mnist.plotting import make_gif, plot_history, save_grid
+from gan_mnist.run_directory import atomic_path, atomic_write_bytes, epoch_file, epoch_files
 from gan_mnist.sample import generate_from
 
 
@@ -71,7 +72,7 @@ class SampleFrames(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         images = generate_from(self.model.sampler, self.noise, self.labels)
-        save_grid(images, self.frames_dir / f"epoch_{epoch + 1:04d}.png", title=f"epoch {epoch + 1}",
+        save_grid(images, self.frames_dir / epoch_file(epoch + 1, ".png"), title=f"epoch {epoch + 1}",
                   ncols=self.ncols)
 
 
@@ -96,7 +97,7 @@ def write_run_pictures(history: pd.DataFrame, frames_dir: str | Path, loss_plot:
 
     if not history.empty:
         plt.close(plot_history(history, loss_plot))
-    frames = epoch_frames(frames_dir, last_epoch)
+    frames = epoch_files(frames_dir, ".png", last_epoch)
     if frames:
         make_gif(frames, gif, frame_ms)
 
@@ -195,16 +196,15 @@ class GeneratorSnapshots(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every == 0:
             self.directory.mkdir(parents=True, exist_ok=True)
-            save_generator(self.model.sampler, self.directory / f"epoch_{epoch + 1:04d}.keras")
+            save_generator(self.model.sampler, self.directory / epoch_file(epoch + 1, ".keras"))
 
 
 def save_generator(generator: keras.Model, path: str | Path) -> Path:
-    """Save the generator as .keras atomically (Keras insists on the suffix, so the temp name keeps it), with
+    """Save the generator as .keras atomically (Keras insists on the suffix; the temporary name keeps it), with
     Keras's own layers only (export.portable_copy): the file loads where gan_mnist is not installed."""
     from gan_mnist.export import portable_copy
 
     path = Path(path)
-    tmp = path.with_name(path.stem + ".tmp.keras")
-    portable_copy(generator).save(tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        portable_copy(generator).save(tmp)
     return path

@@ -1,6 +1,6 @@
 """Checkpoints: every variable of both networks, both optimizers, the noise generator and the EMA, in one .npz.
 
-Written to a temporary file and renamed, so a crash mid-save never leaves a half-written checkpoint.
+Written to a temporary file of its own and renamed, so a crash mid-save never leaves a half-written checkpoint.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_mnist.errors import GanMnistError
-
-PATTERN = "epoch_{:04d}.npz"
+from gan_mnist.run_directory import atomic_write_bytes, epoch_file, epoch_files
 
 
 def _groups(gan) -> dict[str, list]:
@@ -30,16 +29,6 @@ def _groups(gan) -> dict[str, list]:
     }
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file + fsync + rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_checkpoint(gan, directory: str | os.PathLike, epoch: int, keep: int = 2) -> Path:
     """Save the full training state after `epoch` (1-based) as directory/epoch_NNNN.npz; keep the newest `keep`."""
     directory = Path(directory)
@@ -51,16 +40,16 @@ def save_checkpoint(gan, directory: str | os.PathLike, epoch: int, keep: int = 2
             arrays[f"{group}.{i:04d}"] = np.asarray(v.numpy())
     buf = io.BytesIO()
     np.savez(buf, **arrays)
-    path = directory / PATTERN.format(epoch)
+    path = directory / epoch_file(epoch, ".npz")
     atomic_write_bytes(path, buf.getvalue())
-    for old in list_checkpoints(directory)[:-keep]:
+    for old in list_checkpoints(directory)[:-keep]:  # only epoch_NNNN.npz: the run's own
         old.unlink()
     return path
 
 
 def list_checkpoints(directory: str | os.PathLike) -> list[Path]:
-    """Checkpoint files in `directory`, oldest first (the zero-padded epoch makes names sort)."""
-    return sorted(Path(directory).glob("epoch_[0-9][0-9][0-9][0-9].npz"))
+    """Checkpoint files directory/epoch_NNNN.npz, oldest first."""
+    return epoch_files(directory, ".npz")
 
 
 def load_checkpoint(gan, path: str | os.PathLike) -> int:

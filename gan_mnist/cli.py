@@ -11,8 +11,13 @@ from pathlib import Path
 
 from gan_mnist._quiet import import_tensorflow_quietly
 from gan_mnist.config import DATASETS, MODELS, PRESETS, TrainConfig
-from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.errors import GanMnistError, NonFinite
+from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
+from gan_mnist.run_directory import CONFIG, check_folder, is_run
+
+# the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
+MAX_SAMPLES, MAX_GRID = 1_000_000, 10_000
 
 # CLI flag -> TrainConfig field, for the flags that set hyperparameters
 _CONFIG_FLAGS = {
@@ -97,11 +102,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-every", type=int, help="add quality metrics (fd, mnist_score, coverage) to the history "
                                                   "every K epochs (MNIST only)")
     t.add_argument("--eval-samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
-    t.add_argument("--out", required=True, type=Path, help="run directory")
+    t.add_argument("--out", required=True, type=Path, help="run directory: a new or empty folder, or one that "
+                                                          "gan_mnist made (it carries a .gan_mnist_run marker)")
     t.add_argument("--data", type=Path, help="Keras-layout .npz or folder of IDX files (default: $GAN_MNIST_DATA "
                                              "or $GAN_MNIST_FASHION_DATA, then Keras's download)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    t.add_argument("--force", action="store_true", help="discard a previous run in --out and start over")
+    t.add_argument("--force", action="store_true", help="discard the run in --out and start over: deletes only the "
+                                                        "files a run writes (never other files in the folder)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--devices", type=int, help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
                                                "--batch-size being the global batch; without GPUs, on N logical "
@@ -114,7 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--generator", type=Path, help="generator.keras to sample from")
     src.add_argument("--samples", type=Path, help=".npz with uint8 `images` (N, 28, 28) [and `labels`]")
-    e.add_argument("--n", type=int, default=5000, help="samples to draw from --generator (default 5000)")
+    e.add_argument("--n", type=int, default=5000, help=f"samples to draw from --generator, {MIN_EVAL_SAMPLES} to "
+                                                       f"{MAX_SAMPLES:,} (default 5000)")
     e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     e.add_argument("--table", action="store_true", help="also print a readable table")
@@ -166,8 +174,10 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--n-trials", type=int, default=20, help="complete or pruned trials the study should reach, "
                                                             "counting those already there (default 20)")
     u.add_argument("--budget-minutes", type=float, default=10.0, help="training time per trial (default 10)")
-    u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user:pw@host/db "
-                                     "(default: sqlite:///DIR/study.db)")
+    u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
+                                     "the password in ~/.pgpass (mode 0600), or postgresql:///?service=NAME for a "
+                                     "libpq service file; a password written in the URL shows in `ps` and shell "
+                                     "history, and is masked in every message (default: sqlite:///DIR/study.db)")
     u.add_argument("--study-name", default="gan_mnist", help="study name inside the storage (default gan_mnist)")
     u.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
     u.add_argument("--seed", type=int, default=0, help="training seed of every trial (default 0)")
@@ -184,8 +194,11 @@ def _parser() -> argparse.ArgumentParser:
                                    "(a trailing slash or an existing folder): one 28x28 PNG per sample, the folder "
                                    "layout external FID tools read.")
     s.add_argument("--generator", required=True, type=Path, help="generator.keras, or a run directory holding it")
-    s.add_argument("--n", type=int, default=100, help="number of images (default 100)")
+    s.add_argument("--n", type=int, default=100, help=f"number of images, at most {MAX_SAMPLES:,} ({MAX_GRID:,} for "
+                                                      "a PNG grid) (default 100)")
     s.add_argument("--out", required=True, help="output: FILE.npz, FILE.png or DIR/")
+    s.add_argument("--force", action="store_true", help="replace an existing FILE, or the sample_NNNNN.png files "
+                                                        "already in DIR/ (only those); without it, either is refused")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--labels", help="conditional models: a digit ('7'), one per sample ('0,1,1,...') or 'all' "
                                     "(equal numbers of each digit; the default)")
@@ -202,14 +215,15 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         given = {**read_fields(args.preset_file), **given}  # flags given beside the preset file win
     if args.preset:
         given = {**PRESETS[args.preset], **given}  # flags and the preset file win over a named preset
-    saved = args.out / "config.json"
-    if args.resume and saved.exists():
+    saved = args.out / CONFIG
+    if args.resume and is_run(args.out) and saved.exists():
         return dataclasses.replace(TrainConfig.load(saved), **given)
     return TrainConfig(**given)  # unset optimizer settings take the chosen model's defaults
 
 
 def _train(args: argparse.Namespace) -> None:
-    config = _train_config(args)  # argument errors first, before TensorFlow is loaded
+    check_folder(args.out)  # argument errors first, before TensorFlow is loaded
+    config = _train_config(args)
     import_tensorflow_quietly()
     import tensorflow as tf
 
@@ -239,26 +253,46 @@ def _sample_kind(out: str) -> str:
 
 
 def _sample(args: argparse.Namespace) -> None:
-    if args.n <= 0:
-        raise GanMnistError(f"--n must be a positive integer, got {args.n}")
     kind = _sample_kind(args.out)
+    limit = MAX_GRID if kind == "png" else MAX_SAMPLES
+    if not 0 < args.n <= limit:
+        raise GanMnistError(f"--n must be a positive integer up to {limit:,} for {kind} output, got {args.n}")
+    out = Path(args.out)
+    if kind == "dir":
+        check_folder(out, "--out")  # a folder, not a file or a path under one
+    elif out.is_dir():
+        raise GanMnistError(f"{out} is a folder: for one PNG per sample write it as {out}/")
+    elif out.exists():
+        if not args.force:
+            raise GanMnistError(f"{out} already exists: pass --force to replace it, or choose another name")
+    else:
+        check_folder(out, "--out")  # not a path under a file
     import_tensorflow_quietly()
     from gan_mnist.models import is_conditional
     from gan_mnist.plotting import save_grid
-    from gan_mnist.sample import all_digit_labels, generate, load_generator, save_sample_pngs, save_samples
+    from gan_mnist.sample import (
+        all_digit_labels,
+        check_sample_folder,
+        generate,
+        load_generator,
+        save_sample_pngs,
+        save_samples,
+    )
 
+    if kind == "dir":
+        check_sample_folder(out, args.force)  # before the generator loads: a refusal costs nothing
     generator = load_generator(args.generator)
     labels = _parse_labels(args.labels, args.n) if args.labels is not None else None
     if labels is None and is_conditional(generator):
         labels = all_digit_labels(args.n)
     if kind == "npz":
-        path = save_samples(generator, args.n, args.out, seed=args.seed, labels=labels)
+        path = save_samples(generator, args.n, out, seed=args.seed, labels=labels)
     elif kind == "png":
         # a conditional "all" grid gets one row per digit
         ncols = 10 if labels is not None and args.n % 10 == 0 else None
-        path = save_grid(generate(generator, args.n, seed=args.seed, labels=labels), args.out, ncols=ncols)
+        path = save_grid(generate(generator, args.n, seed=args.seed, labels=labels), out, ncols=ncols)
     else:
-        path = save_sample_pngs(generator, args.n, args.out, seed=args.seed, labels=labels)
+        path = save_sample_pngs(generator, args.n, out, seed=args.seed, labels=labels, force=args.force)
     print(json.dumps({"out": str(path), "n": args.n, "labels": args.labels or ("all" if labels is not None else None)}))
 
 
@@ -275,26 +309,32 @@ def _parse_labels(text: str, n: int):
 
 
 def _load_samples(path: Path):
+    """(images float32 (N, 28, 28, 1) in [-1, 1], labels (N,) or None) of a samples .npz (evaluate_images checks
+    their count and the labels)."""
+    import zipfile
+
     import numpy as np
 
     from gan_mnist.data import to_model_range
 
     if not path.is_file():
         raise GanMnistError(f"samples file not found: {path}")
+    if not zipfile.is_zipfile(path):
+        raise GanMnistError(f"{path}: not an .npz file (an .npz is a zip archive of arrays, like `sample` writes)")
     try:
         with np.load(path, allow_pickle=False) as f:
             images = f["images"] if "images" in f.files else None
             labels = f["labels"] if "labels" in f.files else None
-    except (OSError, ValueError) as e:
-        raise GanMnistError(f"{path}: not a readable .npz file ({e})") from e
+    except Exception as e:  # a damaged archive raises zipfile, OS, value and EOF errors
+        raise GanMnistError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
     if images is None or images.ndim != 3 or images.shape[1:] != (28, 28) or images.dtype != np.uint8:
         raise GanMnistError(f"{path}: needs an `images` array of uint8 (N, 28, 28), like `sample` writes")
     return to_model_range(images), labels
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    if args.generator is not None and args.n < 10:
-        raise GanMnistError(f"--n must be at least 10 to estimate the metrics, got {args.n}")
+    if args.generator is not None and not MIN_EVAL_SAMPLES <= args.n <= MAX_SAMPLES:
+        raise GanMnistError(f"--n must be from {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} samples, got {args.n}")
     import_tensorflow_quietly()
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
     from gan_mnist.models import is_conditional
@@ -383,13 +423,18 @@ def _tune(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point; returns the exit code (2 for bad input, 3 for a diverged run: a one-line message, no traceback)."""
+    """Entry point; returns the exit code (2 for bad input or a file system that refuses, 3 for a diverged run or a
+    generator that draws NaN: a one-line message, no traceback)."""
     args = _parser().parse_args(argv)
     try:
         commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
                     "train-evaluator": _train_evaluator, "bench": _bench, "tune": _tune}
         commands[args.command](args)
-    except (GanMnistError, TrainingDiverged) as e:
+    except (GanMnistError, NonFinite) as e:
         print(f"error: {e}", file=sys.stderr)
-        return 3 if isinstance(e, TrainingDiverged) else 2
+        return 3 if isinstance(e, NonFinite) else 2
+    except OSError as e:  # a read-only folder, a full disk, a path that is not what it should be
+        where = f": {e.filename}" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}; nothing more was written", file=sys.stderr)
+        return 2
     return 0

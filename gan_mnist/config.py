@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import typing
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
+from gan_mnist.run_directory import atomic_write_bytes
 
 MODELS = tuple(ARCHITECTURES)
 DATASETS = ("mnist", "fashion_mnist")
@@ -87,6 +90,8 @@ class TrainConfig:
     deterministic: bool = True  # TF op determinism: the same seed gives the same run (no measurable cost on CPU)
 
     def __post_init__(self) -> None:
+        for name, value in check_types(self.__dict__).items():  # first: the checks below assume the types
+            object.__setattr__(self, name, value)
         for field, table, what in (("model", ARCHITECTURES, "model"), ("loss", LOSSES, "loss")):
             if getattr(self, field) not in table:
                 raise GanMnistError(f"unknown {what} {getattr(self, field)!r}; choose one of {', '.join(table)}")
@@ -190,8 +195,8 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> None:
-        """Write the config as pretty JSON."""
-        Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        """Write the config as pretty JSON (atomically: a crash never leaves half a config)."""
+        atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n").encode())
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -199,7 +204,10 @@ class TrainConfig:
         data = read_fields(path)
         if "loss" not in data:  # written before recipes existed: a classic run, whatever today's defaults are
             data = {**CLASSIC_RECIPE, **data}
-        return cls(**data)
+        try:
+            return cls(**data)
+        except GanMnistError as e:
+            raise GanMnistError(f"{path}: {e}") from None
 
 
 def read_fields(path: str | Path) -> dict:
@@ -213,4 +221,39 @@ def read_fields(path: str | Path) -> dict:
     unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
     if unknown:
         raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
-    return data
+    try:
+        return check_types(data)
+    except GanMnistError as e:
+        raise GanMnistError(f"{path}: {e}") from None
+
+
+# field -> the types its annotation allows, e.g. {int, NoneType} for `int | None`
+_FIELD_TYPES = {name: set(typing.get_args(hint) or (hint,))
+                for name, hint in typing.get_type_hints(TrainConfig).items()}
+_KINDS = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
+
+
+def check_types(fields: dict) -> dict:
+    """`fields` (TrainConfig field -> value) checked against the field types: booleans only for bool fields, whole
+    numbers for int fields, finite numbers for float fields (an int becomes a float), strings for str fields, None
+    where the field allows it. Returns the fields with those conversions; a wrong value is a GanMnistError."""
+    checked = {}
+    for name, value in fields.items():
+        allowed = _FIELD_TYPES[name]
+        if value is None and type(None) in allowed:
+            checked[name] = value
+            continue
+        kind = type(value)
+        ok = kind in allowed or (kind is int and float in allowed)
+        if ok and kind is int and not -(2**63) <= value < 2**63:
+            raise GanMnistError(f"{name} is out of range (a {len(str(abs(value)))}-digit integer)")
+        if ok and float in allowed and kind in (int, float):
+            value = float(value)
+            ok = math.isfinite(value)
+        if not ok:
+            wanted = " or ".join(_KINDS[t] for t in _KINDS if t in allowed)
+            wanted += " (finite)" if float in allowed else ""
+            raise GanMnistError(f"{name} must be {wanted}{' or None' if type(None) in allowed else ''}, got "
+                                f"{value!r} ({kind.__name__})")
+        checked[name] = value
+    return checked

@@ -12,6 +12,7 @@ import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
 from gan_mnist.data import to_uint8
+from gan_mnist.run_directory import atomic_path
 
 
 def image_grid(images: np.ndarray, ncols: int | None = None, pad: int = 2) -> np.ndarray:
@@ -45,14 +46,17 @@ def save_grid(images: np.ndarray, path: str | os.PathLike, title: str | None = N
     """Save `render_grid(images, title)` as a PNG and return its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    render_grid(images, title, ncols).save(path)
+    with atomic_path(path) as tmp:  # a frame is never seen half-written (the GIF and TensorBoard read them)
+        render_grid(images, title, ncols).save(tmp, format="PNG")
     return path
 
 
-def epoch_frames(frames_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
-    """The frames_dir/epoch_NNNN.png files in epoch order, up to `last_epoch`."""
-    frames = sorted(Path(frames_dir).glob("epoch_[0-9][0-9][0-9][0-9].png"))
-    return [p for p in frames if last_epoch is None or int(p.stem.split("_")[1]) <= last_epoch]
+def save_figure(fig, path: str | os.PathLike) -> Path:
+    """Save a matplotlib figure as PNG (100 dpi) via a temporary file and rename: never a half-written picture."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    return path
 
 
 def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLike, frame_ms: int = 200) -> Path:
@@ -66,9 +70,8 @@ def make_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.PathLi
     gif_path = Path(gif_path)
     # imageio >= 2.28: `duration` is in ms per frame, loop=0 repeats forever. Written beside and renamed, so a
     # crash mid-write leaves the previous GIF, never half of one (the GIF is rewritten after every epoch).
-    tmp = gif_path.with_name(gif_path.name + ".tmp")
-    iio.imwrite(tmp, np.stack(images), extension=".gif", duration=durations, loop=0)
-    os.replace(tmp, gif_path)
+    with atomic_path(gif_path) as tmp:
+        iio.imwrite(tmp, np.stack(images), extension=".gif", duration=durations, loop=0)
     return gif_path
 
 
@@ -119,7 +122,7 @@ def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
         ax.grid(alpha=0.3)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=100)
+        save_figure(fig, path)
     return fig
 
 
@@ -179,5 +182,5 @@ def plot_quality_curves(histories: dict[str, pd.DataFrame], path: str | os.PathL
                     ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=100)
+        save_figure(fig, path)
     return fig

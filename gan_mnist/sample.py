@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import zipfile
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from gan_mnist.data import to_uint8
-from gan_mnist.errors import GanMnistError
+from gan_mnist.errors import GanMnistError, GeneratorNotFinite
 from gan_mnist.models import NUM_CLASSES, is_conditional
+from gan_mnist.run_directory import GENERATOR, atomic_path
+
+SAMPLE_PNG = re.compile(r"sample_\d{5,}\.png")  # the files save_sample_pngs writes (and, with force, replaces)
 
 
 def fixed_noise(n: int, latent_dim: int, seed: int = 0) -> np.ndarray:
@@ -55,13 +60,29 @@ def all_digit_labels(n: int) -> np.ndarray:
 
 def generate_from(generator: keras.Model, z: np.ndarray, labels=None, batch_size: int = 1000) -> np.ndarray:
     """Images float32 (n, 28, 28, 1) in [-1, 1] for given noise (n, latent_dim) [and labels], in inference mode."""
+    return np.concatenate(list(_batches(generator, z, labels, batch_size)))
+
+
+def _batches(generator: keras.Model, z: np.ndarray, labels, batch_size: int = 1000):
+    """Images float32 (<= batch_size, 28, 28, 1) in [-1, 1], batch after batch; a non-finite pixel is an error."""
     labels = check_labels(labels, len(z), is_conditional(generator))
-    out = []
     for i in range(0, len(z), batch_size):
         inputs = z[i : i + batch_size] if labels is None else [z[i : i + batch_size], labels[i : i + batch_size]]
         # a mixed-precision generator answers in bfloat16: hand out float32 always
-        out.append(np.asarray(generator(inputs, training=False)).astype(np.float32, copy=False))
-    return np.concatenate(out)
+        images = np.asarray(generator(inputs, training=False)).astype(np.float32, copy=False)
+        if not np.isfinite(images).all():
+            raise GeneratorNotFinite(f"generator {generator.name!r} draws NaN or infinite pixels: its weights are "
+                                     "not finite (saved from a run that diverged?)")
+        yield images
+
+
+def generate_uint8(generator: keras.Model, n: int, seed: int = 0, labels=None) -> np.ndarray:
+    """`generate`'s images as uint8 (n, 28, 28), 0 = background, 255 = ink, converted batch by batch (a quarter of
+    the memory of float32)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
+    z = fixed_noise(n, latent_dim_of(generator), seed)
+    return np.concatenate([to_uint8(images) for images in _batches(generator, z, labels)])
 
 
 def generate(generator: keras.Model, n: int, seed: int = 0, labels=None, batch_size: int = 1000) -> np.ndarray:
@@ -80,40 +101,64 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
     """
     path = Path(path)
     if path.is_dir():
-        if not (path / "generator.keras").is_file():
-            raise GanMnistError(f"{path} is a directory without generator.keras (not a finished run directory?)")
-        path = path / "generator.keras"
+        if not (path / GENERATOR).is_file():
+            raise GanMnistError(f"{path} is a directory without {GENERATOR} (not a finished run directory?)")
+        path = path / GENERATOR
     if not path.is_file():
         raise GanMnistError(f"generator file not found: {path}")
     if path.suffix != ".keras":
         raise GanMnistError(f"generator file must be a .keras file, got {path.name}")
+    if not zipfile.is_zipfile(path):
+        raise GanMnistError(f"could not load generator {path}: not a .keras file (a .keras file is a zip archive)")
     try:
-        return keras.models.load_model(path, compile=False)
-    except Exception as e:  # Keras raises many types for a damaged zip/config; the user needs one message
-        raise GanMnistError(f"could not load generator {path}: {type(e).__name__}: {e}") from e
+        return keras.models.load_model(path, compile=False)  # safe_mode: no Lambda bytecode, no arbitrary objects
+    except Exception as e:  # Keras raises many types, with config dumps, for a damaged file: one line of it
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        first = first if len(first) <= 200 else first[:200] + "…"
+        raise GanMnistError(f"could not load generator {path}: damaged or not a Keras model ({type(e).__name__}: "
+                            f"{first})") from None
 
 
 def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0, labels=None) -> Path:
-    """Write n samples to an .npz: `images` uint8 (n, 28, 28), 0 = background, 255 = ink; `labels` if conditional."""
-    images = to_uint8(generate(generator, n, seed, labels))
+    """Write n samples to an .npz: `images` uint8 (n, 28, 28), 0 = background, 255 = ink; `labels` if conditional.
+    Written to a temporary file and renamed: an interrupted call leaves no half file."""
+    images = generate_uint8(generator, n, seed, labels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"images": images}
     if is_conditional(generator):
         arrays["labels"] = check_labels(labels, n, True).astype(np.uint8)
-    np.savez_compressed(path, **arrays)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **arrays)
     return path
 
 
-def save_sample_pngs(generator: keras.Model, n: int, out: str | os.PathLike, seed: int = 0, labels=None) -> Path:
+def check_sample_folder(out: str | os.PathLike, force: bool = False) -> list[Path]:
+    """The sample_NNNNN.png files already in `out` (none when it does not exist); an error when there are some and
+    not `force`: two generators' samples mixed in one folder would be scored as one."""
+    out = Path(out)
+    found = sorted(p for p in out.iterdir() if SAMPLE_PNG.fullmatch(p.name)) if out.is_dir() else []
+    if found and not force:
+        raise GanMnistError(f"{out} already holds {len(found)} sample_NNNNN.png files: pass --force (force=True) to "
+                            "replace them (only them), or choose another folder")
+    return found
+
+
+def save_sample_pngs(generator: keras.Model, n: int, out: str | os.PathLike, seed: int = 0, labels=None,
+                     force: bool = False) -> Path:
     """Write n samples as PNG files out/sample_00000.png ... (28x28 grayscale, ink white on black, like MNIST).
 
-    The layout that FID tools (pytorch-fid, clean-fid, torch-fidelity) read as "a folder of images".
+    The layout that FID tools (pytorch-fid, clean-fid, torch-fidelity) read as "a folder of images". A folder that
+    already holds sample PNGs is refused, or with `force` has those (only those) replaced, so that the folder never
+    mixes two sets of samples; its other files are left alone.
     """
     from PIL import Image
 
-    images = to_uint8(generate(generator, n, seed, labels))
     out = Path(out)
+    old = check_sample_folder(out, force)
+    images = generate_uint8(generator, n, seed, labels)  # before anything is deleted: it may fail
+    for path in old:
+        path.unlink()
     out.mkdir(parents=True, exist_ok=True)
     for i, image in enumerate(images):
         Image.fromarray(image).save(out / f"sample_{i:05d}.png")

@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-TENSORBOARD = "tensorboard"  # the folder inside a run directory
-SCALARS, SAMPLES = "train", "samples"  # TensorBoard "runs" (subfolders): Keras's scalars, our sample grids
+from gan_mnist.run_directory import TB_SAMPLES, TB_SCALARS, epoch_file
 
 
 class FramesToTensorBoard(keras.callbacks.Callback):
@@ -27,11 +26,11 @@ class FramesToTensorBoard(keras.callbacks.Callback):
         self._writer = None
 
     def on_epoch_end(self, epoch, logs=None):
-        frame = self.frames_dir / f"epoch_{epoch + 1:04d}.png"
+        frame = self.frames_dir / epoch_file(epoch + 1, ".png")
         if not frame.exists():
             return
         if self._writer is None:  # created on first use: a finished run resumed with nothing to do writes nothing
-            self._writer = tf.summary.create_file_writer(str(self.log_dir / SAMPLES))
+            self._writer = tf.summary.create_file_writer(str(self.log_dir / TB_SAMPLES))
         image = tf.io.decode_png(tf.io.read_file(str(frame)), channels=3)  # (H, W, 3) uint8
         with self._writer.as_default():
             tf.summary.image("samples", image[None], step=epoch)
@@ -70,14 +69,14 @@ def read_tensorboard(log_dir: str | Path) -> tuple[pd.DataFrame, dict[int, np.nd
 
     log_dir = Path(log_dir)
     rows: dict[int, dict] = {}
-    scalars = EventAccumulator(str(log_dir / SCALARS), size_guidance={"tensors": 0}).Reload()
+    scalars = EventAccumulator(str(log_dir / TB_SCALARS), size_guidance={"tensors": 0}).Reload()
     for tag in scalars.Tags()["tensors"]:  # TF2 summaries are stored as tensors
         for event in scalars.Tensors(tag):
             value = float(tf.make_ndarray(event.tensor_proto))
             rows.setdefault(event.step + 1, {})[tag.removeprefix("epoch_")] = value
     images = {}
-    if (log_dir / SAMPLES).exists():
-        samples = EventAccumulator(str(log_dir / SAMPLES), size_guidance={"tensors": 0}).Reload()
+    if (log_dir / TB_SAMPLES).exists():
+        samples = EventAccumulator(str(log_dir / TB_SAMPLES), size_guidance={"tensors": 0}).Reload()
         for event in samples.Tensors("samples") if "samples" in samples.Tags()["tensors"] else []:
             # an image summary tensor is [width, height, png bytes...]
             images[event.step + 1] = tf.io.decode_png(tf.make_ndarray(event.tensor_proto)[2]).numpy()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import warnings
 from pathlib import Path
 
@@ -33,14 +32,27 @@ from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
-from gan_mnist.plotting import epoch_frames
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
+from gan_mnist.run_directory import (
+    CHECKPOINTS,
+    CONFIG,
+    FRAMES,
+    GENERATOR,
+    GIF,
+    HISTORY,
+    LOSS_PLOT,
+    SNAPSHOTS,
+    TENSORBOARD,
+    check_folder,
+    claim,
+    clear,
+    epoch_files,
+    is_run,
+    locked,
+    remove_temporaries,
+)
 from gan_mnist.sample import fixed_noise
-from gan_mnist.tensorboard_logs import TENSORBOARD, tensorboard_callbacks
-
-# names inside a run directory
-CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
-GENERATOR, FRAMES, CHECKPOINTS, SNAPSHOTS = "generator.keras", "frames", "checkpoints", "generators"
+from gan_mnist.tensorboard_logs import tensorboard_callbacks
 
 
 @dataclasses.dataclass
@@ -71,7 +83,7 @@ class TrainResult:
 
 def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
     """The run's per-epoch frames in epoch order, up to `last_epoch`."""
-    return epoch_frames(Path(out_dir) / FRAMES, last_epoch)
+    return epoch_files(Path(out_dir) / FRAMES, ".png", last_epoch)
 
 
 def build_gan(config: TrainConfig) -> GAN:
@@ -124,7 +136,7 @@ def frame_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None, in
 def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bool:
     """Whether to discard the run in `out`. Never mixes two configs in one directory (only `epochs` and
     `budget_minutes` may change on resume); with force, a different or unwanted run is discarded, not refused."""
-    if not (out / CONFIG).exists():
+    if not (is_run(out) and (out / CONFIG).exists()):
         return False
     if not resume:
         if not force:
@@ -140,14 +152,36 @@ def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bo
     return bool(diff)
 
 
-def _restore(gan: GAN, out: Path) -> int:
-    """Load the newest readable checkpoint; returns its epoch (0 when there is none)."""
+def _restore(gan: GAN, out: Path, checkpoint_every: int) -> int:
+    """Load the newest readable checkpoint; returns its epoch, 0 when the run never wrote one.
+
+    A run that wrote checkpoints but has none readable left (truncated, deleted) is an error naming what was tried:
+    starting again from epoch 0 would silently replace the history of the epochs it lost.
+    """
+    tried = []
     for path in reversed(list_checkpoints(out / CHECKPOINTS)):
         try:
             return load_checkpoint(gan, path)
         except GanMnistError as e:
+            tried.append(path)
             warnings.warn(f"{e}; trying an older checkpoint", stacklevel=2)
+    recorded = _epochs_recorded(out)
+    if tried:
+        raise GanMnistError(f"cannot resume {out}: no checkpoint is readable (tried "
+                            f"{', '.join(str(p) for p in tried)}); start over with force=True (CLI: --force)")
+    if recorded >= checkpoint_every:
+        raise GanMnistError(f"cannot resume {out}: {HISTORY} records {recorded} epochs but {out / CHECKPOINTS} holds "
+                            "no checkpoint; start over with force=True (CLI: --force)")
     return 0
+
+
+def _epochs_recorded(out: Path) -> int:
+    """The last epoch in the run's history.csv (0 without one)."""
+    try:
+        epochs = pd.read_csv(out / HISTORY)["epoch"]
+    except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
+        return 0
+    return int(epochs.max()) if len(epochs) else 0
 
 
 def load_run(out_dir: str | os.PathLike) -> GAN:
@@ -158,9 +192,10 @@ def load_run(out_dir: str | os.PathLike) -> GAN:
     out = Path(out_dir)
     if not (out / CONFIG).exists():
         raise GanMnistError(f"{out} holds no run (no {CONFIG})")
-    gan = build_gan(TrainConfig.load(out / CONFIG))
-    if not _restore(gan, out):
-        raise GanMnistError(f"{out} has no readable checkpoint in {out / CHECKPOINTS}")
+    config = TrainConfig.load(out / CONFIG)
+    gan = build_gan(config)
+    if not _restore(gan, out, config.checkpoint_every):
+        raise GanMnistError(f"{out} has no checkpoint in {out / CHECKPOINTS}")
     return gan
 
 
@@ -186,11 +221,11 @@ def train(
     with TF_CONFIG naming a cluster, on all its workers (the chief writes `out_dir`, worker k out_dir/workers/k).
     """
     strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
-    out = worker_dir(out_dir)
+    out = check_folder(worker_dir(out_dir), "out_dir")
     if config.budget_minutes and cluster()[0] > 1:
         raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
                             "give a number of epochs")
-    start_over = _start_over(out, config, resume, force)
+    _start_over(out, config, resume, force)  # its errors before the data is loaded; decided again under the lock
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
     x, y = images, labels
@@ -203,18 +238,34 @@ def train(
     if config.batch_size % strategy.num_replicas_in_sync:
         raise GanMnistError(f"batch_size={config.batch_size} does not split evenly over "
                             f"{strategy.num_replicas_in_sync} devices")
+    # every check passed: only now touch the disk, holding the folder's lock until the run ends
+    with locked(out):
+        return _train_locked(config, out, x, y, strategy, resume=resume, force=force, verbose=verbose,
+                             callbacks=callbacks, data_path=data_path)
 
-    # every check passed: only now touch the disk
+
+def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray | None, strategy, *, resume: bool,
+                  force: bool, verbose, callbacks, data_path) -> TrainResult:
+    """`train` once it holds the run directory's lock: the folder's state is read again (another process may have
+    changed it since the first look), then the run starts or resumes."""
+    check_folder(out, "out_dir")
+    start_over = _start_over(out, config, resume, force)
     if start_over:
-        for name in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR):
-            (out / name).unlink(missing_ok=True)
-        for name in (FRAMES, CHECKPOINTS, SNAPSHOTS, TENSORBOARD):
-            shutil.rmtree(out / name, ignore_errors=True)
-    out.mkdir(parents=True, exist_ok=True)
+        clear(out)
+    claim(out)
+    remove_temporaries(out)  # half-written files of a process killed mid-save: no writer is alive now
 
     with strategy.scope():  # the default strategy's scope changes nothing
         gan = build_gan(config)
-        start = _restore(gan, out) if resume and not start_over else 0
+        start = 0
+        if resume and not start_over:
+            try:
+                start = _restore(gan, out, config.checkpoint_every)
+            except GanMnistError as e:
+                if not force:
+                    raise
+                warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=3)
+                clear(out)
     previous = None
     if start and (out / HISTORY).exists():
         previous = pd.read_csv(out / HISTORY)

@@ -73,6 +73,24 @@ def write_fake_mnist(path: Path, **overrides) -> Path:
     return path
 
 
+def snapshot(root: Path) -> dict[str, str]:
+    """Every entry under `root`, links not followed: a file's sha256, "dir", or "link -> target"."""
+    import hashlib
+
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(folder) / name
+            key = str(path.relative_to(root))
+            if path.is_symlink():
+                found[key] = f"link -> {os.readlink(path)}"
+            elif path.is_dir():
+                found[key] = "dir"
+            else:
+                found[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
 def run_cli(*args, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`python -m gan_mnist ARGS` in a child process, as a user runs it (text output captured)."""
     return subprocess.run([sys.executable, "-m", "gan_mnist", *map(str, args)], capture_output=True, text=True,
@@ -102,6 +120,31 @@ def assert_usage_error(code: int, err: str, message: str) -> None:
     assert message in err, err
 
 
+@pytest.fixture
+def read_only():
+    """A function that makes a folder read-only for this process: as root (whom permissions do not stop) a read-only
+    bind mount of it, otherwise chmod 555; skips, saying why, where the mount is not allowed."""
+    mounted, chmodded = [], []
+
+    def make(path: Path) -> Path:
+        if os.getuid() != 0:
+            path.chmod(0o555)
+            chmodded.append(path)
+            return path
+        if subprocess.run(["mount", "--bind", str(path), str(path)], capture_output=True).returncode:
+            pytest.skip("cannot bind-mount a folder read-only here (root without CAP_SYS_ADMIN)")
+        mounted.append(path)
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(path)], capture_output=True).returncode:
+            pytest.skip("cannot remount a folder read-only here")
+        return path
+
+    yield make
+    for path in mounted:
+        subprocess.run(["umount", str(path)], capture_output=True)
+    for path in chmodded:
+        path.chmod(0o755)
+
+
 def _free_port() -> int:
     import socket
 
@@ -118,9 +161,11 @@ def free_port():
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A SQLAlchemy URL of a throwaway PostgreSQL server started on 127.0.0.1 (Debian's `postgresql` package, which
-    .ci/run installs); skips, saying why, where the server cannot start."""
+    """A SQLAlchemy URL, password included, of a throwaway PostgreSQL server started on 127.0.0.1 (Debian's
+    `postgresql` package, which .ci/run installs) that asks for that password; skips, saying why, where the server
+    cannot start."""
     import glob
+    import secrets
     import shutil
     import tempfile
 
@@ -133,23 +178,29 @@ def postgres_url():
         pytest.skip("psycopg is not installed (pip install 'psycopg[binary]'; requirements.txt has it)")
     bin_dir = Path(initdb).resolve().parent  # (/usr/local/bin may hold a link to initdb alone)
     root = Path(tempfile.mkdtemp(prefix="gan_mnist_pg_"))
+    password = "pw-" + secrets.token_hex(8)
+    (root / "pwfile").write_text(password + "\n")
     as_user = []
     if os.getuid() == 0:  # the server refuses to run as root: run it as Debian's `postgres` user
         shutil.chown(root, "postgres")
+        shutil.chown(root / "pwfile", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
 
     def step(*cmd):
-        done = subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([*as_user, *map(str, cmd)], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PGPASSWORD": password})
         if done.returncode:
             pytest.skip(f"could not start PostgreSQL ({Path(str(cmd[0])).name}: {done.stderr.strip()[-300:]})")
 
-    step(bin_dir / "initdb", "-D", root / "data", "-U", "gan", "--auth=trust", "-E", "UTF8")
+    # every connection must give the password (scram-sha-256), as on a shared database server
+    step(bin_dir / "initdb", "-D", root / "data", "-U", "gan", "--auth=scram-sha-256", "--pwfile", root / "pwfile",
+         "-E", "UTF8")
     step(bin_dir / "pg_ctl", "-D", root / "data", "-l", root / "server.log", "-w", "-t", "60", "-o",
          f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
     try:
         step(bin_dir / "createdb", "-h", "127.0.0.1", "-p", port, "-U", "gan", "gan_mnist")
-        yield f"postgresql://gan@127.0.0.1:{port}/gan_mnist"
+        yield f"postgresql://gan:{password}@127.0.0.1:{port}/gan_mnist"
     finally:
         subprocess.run([*as_user, str(bin_dir / "pg_ctl"), "-D", str(root / "data"), "-m", "immediate", "stop"],
                        capture_output=True, timeout=60)

@@ -1,7 +1,9 @@
 """Every bad input from the issue list: one `error:` line on stderr, exit code 2, no traceback, nothing on disk
 changed. Runs the CLI's entry point in this process (test_cli.py checks one case in a real process)."""
 
-import hashlib
+import json
+import os
+import zipfile
 
 import keras
 import numpy as np
@@ -9,7 +11,8 @@ import pytest
 
 from gan_mnist import TrainConfig
 from gan_mnist.models import build_models
-from tests.conftest import assert_usage_error, write_fake_mnist
+from gan_mnist.run_directory import claim
+from tests.conftest import assert_usage_error, snapshot, write_fake_mnist
 
 
 @pytest.fixture(scope="module")
@@ -23,23 +26,45 @@ def generators(tmp_path_factory):
     return paths
 
 
-def snapshot(root):
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(root.rglob("*"))}
-
-
 def fake(**overrides):
     return lambda d: write_fake_mnist(d / "data.npz", **overrides)
 
 
 def existing_run(d):
-    (d / "run").mkdir()
+    claim(d / "run")
     TrainConfig(batch_size=4).save(d / "run" / "config.json")
     (d / "run" / "history.csv").write_text("epoch,d_loss,g_loss\n1,1.0,1.0\n")
 
 
 def junk(name):
     return lambda d: (d / name).write_bytes(b"not what it claims to be")
+
+
+def json_file(name, data):
+    """A JSON file `name` holding `data` (a run's config.json when name is run/config.json: the run is marked)."""
+    def setup(d):
+        if name.startswith("run/"):
+            existing_run(d)
+        (d / name).write_text(data if isinstance(data, str) else json.dumps(data))
+    return setup
+
+
+def put(folder, files):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+
+
+def samples(images, **arrays):
+    return lambda d: np.savez(d / "s.npz", images=images, **arrays)
+
+
+def a_zip_that_is_not_keras(d):
+    with zipfile.ZipFile(d / "g.keras", "w") as z:
+        z.writestr("readme.txt", "a zip, but no Keras model in it")
+
+
+DIGITS = np.zeros((20, 28, 28), np.uint8)
 
 
 TRAIN = ["train", "--out", "run", "--quiet"]
@@ -62,7 +87,12 @@ CASES = {
     "batch size <= 0": (None, TRAIN + ["--batch-size", -3], "batch_size must be a positive integer"),
     "sample --n <= 0": (None, ["sample", "--generator", "g.keras", "--n", 0, "--out", "s.npz"],
                         "--n must be a positive integer"),
-    "evaluate --n <= 0": (None, ["evaluate", "--generator", "g.keras", "--n", 0], "--n must be at least 10"),
+    "evaluate --n <= 0": (None, ["evaluate", "--generator", "g.keras", "--n", 0], "--n must be from 10 to"),
+    "evaluate --n too large": (None, ["evaluate", "--generator", "g.keras", "--n", 10**9], "--n must be from 10 to"),
+    "sample --n too large": (None, ["sample", "--generator", "g.keras", "--n", 10**9, "--out", "s.npz"],
+                             "up to 1,000,000"),
+    "sample --n too large for a grid": (None, ["sample", "--generator", "g.keras", "--n", 20000, "--out", "s.png"],
+                                        "up to 10,000 for png"),
     "batch size larger than the data": (fake(), TRAIN + ["--data", "data.npz", "--batch-size", 21],
                                         "batch_size=21 is larger than the 20 training images"),
     "unknown model": (None, TRAIN + ["--model", "vae"], "invalid choice: 'vae'"),
@@ -73,17 +103,58 @@ CASES = {
     "sample: missing generator": (None, ["sample", "--generator", "g.keras", "--out", "s.npz"],
                                   "generator file not found"),
     "sample: corrupt generator": (junk("g.keras"), ["sample", "--generator", "g.keras", "--out", "s.npz"],
-                                  "could not load generator"),
+                                  "not a .keras file"),
+    "sample: a zip that holds no model": (a_zip_that_is_not_keras,
+                                          ["sample", "--generator", "g.keras", "--out", "s.npz"],
+                                          "damaged or not a Keras model"),
     "evaluate: missing generator": (None, ["evaluate", "--generator", "g.keras"], "generator file not found"),
     "evaluate: corrupt generator": (junk("g.keras"), ["evaluate", "--generator", "g.keras"],
-                                    "could not load generator"),
+                                    "not a .keras file"),
     "sample: run directory without a generator": (lambda d: (d / "run").mkdir(),
                                                   ["sample", "--generator", "run", "--out", "s.npz"],
                                                   "directory without generator.keras"),
     "sample: unknown output kind": (None, ["sample", "--generator", "g.keras", "--out", "s.jpg"],
                                     "--out must be FILE.npz, FILE.png or a folder ending in '/'"),
     "evaluate: missing samples": (None, ["evaluate", "--samples", "s.npz"], "samples file not found"),
-    "evaluate: unreadable samples": (junk("s.npz"), ["evaluate", "--samples", "s.npz"], "not a readable .npz"),
+    "evaluate: unreadable samples": (junk("s.npz"), ["evaluate", "--samples", "s.npz"], "not an .npz file"),
+    "evaluate: a .npy file, not an .npz": (lambda d: np.save(open(d / "s.npz", "wb"), DIGITS),
+                                           ["evaluate", "--samples", "s.npz"], "not an .npz file"),
+    "evaluate: a damaged .npz": (lambda d: (d / "s.npz").write_bytes(b"PK\x03\x04" + b"\0" * 40),
+                                 ["evaluate", "--samples", "s.npz"], "s.npz"),
+    "evaluate: no images": (samples(DIGITS[:0]), ["evaluate", "--samples", "s.npz"], "need at least 10 images"),
+    "evaluate: one image": (samples(DIGITS[:1]), ["evaluate", "--samples", "s.npz"], "need at least 10 images"),
+    "evaluate: labels that do not match the images": (samples(DIGITS, labels=np.zeros(7, np.uint8)),
+                                                      ["evaluate", "--samples", "s.npz"], "one per image (20)"),
+    "evaluate: label 99": (samples(DIGITS, labels=np.full(20, 99, np.uint8)), ["evaluate", "--samples", "s.npz"],
+                           "labels must be digits 0-9"),
+    "evaluate: labels as text": (samples(DIGITS, labels=np.array(["7"] * 20)), ["evaluate", "--samples", "s.npz"],
+                                 "labels must be integers"),
+    "--out is a file": (junk("run"), TRAIN, "--out run is a file, not a folder"),
+    "--out under a file": (junk("f"), ["train", "--out", "f/run", "--quiet"], "is under f, which is a file"),
+    "sample --out under a file": (junk("f"), ["sample", "--generator", "g.keras", "--out", "f/s.npz"],
+                                  "is under f, which is a file"),
+    "preset file: a string for a boolean": (json_file("p.json", {"mixed_precision": "false"}),
+                                            TRAIN + ["--preset-file", "p.json"],
+                                            "p.json: mixed_precision must be a boolean (true or false)"),
+    "preset file: 'no' for spectral norm": (json_file("p.json", {"spectral_norm": "no"}),
+                                            TRAIN + ["--preset-file", "p.json"], "spectral_norm must be a boolean"),
+    "preset file: a list for the model": (json_file("p.json", {"model": ["x"]}), TRAIN + ["--preset-file", "p.json"],
+                                          "model must be a string, got ['x']"),
+    "preset file: a string for the width": (json_file("p.json", {"width": "2"}), TRAIN + ["--preset-file", "p.json"],
+                                            "width must be a number"),
+    "preset file: a string for beta_1": (json_file("p.json", {"beta_1": "0.5"}), TRAIN + ["--preset-file", "p.json"],
+                                         "beta_1 must be a number"),
+    "preset file: a string for the seed": (json_file("p.json", {"seed": "0"}), TRAIN + ["--preset-file", "p.json"],
+                                           "seed must be an integer"),
+    "preset file: infinite width": (json_file("p.json", '{"width": Infinity}'), TRAIN + ["--preset-file", "p.json"],
+                                    "width must be a number (finite)"),
+    "preset file: a fraction of an epoch": (json_file("p.json", {"epochs": 1.5}), TRAIN + ["--preset-file", "p.json"],
+                                            "epochs must be an integer"),
+    "tune: a folder holding someone's trials.csv": (lambda d: put(d / "study", {"trials.csv": b"mine"}),
+                                                    ["tune", "--out", "study", "--n-trials", 1],
+                                                    "study is not a gan_mnist study folder"),
+    "config.json: a string for a boolean": (json_file("run/config.json", {"mixed_precision": "false"}),
+                                            TRAIN + ["--resume"], "config.json: mixed_precision must be a boolean"),
     "evaluate: float samples": (lambda d: np.savez(d / "s.npz", images=np.zeros((3, 28, 28), np.float32)),
                                 ["evaluate", "--samples", "s.npz"], "uint8 (N, 28, 28)"),
     "limit beyond MNIST": (None, TRAIN + ["--limit", 70000], "limit=70000 is larger than the 60000"),
@@ -141,9 +212,52 @@ def test_the_cases_are_real_errors_not_artefacts_of_the_setup(generators, tmp_pa
     # the same commands with good input succeed, so each failure above is about the input it changes
     monkeypatch.chdir(tmp_path)
     write_fake_mnist(tmp_path / "data.npz")
+    (tmp_path / "p.json").write_text(json.dumps({"mixed_precision": False, "spectral_norm": True, "width": 1,
+                                                   "beta_1": 0.5, "seed": 0}))
     code, _, err = cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--limit", 20, "--batch-size", 4,
-                       "--epochs", 1, "--model", "mlp")
+                       "--epochs", 1, "--model", "mlp", "--preset-file", "p.json")
     assert code == 0, err
+    assert cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--resume", "--epochs", 2)[0] == 0
     assert cli("sample", "--generator", "run", "--n", 10, "--out", "s.jpg.png")[0] == 0
     assert cli("sample", "--generator", generators["cgan"], "--n", 10, "--out", "s.npz", "--labels", 9)[0] == 0
     assert keras.models.load_model(generators["mlp"], compile=False).name.startswith("mlp")
+
+
+@pytest.fixture(scope="module")
+def nan_generator(tmp_path_factory):
+    """An MLP generator whose weights are NaN (what a run that diverged unnoticed would leave), saved as .keras."""
+    generator = build_models("mlp", latent_dim=8, width=0.25)[0]
+    generator.set_weights([np.full(w.shape, np.nan, w.dtype) for w in generator.get_weights()])
+    path = tmp_path_factory.mktemp("nan") / "g.keras"
+    generator.save(path)
+    return path
+
+
+@pytest.mark.parametrize("argv", [["sample", "--out", "s.npz"], ["sample", "--out", "s.png"],
+                                  ["sample", "--out", "pngs/"], ["evaluate"]])
+def test_a_generator_that_draws_nan_exits_3_and_writes_nothing(argv, nan_generator, tmp_path, monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = cli(*argv, "--generator", nan_generator, "--n", 10)
+    assert code == 3, err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "NaN or infinite pixels" in err, err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["train", "train --resume", "sample", "tune"])
+def test_a_read_only_folder_gives_one_line_and_changes_nothing(command, generators, read_only, tmp_path,
+                                                               monkeypatch, cli):
+    monkeypatch.chdir(tmp_path)
+    write_fake_mnist(tmp_path / "data.npz")
+    tiny = ["--data", tmp_path / "data.npz", "--limit", 20, "--batch-size", 4, "--model", "mlp", "--quiet"]
+    (tmp_path / "ro").mkdir()
+    if command == "train --resume":
+        assert cli("train", "--out", "ro/run", "--epochs", 1, *tiny)[0] == 0
+    read_only(tmp_path / "ro")
+    before = snapshot(tmp_path)
+    argv = {"train": ["train", "--out", "ro/run", "--epochs", 1, *tiny],
+            "train --resume": ["train", "--out", "ro/run", "--resume", "--epochs", 2, *tiny],
+            "sample": ["sample", "--generator", generators["mlp"], "--n", 10, "--out", "ro/s.npz"],
+            "tune": ["tune", "--out", "ro/study", "--n-trials", 1, "--data", tmp_path / "data.npz", "--quiet"]}
+    code, _, err = cli(*argv[command])
+    assert_usage_error(code, err, "Read-only file system" if os.getuid() == 0 else "Permission denied")
+    assert snapshot(tmp_path) == before

@@ -104,7 +104,8 @@ def test_two_workers_on_loopback_train_as_one_process_on_two_devices(tmp_path, f
 
     from gan_mnist.checkpoint import load_checkpoint
     from gan_mnist.config import TrainConfig
-    from gan_mnist.training import CHECKPOINTS, build_gan
+    from gan_mnist.run_directory import CHECKPOINTS
+    from gan_mnist.training import build_gan
 
     args = ["train", "--limit", 320, "--batch-size", 64, "--epochs", 2, "--quiet"]
     hosts = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]

@@ -112,7 +112,12 @@ def test_existing_run_is_not_overwritten(tmp_path, mnist_path):
 @pytest.mark.parametrize(
     "changes, message",
     [({"epochs": 0}, "epochs must be a positive"), ({"batch_size": -1}, "batch_size"),
-     ({"model": "vae"}, "unknown model"), ({"dataset": "cifar"}, "unknown dataset"), ({"limit": 0}, "limit")],
+     ({"model": "vae"}, "unknown model"), ({"dataset": "cifar"}, "unknown dataset"), ({"limit": 0}, "limit"),
+     # types are checked, not coerced: a non-empty string would be True, "2" would fail deep inside Keras
+     ({"mixed_precision": "false"}, "mixed_precision must be a boolean"), ({"deterministic": 1}, "a boolean"),
+     ({"width": "2"}, "width must be a number"), ({"g_learning_rate": float("nan")}, "a number \\(finite\\)"),
+     ({"epochs": 2.0}, "epochs must be an integer"), ({"model": ["mlp"]}, "model must be a string"),
+     ({"seed": 2**70}, "seed is out of range")],
 )
 def test_bad_config_values(changes, message):
     with pytest.raises(GanMnistError, match=message):

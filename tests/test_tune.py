@@ -150,13 +150,62 @@ def test_a_killed_trial_is_failed_and_rerun_from_its_checkpoint(cli, tmp_path):
     assert history["wall_s"].iloc[-1] >= 7.2  # the budget counts the killed run's training time too
 
 
-@pytest.mark.slow
-def test_a_study_on_postgresql(postgres_url, mnist_path, tmp_path):
-    from gan_mnist.experiments.tune import tune
+def _everything(capsys_text: str, root) -> str:
+    """What a user can see of a run: its terminal output and every file it wrote under `root`."""
+    files = [p.read_bytes().decode(errors="replace") for p in root.rglob("*") if p.is_file()]
+    return "\n".join([capsys_text, *files])
 
-    result = tune(tmp_path / "study", n_trials=1, budget_minutes=0.05, storage=postgres_url, limit=2048,
-                  data_path=mnist_path, eval_samples=500, progress=False)
-    assert not (tmp_path / "study" / "study.db").exists()  # the study lives in the server
+
+@pytest.mark.slow
+def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist_path, tmp_path, monkeypatch):
+    from sqlalchemy.engine import make_url
+
+    url = make_url(postgres_url)
+    out = tmp_path / "study"
+    # the password in the URL: it works, is masked in the warning, and is written nowhere
+    code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", postgres_url, *SMALL,
+                            "--data", mnist_path)
+    assert code == 0, err
+    assert "warning: the password in postgresql://gan:***@127.0.0.1" in err and "~/.pgpass" in err
+    assert url.password not in _everything(stdout + err, tmp_path)
+    assert not (out / "study.db").exists()  # the study lives in the server
     loaded = optuna.load_study(study_name="gan_mnist", storage=postgres_url)
     assert [t.state for t in loaded.trials] == [optuna.trial.TrialState.COMPLETE]
-    assert loaded.best_value == pytest.approx(result.table["fd"].iloc[0])
+    assert loaded.best_value == pytest.approx(_trials(out)["fd"].iloc[0])
+
+    # libpq's own ways keep the password off the command line: ~/.pgpass (here PGPASSFILE), a service file
+    pgpass, services = tmp_path / "pgpass", tmp_path / "services"
+    pgpass.write_text(f"{url.host}:{url.port}:*:{url.username}:{url.password}\n")
+    pgpass.chmod(0o600)  # libpq ignores a password file others can read
+    services.write_text(f"[gan_test]\nhost={url.host}\nport={url.port}\nuser={url.username}\ndbname={url.database}\n")
+    monkeypatch.setenv("PGPASSFILE", str(pgpass))
+    monkeypatch.setenv("PGSERVICEFILE", str(services))
+    for storage in (f"postgresql://{url.username}@{url.host}:{url.port}/{url.database}",
+                    "postgresql:///?service=gan_test"):
+        code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", storage, *SMALL)
+        assert code == 0, err
+        assert "warning" not in err and json.loads(stdout.strip().splitlines()[-1])["best_fd"] == pytest.approx(
+            loaded.best_value, abs=1e-3)  # the same study, read back
+
+
+@pytest.mark.parametrize("storage", [
+    "postgresql://u:{pw}@127.0.0.1:1/db",  # nothing listens there
+    "postgresql+nodriver://u:{pw}@localhost/db",  # an unknown driver
+    "postgresql://u:p%40{pw}@127.0.0.1:1/db",  # a password written URL-encoded
+    "postgresql//u:{pw}@nohost",  # not a URL at all
+])
+def test_a_storage_that_cannot_open_never_shows_its_password(storage, cli, tmp_path, capsys):
+    password = "SECRET-d6f1"
+    code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage",
+                            storage.format(pw=password), *SMALL)
+    assert_usage_error(code, err, "cannot open the study storage")
+    assert password not in _everything(stdout + err, tmp_path)
+    assert not (tmp_path / "study").exists(), "nothing is written when the storage cannot open"
+
+
+@pytest.mark.slow
+def test_a_wrong_password_on_a_real_server_is_not_shown(postgres_url, cli, tmp_path):
+    wrong = postgres_url.replace(":pw-", ":wrong-pw-")
+    code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage", wrong, *SMALL)
+    assert_usage_error(code, err, "password authentication failed")
+    assert "wrong-pw" not in _everything(stdout + err, tmp_path) and ":***@" in err

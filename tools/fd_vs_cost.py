@@ -14,13 +14,14 @@ from pathlib import Path
 import pandas as pd
 
 from gan_mnist.plotting import plot_quality_curves
+from gan_mnist.run_directory import HISTORY
 
 out, *specs = sys.argv[1:]
 histories, cost = {}, {}
 for spec in specs:
     label, rest = spec.split("=", 1)
     run, per_epoch = rest.rsplit(":", 1)
-    histories[label], cost[label] = pd.read_csv(Path(run) / "history.csv"), float(per_epoch)
+    histories[label], cost[label] = pd.read_csv(Path(run) / HISTORY), float(per_epoch)
 fig = plot_quality_curves(histories, cost_per_epoch=cost)
 fig.axes[1].axvline(8, color="gray", ls=":", label="budget: 8 TL-epochs")
 fig.axes[1].legend(fontsize=7)

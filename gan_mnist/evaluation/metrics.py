@@ -14,6 +14,8 @@ import os
 
 import numpy as np
 
+from gan_mnist.errors import GanMnistError
+from gan_mnist.evaluation import MIN_SAMPLES
 from gan_mnist.evaluation.evaluator import classifier_outputs, load_evaluator
 
 
@@ -110,7 +112,19 @@ class Reference:
 
 def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
                     with_memorisation: bool = True) -> dict[str, float]:
-    """All metrics of images (N, 28, 28, 1) in [-1, 1] [requested labels (N,)] against MNIST's test split."""
+    """All metrics of images (N >= MIN_SAMPLES, 28, 28, 1) in [-1, 1] [requested labels int (N,), digits 0-9]
+    against MNIST's test split."""
+    if len(images) < MIN_SAMPLES:
+        raise GanMnistError(f"the metrics need at least {MIN_SAMPLES} images, got {len(images)}")
+    if not np.isfinite(images).all():
+        raise GanMnistError("images hold NaN or infinite pixels")
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
+            raise GanMnistError(f"labels must be integers, one per image ({len(images)}), got {labels.dtype} "
+                                f"{labels.shape}")
+        if labels.min() < 0 or labels.max() > 9:
+            raise GanMnistError(f"labels must be digits 0-9, got values from {labels.min()} to {labels.max()}")
     reference = reference or Reference()
     features, probs = classifier_outputs(load_evaluator(), images)
     shares = class_shares(probs)

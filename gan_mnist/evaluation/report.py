@@ -12,6 +12,7 @@ from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.evaluator import evaluator_card
 from gan_mnist.evaluation.metrics import Reference, evaluate_images
 from gan_mnist.models import is_conditional
+from gan_mnist.run_directory import CONFIG, GENERATOR, HISTORY
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 
@@ -21,16 +22,16 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     EMA), epochs and training wall time. `raw=True` scores the raw generator of the newest checkpoint instead
     (for a run with an EMA generator: how much the average helps)."""
     out = Path(out_dir)
-    if not (out / "config.json").exists() or not (out / "history.csv").exists():
-        raise GanMnistError(f"{out} is not a finished run (no config.json / history.csv)")
-    config = TrainConfig.load(out / "config.json")
-    history = pd.read_csv(out / "history.csv")
+    if not (out / CONFIG).exists() or not (out / HISTORY).exists():
+        raise GanMnistError(f"{out} is not a finished run (no {CONFIG} / {HISTORY})")
+    config = TrainConfig.load(out / CONFIG)
+    history = pd.read_csv(out / HISTORY)
     if raw:
         from gan_mnist.training import load_run
 
         generator = load_run(out).generator
     else:
-        generator = load_generator(out / "generator.keras")
+        generator = load_generator(out / GENERATOR)
     labels = all_digit_labels(n) if is_conditional(generator) else None
     metrics = evaluate_images(generate(generator, n, seed=seed, labels=labels), labels, reference or Reference())
     recipe = {"model": config.model, "loss": config.loss,

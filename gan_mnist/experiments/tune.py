@@ -15,10 +15,13 @@ import dataclasses
 import logging
 import math
 import os
+import re
 import socket
+import sys
 import time
 import warnings
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import keras
 import optuna
@@ -26,8 +29,14 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.experiments.tune_report import BEST_PRESET, PLOTS, RESULTS
+from gan_mnist.run_directory import CONFIG, Layout, check_folder, claim
 
 STUDY_DB, TRIALS = "study.db", "trials"
+# what a study folder holds: tune writes only these names (trials/NNNN are run directories of their own)
+STUDY = Layout(what="study folder", marker=".gan_mnist_study", folders=(),
+               owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS))
+                       + r"|study\.db-(journal|wal|shm)"),))
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
@@ -111,7 +120,7 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
         trial.set_user_attr("run_dir", run.relative_to(out).as_posix())
         trial.set_user_attr("config", config.to_dict())
         trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-        resume = (run / "config.json").exists()
+        resume = (run / CONFIG).exists()
         report = ReportToTrial(trial, config.budget_minutes * 60)
         try:
             result = train(config, run, data_path=data_path, resume=resume, force=True, verbose=verbose,
@@ -136,7 +145,8 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
 def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mnist",
                stale_after: float = 120.0) -> optuna.Study:
     """Create or load the study (SQLite file out/study.db unless `storage` is a database URL), with heartbeats:
-    a trial silent for `stale_after` seconds is failed and queued again (once per trial, twice at most)."""
+    a trial silent for `stale_after` seconds is failed and queued again (once per trial, twice at most).
+    Errors show the URL with its password masked."""
     url = storage or f"sqlite:///{(out / STUDY_DB).resolve()}"
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     for attempt in range(5):  # workers starting at once race to create the tables and the study: losers retry
@@ -149,10 +159,48 @@ def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mni
         except (optuna.exceptions.DuplicatedStudyError, sqlalchemy.exc.IntegrityError,
                 sqlalchemy.exc.OperationalError) as e:
             error = e
+            if isinstance(e, sqlalchemy.exc.OperationalError) and not url.startswith("sqlite"):
+                break  # a server that refuses (down, wrong password) will not change its mind in a second
             time.sleep(1 + attempt)
         except Exception as e:  # SQLAlchemy's many errors for a bad URL or a missing driver
-            raise GanMnistError(f"cannot open the study storage {url}: {type(e).__name__}: {e}") from e
-    raise GanMnistError(f"cannot open the study storage {url}: {type(error).__name__}: {error}")
+            error = e
+            break
+    # one line: the first line of the driver's message, with the password (if any) masked
+    reason = redact(f"{type(error).__name__}: {str(error).strip().splitlines()[0] if str(error).strip() else ''}",
+                    url)
+    raise GanMnistError(f"cannot open the study storage {masked_url(url)}: {reason}") from None
+
+
+def _passwords(url: str) -> set[str]:
+    """The password of `url` as written and decoded (empty when it has none or cannot be parsed)."""
+    found = set()
+    try:
+        password = sqlalchemy.engine.make_url(url).password
+        if password:
+            found |= {str(password), quote(str(password), safe="")}
+    except Exception:  # not parseable: the pattern below still finds user:password@
+        pass
+    match = re.search(r"://[^/@:]*:([^/@]*)@", url)
+    if match and match[1]:
+        found |= {match[1], unquote(match[1])}
+    return {p for p in found if p}
+
+
+def redact(text: str, url: str) -> str:
+    """`text` with `url` shown as masked_url(url) and every other form of its password replaced by ***."""
+    text = text.replace(url, masked_url(url))
+    for password in sorted(_passwords(url), key=len, reverse=True):
+        text = text.replace(password, "***")
+    return text
+
+
+def masked_url(url: str) -> str:
+    """`url` with its password shown as ***, for messages and logs; a URL that cannot be parsed is not shown (where
+    its password is cannot be told)."""
+    try:
+        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(a URL SQLAlchemy cannot parse, not shown)"
 
 
 def _storage(url: str, engine: dict, stale_after: float) -> optuna.storages.RDBStorage:
@@ -189,10 +237,16 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_folder(out_dir, "out_dir", STUDY)
+    if storage is None:
+        claim(out, STUDY)  # the SQLite file goes in it
     optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
     study = open_study(out, storage, study_name, stale_after)
+    claim(out, STUDY)  # (a storage that cannot be opened leaves the folder untouched)
+    if storage and _passwords(storage):
+        print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
+              "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (README, Tuning)",
+              file=sys.stderr)
     if not study.trials:
         study.enqueue_trial(BASELINE, user_attrs={"baseline": True})
     # a trial whose worker died is failed (and queued again) now, not only once a new trial starts: the report

@@ -11,6 +11,8 @@ import optuna
 import pandas as pd
 
 from gan_mnist.config import TrainConfig
+from gan_mnist.plotting import save_figure
+from gan_mnist.run_directory import atomic_write_bytes
 
 RESULTS, BEST_PRESET, PLOTS = "trials.csv", "best_preset.json", "plots"
 # run-specific fields a preset leaves out: the budget becomes the epochs the trial reached, evaluation is per run
@@ -60,7 +62,7 @@ def _save(ax, path: Path) -> Path:
     figure = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure  # slice plots return an array of axes
     figure.set_size_inches(max(figure.get_size_inches()[0], 8), max(figure.get_size_inches()[1], 4.5))
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    save_figure(figure, path)
     plt.close(figure)
     return path
 
@@ -73,11 +75,12 @@ def write_report(study: optuna.Study, out: str | Path) -> tuple[pd.DataFrame, di
     out = Path(out)
     table = trials_table(study)
     files = {"trials": out / RESULTS}
-    table.to_csv(files["trials"])
+    atomic_write_bytes(files["trials"], table.to_csv().encode())
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
     if complete:
         files["best_preset"] = out / BEST_PRESET
-        files["best_preset"].write_text(json.dumps(best_preset(study), indent=2, sort_keys=True) + "\n")
+        preset = json.dumps(best_preset(study), indent=2, sort_keys=True) + "\n"
+        atomic_write_bytes(files["best_preset"], preset.encode())
     (out / PLOTS).mkdir(exist_ok=True)
     drawers = {"history": plots.plot_optimization_history, "slice": lambda study: plots.plot_slice(
                    study, params=_most_important(study, 6)), "importances": plots.plot_param_importances}
@@ -99,7 +102,8 @@ def plot_trial_curves(study_dir: str | Path, table: pd.DataFrame, path: str | Pa
     solid, pruned ones dashed, the baseline (the default recipe) black. Returns the figure; saves it to `path`."""
     import matplotlib.pyplot as plt
 
-    from gan_mnist.tensorboard_logs import TENSORBOARD, read_tensorboard
+    from gan_mnist.run_directory import TENSORBOARD
+    from gan_mnist.tensorboard_logs import read_tensorboard
 
     figure, ax = plt.subplots(figsize=(9, 4.5))
     for trial, row in table.iterrows():
@@ -119,5 +123,5 @@ def plot_trial_curves(study_dir: str | Path, table: pd.DataFrame, path: str | Pa
     ax.legend(fontsize=7, ncol=2)
     figure.tight_layout()
     if path is not None:
-        figure.savefig(path, dpi=100)
+        save_figure(figure, path)
     return figure

@@ -1,0 +1,232 @@
+"""The run directory: every name inside it, the marker that says gan_mnist made it, its lock, and what `force` may
+delete.
+
+A folder is a run only if it carries MARKER. A folder without it is used only if it holds nothing a run would
+write (a new folder, an empty one, or one with unrelated files, which are left alone). `clear` deletes the files a
+run writes, by name pattern (`frames/epoch_0001.png`, never `frames/*`), never a folder that still holds anything
+else, and never follows a symbolic link. The lock is an OS file lock (flock): the kernel releases it when its
+process dies, so a killed run leaves no stale lock behind.
+
+Imports nothing heavy: the CLI checks `--out` with it before TensorFlow is loaded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import json
+import os
+import re
+import secrets
+import socket
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from gan_mnist.errors import GanMnistError
+
+# names inside a run directory
+MARKER, LOCK = ".gan_mnist_run", ".gan_mnist.lock"
+CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
+GENERATOR = "generator.keras"
+FRAMES, CHECKPOINTS, SNAPSHOTS, TENSORBOARD = "frames", "checkpoints", "generators", "tensorboard"
+TB_SCALARS, TB_SAMPLES = "train", "samples"  # TensorBoard "runs" inside TENSORBOARD: Keras's scalars, our grids
+WORKERS = "workers"  # multi-worker training: worker k's own run directory is WORKERS/k (see distribute.worker_dir)
+
+
+def epoch_file(epoch: int, suffix: str) -> str:
+    """The per-epoch file name: epoch_0007.png (frames), .npz (checkpoints), .keras (generator snapshots)."""
+    return f"epoch_{epoch:04d}{suffix}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """What gan_mnist writes in a folder of one kind: its marker, and (folder, file-name regex) of every file."""
+
+    what: str  # e.g. "run directory"
+    marker: str
+    owned: tuple[tuple[str, str], ...]
+    folders: tuple[str, ...]  # the folders it makes, deepest first (the order `clear` removes empty ones in)
+
+
+_EPOCH = r"epoch_\d{4,}"
+RUN = Layout(
+    what="run directory", marker=MARKER,
+    owned=(
+        ("", "|".join(re.escape(n) for n in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR))),
+        (FRAMES, _EPOCH + r"\.png"),
+        (CHECKPOINTS, _EPOCH + r"\.npz"),
+        (SNAPSHOTS, _EPOCH + r"\.keras"),
+        (f"{TENSORBOARD}/{TB_SCALARS}", r"events\.out\.tfevents\.[^/]+"),
+        (f"{TENSORBOARD}/{TB_SAMPLES}", r"events\.out\.tfevents\.[^/]+"),
+    ),
+    folders=(f"{TENSORBOARD}/{TB_SCALARS}", f"{TENSORBOARD}/{TB_SAMPLES}", TENSORBOARD, FRAMES, CHECKPOINTS,
+             SNAPSHOTS),
+)
+_TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
+
+
+def epoch_files(folder: str | os.PathLike, suffix: str, last_epoch: int | None = None) -> list[Path]:
+    """folder/epoch_NNNN{suffix} files in epoch order, up to `last_epoch` (frames, checkpoints, snapshots)."""
+    pattern = re.compile(r"epoch_(\d{4,})" + re.escape(suffix))
+    found = []
+    for path in Path(folder).glob("epoch_*" + suffix):
+        match = pattern.fullmatch(path.name)
+        if match and (last_epoch is None or int(match[1]) <= last_epoch):
+            found.append((int(match[1]), path))
+    return [path for _, path in sorted(found)]
+
+
+def _owned_name(name: str, pattern: str) -> bool:
+    temp = _TEMP.fullmatch(name)
+    if temp:  # a temporary file of atomic_path, left by a process killed mid-write
+        name = temp["stem"] + (temp["suffix"] or "")
+    return re.fullmatch(pattern, name) is not None
+
+
+def owned_files(out: str | os.PathLike, layout: Layout = RUN, folders_too: bool = False) -> list[Path]:
+    """The files in `out` that gan_mnist writes there (and their temporary files), by name, for `clear`;
+    `folders_too` adds folders with such names. Symbolic links to folders are not followed; marker and lock are
+    not listed."""
+    out = Path(out)
+    found = []
+    for folder, pattern in layout.owned:
+        where = out / folder if folder else out
+        if not _real_dir(where):
+            continue
+        for entry in os.scandir(where):
+            if (folders_too or not entry.is_dir(follow_symlinks=False)) and _owned_name(entry.name, pattern):
+                found.append(Path(entry.path))
+    return sorted(found)
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _obstacles(out: Path, layout: Layout) -> list[str]:
+    """What in `out` is in the way: files (or folders) at names gan_mnist would write, and its folders' names
+    taken by a file or a link."""
+    found = [p.relative_to(out).as_posix() for p in owned_files(out, layout, folders_too=True)]
+    for folder in layout.folders:
+        path = out / folder
+        if os.path.lexists(path) and not _real_dir(path):
+            found.append(folder)
+    return found
+
+
+def is_run(out: str | os.PathLike, layout: Layout = RUN) -> bool:
+    """True when `out` carries the marker of a gan_mnist run directory (or of `layout`'s kind of folder)."""
+    return os.path.lexists(Path(out) / layout.marker)
+
+
+def check_folder(out: str | os.PathLike, what: str = "--out", layout: Layout = RUN) -> Path:
+    """Refuse, with one line, a path gan_mnist cannot own: a file, a path under a file, or a folder without the
+    marker that already holds files it would write. Returns `out` as a Path; touches nothing."""
+    out = Path(out)
+    for parent in (out, *out.parents):
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                where = "is" if parent == out else f"is under {parent}, which is"
+                raise GanMnistError(f"{what} {out} {where} a file, not a folder")
+            break
+    if out.is_dir() and not is_run(out, layout):
+        obstacles = _obstacles(out, layout)
+        if obstacles:
+            shown = ", ".join(obstacles[:5]) + (f" and {len(obstacles) - 5} more" if len(obstacles) > 5 else "")
+            raise GanMnistError(
+                f"{out} is not a gan_mnist {layout.what} (it has no {layout.marker}) but holds names a "
+                f"{layout.what} uses ({shown}); nothing was changed: choose a new or empty folder (if gan_mnist "
+                f"made it, mark it with: touch {out / layout.marker})")
+    return out
+
+
+def claim(out: str | os.PathLike, layout: Layout = RUN) -> None:
+    """Mark `out` (created if needed) as a gan_mnist run directory (or `layout`'s kind of folder)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if not is_run(out, layout):
+        note = {"what": f"a gan_mnist {layout.what}",
+                "files": "gan_mnist writes, and `--force` deletes, only files of its own names here "
+                         "(config.json, history.csv, frames/epoch_NNNN.png, ...); anything else is left alone"}
+        atomic_write_bytes(out / layout.marker, (json.dumps(note, indent=2) + "\n").encode())
+
+
+def clear(out: str | os.PathLike) -> list[Path]:
+    """Delete the files a run wrote in `out` (see owned_files), then its folders that are left empty; the marker,
+    the lock and anything else stay. Returns the deleted files."""
+    out = Path(out)
+    removed = owned_files(out)
+    for path in removed:
+        path.unlink(missing_ok=True)
+    for folder in RUN.folders:
+        path = out / folder
+        if _real_dir(path):
+            with contextlib.suppress(OSError):  # not empty: someone else's files are in it
+                path.rmdir()
+    return removed
+
+
+def remove_temporaries(out: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files that processes killed mid-write left in `out` (call it holding the lock: then no
+    writer is alive). Returns them."""
+    left = [p for p in owned_files(out) if _TEMP.fullmatch(p.name)]
+    for path in left:
+        path.unlink(missing_ok=True)
+    return left
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A unique temporary name beside `path` (same suffix, for writers that go by it) to write to; renamed onto
+    `path` when the block ends without error, deleted when it raises. Two processes never share a temporary name."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.{secrets.token_hex(8)}.tmp{path.suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write `data` to `path` via a unique temporary file, fsync and rename: never a half-written file."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+@contextlib.contextmanager
+def locked(out: str | os.PathLike) -> Iterator[None]:
+    """Hold the run directory's lock (creating the folder if needed) for the block; a second holder, in this or
+    another process, is refused with one line naming the process that has it."""
+    import fcntl  # POSIX only; imported here so that the names above stay importable everywhere
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 500, 0).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise GanMnistError(f"{out} is in use by {holder}: wait for it to finish, or stop it") from None
+    except OSError as e:
+        if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+            os.close(fd)
+            raise
+        # some network and FUSE file systems have no locks: go on, saying that the run is not protected
+        warnings.warn(f"cannot lock {out} ({e.strerror}): nothing stops a second process from using it",
+                      stacklevel=3)
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})"
+                  .encode(), 0)
+        yield
+    finally:
+        os.ftruncate(fd, 0)
+        os.close(fd)  # closing releases the lock
