@@ -14,7 +14,7 @@ from gan_mnist.config import DATASETS, MODELS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
-from gan_mnist.run_directory import CONFIG, check_folder, is_run
+from gan_mnist.run_directory import CONFIG, STUDY, check_folder, is_run
 
 # the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
 MAX_SAMPLES, MAX_GRID = 1_000_000, 10_000
@@ -404,6 +404,7 @@ def _tune(args: argparse.Namespace) -> None:
             raise GanMnistError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
     if args.limit is not None and args.limit <= 0:
         raise GanMnistError(f"--limit must be a positive integer, got {args.limit}")
+    check_folder(args.out, "--out", STUDY)
     import_tensorflow_quietly()
     from gan_mnist.experiments.tune import tune
 
@@ -435,6 +436,6 @@ def main(argv: list[str] | None = None) -> int:
         return 3 if isinstance(e, NonFinite) else 2
     except OSError as e:  # a read-only folder, a full disk, a path that is not what it should be
         where = f": {e.filename}" if e.filename else ""
-        print(f"error: {e.strerror or e}{where}; nothing more was written", file=sys.stderr)
+        print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     return 0

@@ -65,6 +65,12 @@ RUN = Layout(
     folders=(f"{TENSORBOARD}/{TB_SCALARS}", f"{TENSORBOARD}/{TB_SAMPLES}", TENSORBOARD, FRAMES, CHECKPOINTS,
              SNAPSHOTS),
 )
+# a `tune` study folder: study.db (unless the study lives in a database server), trials/NNNN (each trial a run
+# directory of its own), the leaderboard, the best trial's preset, Optuna's plots
+STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS = "study.db", "trials", "trials.csv", "best_preset.json", "plots"
+STUDY = Layout(what="study folder", marker=".gan_mnist_study", folders=(),
+               owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS))
+                       + r"|study\.db-(journal|wal|shm)"),))
 _TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
 
 
@@ -204,10 +210,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def locked(out: str | os.PathLike) -> Iterator[None]:
     """Hold the run directory's lock (creating the folder if needed) for the block; a second holder, in this or
     another process, is refused with one line naming the process that has it."""
-    import fcntl  # POSIX only; imported here so that the names above stay importable everywhere
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl  # POSIX (Linux, macOS, Colab)
+    except ImportError:  # Windows: no flock; go on, saying so
+        warnings.warn(f"cannot lock {out} on this system: nothing stops a second process from using it",
+                      stacklevel=3)
+        yield
+        return
     fd = os.open(out / LOCK, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -167,11 +167,12 @@ def _restore(gan: GAN, out: Path, checkpoint_every: int) -> int:
             warnings.warn(f"{e}; trying an older checkpoint", stacklevel=2)
     recorded = _epochs_recorded(out)
     if tried:
-        raise GanMnistError(f"cannot resume {out}: no checkpoint is readable (tried "
-                            f"{', '.join(str(p) for p in tried)}); start over with force=True (CLI: --force)")
+        raise GanMnistError(f"cannot restore {out}: no checkpoint is readable (tried "
+                            f"{', '.join(str(p) for p in tried)}); to train it again from the start: force=True "
+                            "(CLI: --force)")
     if recorded >= checkpoint_every:
-        raise GanMnistError(f"cannot resume {out}: {HISTORY} records {recorded} epochs but {out / CHECKPOINTS} holds "
-                            "no checkpoint; start over with force=True (CLI: --force)")
+        raise GanMnistError(f"cannot restore {out}: {HISTORY} records {recorded} epochs but {out / CHECKPOINTS} "
+                            "holds no checkpoint; to train it again from the start: force=True (CLI: --force)")
     return 0
 
 
@@ -216,7 +217,9 @@ def train(
     tensorboard/).
 
     `images` (float32 (N, 28, 28, 1) in [-1, 1]) and `labels` (N,) replace loading `config.dataset`;
-    `resume` continues from the last checkpoint in `out_dir`; `force` discards a previous run there;
+    `resume` continues from the last checkpoint in `out_dir` (an error if the run has checkpoints but none readable);
+    `force` discards a previous run there, deleting only the files a run writes (run_directory). `out_dir` must be
+    new, empty, free of names a run uses, or marked as a run; the run holds its lock until it returns.
     `devices` > 1 trains data-parallel on that many GPUs (or logical CPUs), config.batch_size being the global batch;
     with TF_CONFIG naming a cluster, on all its workers (the chief writes `out_dir`, worker k out_dir/workers/k).
     """

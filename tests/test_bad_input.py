@@ -11,7 +11,7 @@ import pytest
 
 from gan_mnist import TrainConfig
 from gan_mnist.models import build_models
-from gan_mnist.run_directory import claim
+from gan_mnist.run_directory import LOCK, claim
 from tests.conftest import assert_usage_error, snapshot, write_fake_mnist
 
 
@@ -32,8 +32,23 @@ def fake(**overrides):
 
 def existing_run(d):
     claim(d / "run")
+    (d / "run" / LOCK).touch()  # as every run that has trained has it
     TrainConfig(batch_size=4).save(d / "run" / "config.json")
     (d / "run" / "history.csv").write_text("epoch,d_loss,g_loss\n1,1.0,1.0\n")
+
+
+def pickled_checkpoint(d):
+    """A run whose only checkpoint holds a pickled object (unpickling runs code): it must never be loaded."""
+    fake(y_train=np.arange(20, dtype=np.uint8) % 10)(d)
+    existing_run(d)
+    (d / "run" / "checkpoints").mkdir()
+    np.savez(d / "run" / "checkpoints" / "epoch_0001.npz", epoch=np.array(1), gadget=np.array([print], dtype=object))
+
+
+def lambda_generator(d):
+    """A .keras file whose Lambda layer carries Python bytecode (it would run on load without safe mode)."""
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Lambda(lambda x: x * 2)], name="gadget")
+    model.save(d / "g.keras")
 
 
 def junk(name):
@@ -150,6 +165,15 @@ CASES = {
                                     "width must be a number (finite)"),
     "preset file: a fraction of an epoch": (json_file("p.json", {"epochs": 1.5}), TRAIN + ["--preset-file", "p.json"],
                                             "epochs must be an integer"),
+    "a pickled checkpoint is never loaded": (pickled_checkpoint, TRAIN + ["--resume", "--data", "data.npz"],
+                                             "no checkpoint is readable (tried run/checkpoints/epoch_0001.npz)"),
+    "sample: a generator with Python bytecode": (lambda_generator,
+                                                 ["sample", "--generator", "g.keras", "--out", "s.npz"],
+                                                 "could not load generator g.keras: damaged or not a Keras model"),
+    "evaluate: samples with a pickled object": (samples(DIGITS, labels=np.array([print] * 20, dtype=object)),
+                                                ["evaluate", "--samples", "s.npz"], "not a readable .npz file"),
+    "tune --out is a file": (junk("study"), ["tune", "--out", "study", "--n-trials", 1],
+                             "--out study is a file, not a folder"),
     "tune: a folder holding someone's trials.csv": (lambda d: put(d / "study", {"trials.csv": b"mine"}),
                                                     ["tune", "--out", "study", "--n-trials", 1],
                                                     "study is not a gan_mnist study folder"),

@@ -254,3 +254,11 @@ def test_the_lock_file_names_no_process_once_the_run_ends(tmp_path, tiny, cli):
     assert cli("train", "--out", out, "--epochs", 1, *tiny)[0] == 0
     assert (out / LOCK).read_text() == ""
     assert os.path.getsize(out / MARKER) > 0
+
+
+def test_without_file_locks_a_run_goes_on_and_says_so(tmp_path, monkeypatch):
+    from gan_mnist.run_directory import locked
+
+    monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows: `import fcntl` fails
+    with pytest.warns(UserWarning, match="nothing stops a second process"), locked(tmp_path / "run"):
+        assert (tmp_path / "run").is_dir()

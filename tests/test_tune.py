@@ -162,9 +162,10 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
 
     url = make_url(postgres_url)
     out = tmp_path / "study"
-    # the password in the URL: it works, is masked in the warning, and is written nowhere
-    code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", postgres_url, *SMALL,
-                            "--data", mnist_path)
+    # the password in the URL: it works, is masked in the warning, and is written nowhere, even with Optuna's log and
+    # progress bar on (no --quiet)
+    code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", postgres_url,
+                            *[a for a in SMALL if a != "--quiet"], "--data", mnist_path)
     assert code == 0, err
     assert "warning: the password in postgresql://gan:***@127.0.0.1" in err and "~/.pgpass" in err
     assert url.password not in _everything(stdout + err, tmp_path)

@@ -29,14 +29,8 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
-from gan_mnist.experiments.tune_report import BEST_PRESET, PLOTS, RESULTS
-from gan_mnist.run_directory import CONFIG, Layout, check_folder, claim
+from gan_mnist.run_directory import CONFIG, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
-STUDY_DB, TRIALS = "study.db", "trials"
-# what a study folder holds: tune writes only these names (trials/NNNN are run directories of their own)
-STUDY = Layout(what="study folder", marker=".gan_mnist_study", folders=(),
-               owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS))
-                       + r"|study\.db-(journal|wal|shm)"),))
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`

@@ -12,9 +12,8 @@ import pandas as pd
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.plotting import save_figure
-from gan_mnist.run_directory import atomic_write_bytes
+from gan_mnist.run_directory import BEST_PRESET, PLOTS, RESULTS, atomic_write_bytes
 
-RESULTS, BEST_PRESET, PLOTS = "trials.csv", "best_preset.json", "plots"
 # run-specific fields a preset leaves out: the budget becomes the epochs the trial reached, evaluation is per run
 _NOT_IN_PRESET = ("budget_minutes", "epochs", "eval_every", "eval_samples", "limit", "seed")
 
