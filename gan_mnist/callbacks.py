@@ -185,6 +185,25 @@ class QualityEvery(keras.callbacks.Callback):
         logs.update({k: v for k, v in metrics.items() if k != "n"}, eval_s=time.perf_counter() - start)
 
 
+class KeepBest(keras.callbacks.Callback):
+    """At every epoch QualityEvery evaluated, keeps the sampler as `path` (best.keras) when its FD is the lowest so
+    far, and adds `best_fd` and `best_epoch` to the logs. Listed after QualityEvery (which adds `fd`) and before
+    HistoryCSV (which records them). `best` = (fd, epoch) of a resumed run's history so far."""
+
+    def __init__(self, path: str | Path, best: tuple[float, int] | None = None):
+        super().__init__()
+        self.path = Path(path)
+        self.best_fd, self.best_epoch = best if best is not None else (float("inf"), 0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or "fd" not in logs:
+            return
+        if logs["fd"] < self.best_fd:  # a tie keeps the earlier epoch
+            self.best_fd, self.best_epoch = float(logs["fd"]), epoch + 1
+            save_generator(self.model.sampler, self.path)
+        logs.update(best_fd=self.best_fd, best_epoch=self.best_epoch)
+
+
 class GeneratorSnapshots(keras.callbacks.Callback):
     """Every `every` epochs keeps a copy of the generator as directory/epoch_NNNN.keras."""
 

@@ -126,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     e.add_argument("--table", action="store_true", help="also print a readable table")
+    e.add_argument("--plot", type=Path, help="also draw a bar chart per digit into this PNG: conditional accuracy "
+                                             "(conditional generators or labelled samples), else each digit's "
+                                             "share of the samples")
 
     c = sub.add_parser("compare", help="one table of quality metrics for several run directories")
     c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras)")
@@ -335,6 +338,11 @@ def _load_samples(path: Path):
 def _evaluate(args: argparse.Namespace) -> None:
     if args.generator is not None and not MIN_EVAL_SAMPLES <= args.n <= MAX_SAMPLES:
         raise GanMnistError(f"--n must be from {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} samples, got {args.n}")
+    if args.plot is not None:
+        if args.plot.suffix != ".png" or args.plot.exists():
+            raise GanMnistError(f"--plot must name a new .png file, got {args.plot}"
+                                + (" (it exists)" if args.plot.exists() else ""))
+        check_folder(args.plot, "--plot")  # not a path under a file
     import_tensorflow_quietly()
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
     from gan_mnist.models import is_conditional
@@ -347,11 +355,28 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:
         images, labels = _load_samples(args.samples)
     result = {"source": str(args.generator or args.samples),
-              **evaluate_images(images, labels, reference=Reference(args.data))}
-    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}))
+              **evaluate_images(images, labels, reference=Reference(args.data), per_digit=True)}
+    print(json.dumps({k: _rounded(v) for k, v in result.items()}))
     if args.table:
         for key, value in result.items():
-            print(f"  {key:24s} {value:.4f}" if isinstance(value, float) else f"  {key:24s} {value}")
+            if isinstance(value, list):  # one row per digit
+                for digit, v in enumerate(value):
+                    print(f"  {f'{key} {digit}':24s} {'-' if v is None else f'{v:.4f}'}")
+            else:
+                print(f"  {key:24s} {value:.4f}" if isinstance(value, float) else f"  {key:24s} {value}")
+    if args.plot:
+        from gan_mnist.plotting import plot_per_digit
+
+        per_digit = ("digit_accuracy", "conditional accuracy") if "digit_accuracy" in result else (
+            "class_share", "share of the samples")
+        plot_per_digit({str(args.generator or args.samples): result[per_digit[0]]}, per_digit[1], args.plot)
+
+
+def _rounded(value):
+    """Floats (and lists of them) to 4 decimals, for the JSON line."""
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return round(value, 4) if isinstance(value, float) else value
 
 
 def _compare(args: argparse.Namespace) -> None:

@@ -97,6 +97,27 @@ def preview_gif(frame_paths: Sequence[str | os.PathLike], gif_path: str | os.Pat
     return gif_path
 
 
+def plot_per_digit(values: dict[str, list], what: str, path: str | os.PathLike | None = None):
+    """Bar chart per digit 0-9 of one or more sources ({name: 10 values in [0, 1], None where not measured}),
+    e.g. conditional accuracy or class shares; saves it to `path` if given. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    width = 0.8 / len(values)
+    for i, (name, per_digit) in enumerate(values.items()):
+        heights = [np.nan if v is None else v for v in per_digit]
+        ax.bar(np.arange(10) + (i - (len(values) - 1) / 2) * width, heights, width, label=name)
+    if what.startswith("share"):
+        ax.axhline(0.1, color="gray", ls=":", label="equal shares")
+    ax.set(xticks=range(10), xlabel="digit", ylabel=what, ylim=(0, 1.05), title=f"{what} per digit")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
     """Plot losses, discriminator accuracies and (if measured) quality vs epoch and wall time; save if `path`."""
     import matplotlib.pyplot as plt

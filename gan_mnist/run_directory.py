@@ -30,7 +30,7 @@ from gan_mnist.errors import GanMnistError
 # names inside a run directory
 MARKER, LOCK = ".gan_mnist_run", ".gan_mnist.lock"
 CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
-GENERATOR = "generator.keras"
+GENERATOR, BEST = "generator.keras", "best.keras"  # the run's sampler at its end, and at its best FD
 FRAMES, CHECKPOINTS, SNAPSHOTS, TENSORBOARD = "frames", "checkpoints", "generators", "tensorboard"
 TB_SCALARS, TB_SAMPLES = "train", "samples"  # TensorBoard "runs" inside TENSORBOARD: Keras's scalars, our grids
 WORKERS = "workers"  # multi-worker training: worker k's own run directory is WORKERS/k (see distribute.worker_dir)
@@ -55,7 +55,7 @@ _EPOCH = r"epoch_\d{4,}"
 RUN = Layout(
     what="run directory", marker=MARKER,
     owned=(
-        ("", "|".join(re.escape(n) for n in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR))),
+        ("", "|".join(re.escape(n) for n in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR, BEST))),
         (FRAMES, _EPOCH + r"\.png"),
         (CHECKPOINTS, _EPOCH + r"\.npz"),
         (SNAPSHOTS, _EPOCH + r"\.keras"),

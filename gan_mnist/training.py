@@ -16,6 +16,7 @@ from gan_mnist.callbacks import (
     CheckpointEvery,
     GeneratorSnapshots,
     HistoryCSV,
+    KeepBest,
     QualityEvery,
     RunPictures,
     SampleFrames,
@@ -34,6 +35,7 @@ from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
 from gan_mnist.run_directory import (
+    BEST,
     CHECKPOINTS,
     CONFIG,
     FRAMES,
@@ -75,6 +77,11 @@ class TrainResult:
     @property
     def generator_path(self) -> Path:
         return self.out_dir / GENERATOR
+
+    @property
+    def best_path(self) -> Path:
+        """best.keras: the sampler at the epoch of lowest FD (runs with eval_every on MNIST)."""
+        return self.out_dir / BEST
 
     @property
     def loss_plot_path(self) -> Path:
@@ -185,6 +192,14 @@ def _epochs_recorded(out: Path) -> int:
     return int(epochs.max()) if len(epochs) else 0
 
 
+def _best_so_far(history: pd.DataFrame | None) -> tuple[float, int] | None:
+    """(lowest fd, its epoch) in a resumed run's history, None when none was measured."""
+    if history is None or "fd" not in history or history["fd"].isna().all():
+        return None
+    best = history.loc[history["fd"].idxmin()]
+    return float(best["fd"]), int(best["epoch"])
+
+
 def load_run(out_dir: str | os.PathLike) -> GAN:
     """The GAN of a run directory at its newest checkpoint: both networks, the EMA generator and the optimizers.
 
@@ -284,7 +299,8 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
         # the NaN guard before any callback that saves: it must stop a broken epoch before anything saves it
         StopOnNonFinite(out / CHECKPOINTS),
         # quality next: it adds its metrics to the logs that the history then records
-        *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path)]
+        *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path),
+           KeepBest(out / BEST, _best_so_far(previous))]  # after the quality it reads, before the history
           if config.eval_every and config.dataset == "mnist" else []),
         history,
         SampleFrames(out / FRAMES, noise, frame_labels, ncols),

@@ -90,12 +90,14 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(tmp_path):
 @pytest.mark.slow
 def test_evaluate_a_generator_and_its_samples(trained_run, tmp_path):
     out, _ = trained_run
-    proc = run_cli("evaluate", "--generator", out, "--n", 500, "--table")
+    proc = run_cli("evaluate", "--generator", out, "--n", 500, "--table", "--plot", tmp_path / "shares.png")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[0])
     assert result["n"] == 500 and result["fd"] > 0 and 1 <= result["mnist_score"] <= 10
+    assert 0 <= result["precision"] <= 1 and 0 <= result["recall"] <= 1 and len(result["class_share"]) == 10
     table = [line.split()[0] for line in proc.stdout.splitlines()[1:]]  # the readable table follows the JSON
-    assert {"fd", "mnist_score", "nn_ratio"} <= set(table)
+    assert {"fd", "mnist_score", "nn_ratio", "precision", "recall", "class_share"} <= set(table)
+    assert Image.open(tmp_path / "shares.png").size[0] > 400  # the bar chart of each digit's share
     sampled = run_cli("sample", "--generator", out / "generator.keras", "--n", 300, "--out", tmp_path / "s.npz")
     assert sampled.returncode == 0, sampled.stderr
     proc = run_cli("evaluate", "--samples", tmp_path / "s.npz")
@@ -110,10 +112,14 @@ def test_evaluate_scores_real_digits_with_their_labels_as_real(tmp_path, mnist_p
     # noise scores about 600)
     with np.load(mnist_path) as f:
         np.savez(tmp_path / "real.npz", images=f["x_test"][-5000:], labels=f["y_test"][-5000:])
-    proc = run_cli("evaluate", "--samples", tmp_path / "real.npz")
+    proc = run_cli("evaluate", "--samples", tmp_path / "real.npz", "--plot", tmp_path / "digits.png")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert result["conditional_accuracy"] > 0.97 and result["fd"] < 10, result
+    # per digit: the table users ask for when "my cGAN draws only 8s", and its bar chart
+    assert len(result["digit_accuracy"]) == 10 and result["min_digit_accuracy"] == min(result["digit_accuracy"]) > 0.95
+    assert result["precision"] > 0.7 and result["recall"] > 0.7  # real digits: both high
+    assert (tmp_path / "digits.png").stat().st_size > 5000
 
 
 def test_every_public_name_is_the_object_not_a_module():
@@ -142,7 +148,8 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     code, out, err = cli("compare", run, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
     assert code == 0, err
     header = out.splitlines()[0]
-    for column in ("model", "loss", "penalty", "spectral_norm", "ema_kimg", "fd", "mnist_score"):
+    for column in ("model", "loss", "penalty", "spectral_norm", "ema_kimg", "fd", "mnist_score", "precision",
+                   "recall"):
         assert column in header, header
     rows = {line.split("|")[1].strip(): line for line in out.splitlines()[2:]}
     assert set(rows) == {str(run), f"{run} (raw)", "real MNIST digits (reference)"}
@@ -151,3 +158,7 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     column = [c.strip() for c in header.split("|")].index("fd")
     fd = lambda line: float(line.split("|")[column])  # noqa: E731
     assert fd(rows[str(run)]) == pytest.approx(fd(rows[f"{run} (raw)"]), rel=1e-3)
+    # the real digits' precision and recall, measured at the runs' sample size: high, unlike an untrained generator's
+    cell = lambda line, name: float(line.split("|")[[c.strip() for c in header.split("|")].index(name)])  # noqa: E731
+    real = rows["real MNIST digits (reference)"]
+    assert cell(real, "precision") > 0.6 and cell(real, "recall") > 0.6 > cell(rows[str(run)], "recall")

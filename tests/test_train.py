@@ -191,6 +191,25 @@ def test_conditional_model_needs_labels(tmp_path, small_images):
         train(TINY.replace(model="cgan"), tmp_path / "x", images=small_images, verbose=0)
 
 
+def test_the_best_generator_by_fd_is_kept_across_a_resume(tmp_path, mnist_path):
+    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+
+    config = TINY.replace(model="mlp", epochs=2, eval_every=1, eval_samples=200, limit=512, batch_size=32)
+    train(config, tmp_path / "run", data_path=mnist_path, verbose=0)
+    result = train(config.replace(epochs=4), tmp_path / "run", data_path=mnist_path, resume=True, verbose=0)
+    history = pd.read_csv(result.out_dir / "history.csv")
+    # best_fd is the lowest fd so far at every epoch, resumed ones included, and best_epoch where it was reached
+    np.testing.assert_array_equal(history["best_fd"], history["fd"].cummin())
+    assert history["best_epoch"].tolist() == [int(history["epoch"][history["fd"][: i + 1].idxmin()])
+                                              for i in range(len(history))]
+    assert history["fd"].nunique() == 4, "four different generators, so the test can tell them apart"
+    # best.keras is the generator of that epoch: it scores that FD again (QualityEvery's seed and sample count)
+    best = load_generator(result.best_path)
+    again = evaluate_images(generate(best, 200, seed=12345), reference=Reference(mnist_path), with_memorisation=False)
+    assert again["fd"] == pytest.approx(history["best_fd"].iloc[-1], rel=1e-4)
+    assert "precision" in history and history["recall"].between(0, 1).all()
+
+
 def test_quality_metrics_join_the_history(tmp_path, mnist_path):
     config = TINY.replace(model="mlp", epochs=3, eval_every=2, eval_samples=200)
     result = train(config, tmp_path / "q", data_path=mnist_path, verbose=0)

@@ -4,7 +4,10 @@ Pure functions on arrays, plus `evaluate_images`, which computes them all agains
 - fd: Fréchet distance between evaluator features of samples and of real test digits (lower is better, >= 0);
 - mnist_score: exp(E KL(p(y|x) || p(y))), the Inception-score analogue (1 to 10, higher is better);
 - coverage: share of samples the evaluator puts in each digit class (ideal 0.1 each);
-- conditional_accuracy: share classified as the requested label (conditional models);
+- conditional_accuracy: share classified as the requested label (conditional models), and per digit;
+- precision / recall (Kynkäänniemi et al. 2019): share of samples inside the real digits' manifold (sharp, real
+  looking) and share of real digits inside the samples' manifold (diversity: mode dropping lowers it), manifolds
+  being unions of k-nearest-neighbour balls in evaluator feature space;
 - memorisation: mean distance from samples to their nearest training image, against the same for test images.
 """
 
@@ -60,6 +63,51 @@ def conditional_accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(np.asarray(probs).argmax(1) == np.asarray(labels)))
 
 
+def per_digit_accuracy(probs: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """conditional_accuracy of each requested digit 0-9: float (10,) in [0, 1], NaN for a digit never asked for."""
+    predicted, labels = np.asarray(probs).argmax(1), np.asarray(labels)
+    return np.array([np.mean(predicted[labels == d] == d) if np.any(labels == d) else np.nan for d in range(10)])
+
+
+PR_K, PR_SAMPLES = 3, 10_000  # the paper's k; precision/recall compare at most this many samples and test digits
+
+
+def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """|a_i - b_j|^2 (len(a), len(b)) in float64, where the expansion |a|^2 - 2 a.b + |b|^2 does not cancel away
+    the distance between near-identical points; clipped at 0."""
+    d2 = np.einsum("ij,ij->i", a, a)[:, None] - 2.0 * a @ b.T + np.einsum("ij,ij->i", b, b)[None, :]
+    return np.maximum(d2, 0.0)
+
+
+def knn_radii(features: np.ndarray, k: int = 3, chunk: int = 1000) -> np.ndarray:
+    """Distance (N,) from each point of features (N, F) to its k-th nearest other point (float64)."""
+    f = np.asarray(features, np.float64)
+    if not 0 < k < len(f):
+        raise ValueError(f"k must be in 1..{len(f) - 1} for {len(f)} points, got {k}")
+    radii = np.empty(len(f))
+    for i in range(0, len(f), chunk):
+        d2 = _squared_distances(f[i : i + chunk], f)
+        # each point's distance to itself is the 0th smallest: the k-th other point is the (k+1)-th smallest
+        radii[i : i + chunk] = np.sqrt(np.partition(d2, k, axis=1)[:, k])
+    return radii
+
+
+def manifold_share(queries: np.ndarray, support: np.ndarray, radii: np.ndarray, chunk: int = 1000) -> float:
+    """Share of queries (N, F) inside at least one ball (support point (M, F), radius (M,)): in [0, 1]."""
+    q, s = np.asarray(queries, np.float64), np.asarray(support, np.float64)
+    inside = 0
+    for i in range(0, len(q), chunk):
+        inside += int(np.any(_squared_distances(q[i : i + chunk], s) <= (radii**2)[None, :], axis=1).sum())
+    return inside / len(q)
+
+
+def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[float, float]:
+    """Improved precision and recall (Kynkäänniemi et al. 2019) of fake features (N, F) against real ones (M, F):
+    precision = share of fakes in the real manifold, recall = share of reals in the fake manifold, each in [0, 1].
+    Both depend on the set sizes: compare them at equal N and M."""
+    return (manifold_share(fake, real, knn_radii(real, k)), manifold_share(real, fake, knn_radii(fake, k)))
+
+
 def nearest_neighbours(queries: np.ndarray, reference: np.ndarray, chunk: int = 1000
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(Euclidean distance (N,), index (N,)) of each query image's nearest reference image (pixels in [-1, 1]).
@@ -106,14 +154,30 @@ class Reference:
             x_train, _ = load_mnist(data_path, "train")
             test = to_model_range(x_test)
             features = classifier_outputs(load_evaluator(), test)[0]
-            Reference._cache[key] = (features, to_model_range(x_train[:n_train]), test[:n_test])
-        self.test_features, self.train_subset, self.test_subset = Reference._cache[key]
+            Reference._cache[key] = (features, to_model_range(x_train[:n_train]), test[:n_test], {})
+        self.test_features, self.train_subset, self.test_subset, self._radii = Reference._cache[key]
+
+    def real_radii(self, m: int) -> np.ndarray:
+        """k-NN radii (k = PR_K) of the first m test-digit features, the real manifold precision is measured in."""
+        if m not in self._radii:
+            self._radii[m] = knn_radii(self.test_features[:m], PR_K)
+        return self._radii[m]
+
+    def real_precision_recall(self, m: int) -> tuple[float, float]:
+        """Precision and recall of m real training digits (the first m of train_subset) against m test digits:
+        the values a generator that draws real digits would score at that size."""
+        real = classifier_outputs(load_evaluator(), self.train_subset[:m])[0]
+        return (manifold_share(real, self.test_features[:m], self.real_radii(m)),
+                manifold_share(self.test_features[:m], real, knn_radii(real, PR_K)))
 
 
 def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
-                    with_memorisation: bool = True) -> dict[str, float]:
+                    with_memorisation: bool = True, per_digit: bool = False) -> dict:
     """All metrics of images (N >= MIN_SAMPLES, 28, 28, 1) in [-1, 1] [requested labels int (N,), digits 0-9]
-    against MNIST's test split."""
+    against MNIST's test split: scalars, and with `per_digit` lists of 10: `class_share` and, with labels,
+    `digit_accuracy` (None for a digit not asked for).
+
+    Precision and recall use min(N, PR_SAMPLES) samples against as many test digits."""
     if len(images) < MIN_SAMPLES:
         raise GanMnistError(f"the metrics need at least {MIN_SAMPLES} images, got {len(images)}")
     if not np.isfinite(images).all():
@@ -135,8 +199,17 @@ def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, refere
         "min_class_share": float(shares.min()),
         "max_class_share": float(shares.max()),
     }
+    m = min(len(features), PR_SAMPLES)
+    result["precision"] = manifold_share(features[:m], reference.test_features[:m], reference.real_radii(m))
+    result["recall"] = manifold_share(reference.test_features[:m], features[:m], knn_radii(features[:m], PR_K))
     if labels is not None:
         result["conditional_accuracy"] = conditional_accuracy(probs, labels)
+        digits = per_digit_accuracy(probs, labels)
+        result["min_digit_accuracy"] = float(np.nanmin(digits))
+        if per_digit:
+            result["digit_accuracy"] = [None if np.isnan(a) else float(a) for a in digits]
+    if per_digit:
+        result["class_share"] = [float(v) for v in shares]
     if with_memorisation:
         result.update(memorisation(images[:1000], reference.train_subset, reference.test_subset[:1000]))
     return result

@@ -10,7 +10,7 @@ import pandas as pd
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.evaluator import evaluator_card
-from gan_mnist.evaluation.metrics import Reference, evaluate_images
+from gan_mnist.evaluation.metrics import PR_SAMPLES, Reference, evaluate_images
 from gan_mnist.models import is_conditional
 from gan_mnist.run_directory import CONFIG, GENERATOR, HISTORY
 from gan_mnist.sample import all_digit_labels, generate, load_generator
@@ -55,5 +55,7 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
             rows.append(evaluate_run(d, n, seed, reference, raw=True))
     real = dict(evaluator_card()["real_data_reference"])
     real.pop("what", None)
+    m = min(n, PR_SAMPLES)  # precision and recall at the runs' sample size: they depend on it
+    real["precision"], real["recall"] = reference.real_precision_recall(m)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **real})
     return pd.DataFrame(rows).set_index("run")
