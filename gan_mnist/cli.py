@@ -36,6 +36,15 @@ def _table_help(table: dict) -> str:
     return "; ".join(f"{name}: {entry.about}" for name, entry in table.items())
 
 
+def _penalty_arg(text: str) -> str:
+    """--penalty: 'none', a PENALTIES name, or several joined by commas."""
+    names = [part.strip() for part in text.split(",")]
+    if text != "none" and not all(name in PENALTIES for name in names):
+        raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(PENALTIES)}, several "
+                                         "joined by commas, or none)")
+    return text
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with the house error format: one `error:` line and exit code 2, no usage dump."""
 
@@ -59,9 +68,10 @@ def _parser() -> argparse.ArgumentParser:
                                                     "other flags override it)")
     t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model}). {_table_help(ARCHITECTURES)}")
     t.add_argument("--loss", choices=tuple(LOSSES), help=f"adversarial loss (default {d.loss}). {_table_help(LOSSES)}")
-    t.add_argument("--penalty", choices=(*PENALTIES, "none"),
-                   help=f"gradient penalty on D (default {d.penalty}; none: no penalty). {_table_help(PENALTIES)}")
-    t.add_argument("--gamma", type=float, help="the penalty's weight (default: "
+    t.add_argument("--penalty", type=_penalty_arg, metavar="{" + ",".join((*PENALTIES, "none")) + "}",
+                   help=f"gradient penalty on D (default {d.penalty}; none: no penalty); several, comma-separated, "
+                        f"are summed with one weight (r1,r2: R3GAN's pair). {_table_help(PENALTIES)}")
+    t.add_argument("--gamma", type=float, help="the penalty's weight, shared by several (default: "
                                                + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items()) + ")")
     t.add_argument("--penalty-every", type=int, help="lazy regularisation: the penalty every K critic steps, "
                                                      "weighted K times (default 1)")

@@ -9,7 +9,7 @@ import typing
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, default_gamma, penalty_names
 from gan_mnist.run_directory import atomic_write_bytes
 
 MODELS = tuple(ARCHITECTURES)
@@ -70,8 +70,9 @@ class TrainConfig:
     beta_1: float | None = None
     beta_2: float | None = None
     loss: str = "ns"  # recipes.LOSSES
-    penalty: str | None = "auto"  # recipes.PENALTIES (r1, r2, gp), None for none; "auto": the architecture's
-    gamma: float | None = None  # the penalty's weight
+    penalty: str | None = "auto"  # recipes.PENALTIES (r1, r2, gp), several summed ("r1,r2"), None for none;
+    # "auto": the architecture's
+    gamma: float | None = None  # the penalty's weight (shared by several); None: the penalty's default
     penalty_every: int = 4  # lazy: the penalty every k critic steps, weighted k times (no penalty: ignored)
     spectral_norm: bool = False  # spectrally normalise the discriminator's weight layers
     n_critic: int = 1  # discriminator steps per generator step (each on its own slice of the batch)
@@ -99,13 +100,23 @@ class TrainConfig:
             object.__setattr__(self, "penalty", ARCHITECTURES[self.model].defaults.get("penalty"))
         if self.penalty is None:
             object.__setattr__(self, "penalty_every", 1)  # it means nothing without a penalty: one value, one config
-        if self.penalty is not None and self.penalty not in PENALTIES:
-            raise GanMnistError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)} or None")
+        if self.penalty is not None:
+            names = penalty_names(self.penalty)
+            if not names or any(name not in PENALTIES for name in names):
+                raise GanMnistError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}, several "
+                                    "joined by commas (r1,r2), or None")
+            if len(set(names)) < len(names):
+                raise GanMnistError(f"penalty {self.penalty!r} names a penalty twice")
+            object.__setattr__(self, "penalty", ",".join(names))  # one spelling, one config
         for name in (*_PER_MODEL, *_FALLBACK):
             if getattr(self, name) is None:
                 object.__setattr__(self, name, model_default(self.model, name))  # frozen: filled once, here
         if self.gamma is None and self.penalty is not None:
-            object.__setattr__(self, "gamma", PENALTIES[self.penalty].gamma)
+            if default_gamma(self.penalty) is None:
+                weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in penalty_names(self.penalty))
+                raise GanMnistError(f"the penalties {self.penalty} have different default weights ({weights}): "
+                                    "give the weight they share, gamma= (--gamma)")
+            object.__setattr__(self, "gamma", default_gamma(self.penalty))
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
@@ -131,7 +142,7 @@ class TrainConfig:
 
     def _check_recipe(self) -> None:
         """Refuse loss / penalty / EMA settings that cannot work together, with one message naming the fix."""
-        if LOSSES[self.loss].lipschitz and self.penalty != "gp" and not self.spectral_norm:
+        if LOSSES[self.loss].lipschitz and "gp" not in penalty_names(self.penalty) and not self.spectral_norm:
             raise GanMnistError(f"loss {self.loss!r} needs a Lipschitz critic: add penalty 'gp' (--penalty gp, "
                                 "WGAN-GP) or spectral_norm=True (--spectral-norm)")
         if self.penalty is None and self.gamma is not None:  # (penalty_every, without a penalty, does nothing)
@@ -151,7 +162,8 @@ class TrainConfig:
         """A short name of the recipe: architecture, loss, penalty, spectral norm, EMA, e.g. 'dcgan ns r1 ema'."""
         parts = [self.model, self.loss]
         if self.penalty:
-            parts.append(f"{self.penalty}({self.gamma:g}{f'/{self.penalty_every}' if self.penalty_every > 1 else ''})")
+            lazy = f"/{self.penalty_every}" if self.penalty_every > 1 else ""
+            parts.append(f"{'+'.join(penalty_names(self.penalty))}({self.gamma:g}{lazy})")
         parts += ["sn"] * self.spectral_norm + [f"ncritic{self.n_critic}"] * (self.n_critic > 1)
         parts += [f"ema{self.ema_kimg:g}k"] * (self.ema_kimg > 0)
         return " ".join(parts)
@@ -187,7 +199,7 @@ class TrainConfig:
             changes["penalty_every"] = TrainConfig.__dataclass_fields__["penalty_every"].default
         new_penalty = changes.get("penalty", self.penalty)
         if new_penalty != self.penalty and "gamma" not in changes and (
-                self.penalty is None or self.gamma == PENALTIES[self.penalty].gamma):
+                self.penalty is None or self.gamma == default_gamma(self.penalty)):
             changes["gamma"] = None  # the new penalty's default weight
         return dataclasses.replace(self, **changes)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from gan_mnist.errors import GanMnistError
+from gan_mnist.run_directory import WORKERS
 
 
 def split_cpu(n: int) -> None:
@@ -48,7 +49,7 @@ def worker_dir(out: str | os.PathLike) -> Path:
     """Where this process writes a run: `out` on the chief (and without a cluster), out/workers/RANK on the others
     (each worker saves what it computed; only the chief's copy is the run)."""
     rank = cluster()[1]
-    return Path(out) if rank == 0 else Path(out) / "workers" / str(rank)
+    return Path(out) if rank == 0 else Path(out) / WORKERS / str(rank)
 
 
 def make_strategy(devices: int | None) -> tf.distribute.Strategy:

@@ -48,3 +48,15 @@ def gradient_penalty(critic, real, fake, seed=None):
     # sqrt has an infinite slope at 0: a tiny floor keeps the gradient finite where D is flat
     norms = ops.sqrt(input_gradient_norms_squared(critic, mixed) + 1e-12)
     return ops.mean(ops.square(norms - 1.0))
+
+
+def combined(penalties: list) -> object:
+    """One penalty function (critic, real, fake, seed) -> scalar that is the sum of `penalties` (R3GAN: R1 + R2);
+    a single penalty is returned as it is."""
+    if len(penalties) == 1:
+        return penalties[0]
+
+    def total(critic, real, fake, seed=None):
+        return sum(penalty(critic, real, fake, seed) for penalty in penalties)
+
+    return total

@@ -90,6 +90,17 @@ LOSSES = {
                   about="relativistic pairing (Jolicoeur-Martineau 2019; R3GAN 2024)"),
 }
 
+def penalty_names(spec: str | None) -> tuple[str, ...]:
+    """The PENALTIES entries a config's `penalty` names: "r1" -> ("r1",), "r1,r2" -> ("r1", "r2"), None -> ()."""
+    return tuple(part.strip() for part in spec.split(",")) if spec else ()
+
+
+def default_gamma(spec: str | None) -> float | None:
+    """The weight the penalties of `spec` share by default; None when they have different defaults (or none)."""
+    defaults = {PENALTIES[name].gamma for name in penalty_names(spec) if name in PENALTIES}
+    return defaults.pop() if len(defaults) == 1 else None
+
+
 PENALTIES = {
     "r1": Penalty("gan_mnist.penalties:r1", 0.05, about="zero-centred on real images, gamma/2 E|grad D(x)|^2"),
     "r2": Penalty("gan_mnist.penalties:r2", 0.05, about="zero-centred on fakes, gamma/2 E|grad D(G(z))|^2"),

@@ -33,7 +33,8 @@ from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
 from gan_mnist.models import NUM_CLASSES, build_models
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
+from gan_mnist.penalties import combined
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
 from gan_mnist.run_directory import (
     BEST,
     CHECKPOINTS,
@@ -117,7 +118,8 @@ def build_gan(config: TrainConfig) -> GAN:
         d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
         g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
         d_loss_fn=resolve(loss.d), g_loss_fn=resolve(loss.g),
-        penalty_fn=resolve(PENALTIES[config.penalty].fn) if config.penalty else None,
+        penalty_fn=combined([resolve(PENALTIES[name].fn) for name in penalty_names(config.penalty)])
+        if config.penalty else None,
         gamma=config.gamma or 0.0, penalty_every=config.penalty_every, n_critic=config.n_critic,
         # several steps per call break under a tf.distribute strategy (TF 2.21: "You must feed a value for
         # placeholder tensor" from Keras's multi-step loop): one step per call there; the maths is the same

@@ -193,6 +193,9 @@ CASES = {
     "n_critic that does not split the batch": (None, TRAIN + ["--n-critic", 3], "must split into n_critic=3"),
     "gamma without a penalty": (None, TRAIN + ["--penalty", "none", "--gamma", 1], "gamma weighs the gradient"),
     "unknown loss": (None, TRAIN + ["--loss", "softmax"], "invalid choice: 'softmax'"),
+    "unknown penalty among several": (None, TRAIN + ["--penalty", "r1,r3"], "invalid choice: 'r1,r3'"),
+    "penalties with different default weights": (None, TRAIN + ["--penalty", "r1,gp"],
+                                                 "different default weights (r1 0.05, gp 10): give the weight"),
     "negative EMA half-life": (None, TRAIN + ["--ema-kimg", -1], "ema_kimg must be >= 0"),
 }
 
@@ -242,8 +245,9 @@ def test_the_cases_are_real_errors_not_artefacts_of_the_setup(generators, tmp_pa
     (tmp_path / "p.json").write_text(json.dumps({"mixed_precision": False, "spectral_norm": True, "width": 1,
                                                    "beta_1": 0.5, "seed": 0}))
     code, _, err = cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--limit", 20, "--batch-size", 4,
-                       "--epochs", 1, "--model", "mlp", "--preset-file", "p.json")
+                       "--epochs", 1, "--model", "mlp", "--preset-file", "p.json", "--penalty", "r1,r2")
     assert code == 0, err
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["penalty"] == "r1,r2"
     assert cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--resume", "--epochs", 2)[0] == 0
     assert cli("sample", "--generator", "run", "--n", 10, "--out", "s.jpg.png")[0] == 0
     assert cli("sample", "--generator", generators["cgan"], "--n", 10, "--out", "s.npz", "--labels", 9)[0] == 0

@@ -10,8 +10,8 @@ import tensorflow as tf
 from gan_mnist import TrainConfig, build_gan, build_models, is_conditional, make_dataset
 from gan_mnist.ema import ema_beta, make_ema_copy, update_ema
 from gan_mnist.errors import GanMnistError
-from gan_mnist.penalties import gradient_penalty, interpolate, r1, r2
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, resolve
+from gan_mnist.penalties import combined, gradient_penalty, interpolate, r1, r2
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
 from gan_mnist.spectral import SpectralConv2D, SpectralDense
 
 REAL = np.array([[2.0], [-1.0], [0.5]], "float32")
@@ -76,6 +76,21 @@ def test_penalties_on_a_linear_critic_match_the_closed_form():
     seed = keras.random.SeedGenerator(1)
     assert float(gradient_penalty(critic, real, fake, seed)) == pytest.approx((math.sqrt(norm2) - 1) ** 2, rel=1e-5)
     assert set(PENALTIES) == {"r1", "r2", "gp"}, "a new penalty needs its closed-form check here"
+
+
+def test_penalties_combine_as_their_sum_with_one_weight(small_images):
+    # D(x) = sum(x^2) / 2: R1 + R2 = (E|x_real|^2 + E|x_fake|^2) / 2
+    critic = lambda x: 0.5 * tf.reduce_sum(x**2, axis=(1, 2, 3))[:, None]  # noqa: E731
+    real, fake = np.full((3, 28, 28, 1), 0.5, "float32"), np.full((3, 28, 28, 1), 0.1, "float32")
+    assert float(combined([r1, r2])(critic, real, fake)) == pytest.approx(0.5 * 784 * (0.25 + 0.01), rel=1e-5)
+    assert combined([r1]) is r1
+    # the config names them together, shares one weight (their common default) and the GAN sums them
+    config = TrainConfig(model="resize", penalty="r1, r2", penalty_every=1, width=0.25, batch_size=8)
+    assert (config.penalty, config.gamma, config.recipe) == ("r1,r2", 0.05, "resize ns r1+r2(0.05) ema10k")
+    gan = build_gan(config)
+    d = lambda x: gan.discriminator(x, training=False)  # noqa: E731
+    assert float(gan.penalty_fn(d, small_images[:8], small_images[8:16])) == pytest.approx(
+        float(r1(d, small_images[:8], None)) + float(r2(d, None, small_images[8:16])), rel=1e-5)
 
 
 def test_r1_sees_reals_r2_sees_fakes():
@@ -187,11 +202,11 @@ def test_update_ema_averages_weights_and_copies_statistics():
 def _recipes_covering_every_entry():
     """Few enough configs that every architecture, loss and penalty appears in at least one, and spectral norm,
     lazy penalties, n_critic > 1, bfloat16 and EMA each at least once. Grows with the tables by itself."""
-    archs, losses, penalties = list(ARCHITECTURES), list(LOSSES), [None, *PENALTIES]
+    archs, losses, penalties = list(ARCHITECTURES), list(LOSSES), [None, *PENALTIES, "r1,r2"]
     configs = []
     for i in range(max(len(archs), len(losses), len(penalties))):
         loss, penalty = losses[i % len(losses)], penalties[i % len(penalties)]
-        spectral = i % 2 == 1 or (LOSSES[loss].lipschitz and penalty != "gp")
+        spectral = i % 2 == 1 or (LOSSES[loss].lipschitz and "gp" not in penalty_names(penalty))
         configs.append(TrainConfig(model=archs[i % len(archs)], loss=loss, penalty=penalty, spectral_norm=spectral,
                                    penalty_every=2 if penalty and i % 3 == 0 else 1, n_critic=2 if i % 4 == 3 else 1,
                                    mixed_precision=i % 3 == 2, ema_kimg=0.1 if i % 2 == 0 else 0.0,
@@ -249,6 +264,9 @@ def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
     ({"n_critic": 0}, "n_critic must be a positive integer"),
     ({"loss": "nope"}, "unknown loss"),
     ({"penalty": "r3"}, "unknown penalty"),
+    ({"penalty": "r1,r3"}, "unknown penalty"),
+    ({"penalty": "r1,r1"}, "names a penalty twice"),
+    ({"penalty": "r1,gp"}, r"different default weights \(r1 0.05, gp 10\)"),
     ({"ema_kimg": -1.0}, "ema_kimg must be >= 0"),
     ({"beta_2": 1.0}, "beta_2 must be in"),
 ])

@@ -33,7 +33,7 @@ def test_searched_configs_are_valid_and_vary():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     configs = [suggest_config(study.ask(), TrainConfig()) for _ in range(40)]  # each validated by TrainConfig
     assert {c.model for c in configs} == {"mlp", "resize"}
-    assert {c.penalty for c in configs} == {None, "r1", "r2", "gp"}
+    assert {c.penalty for c in configs} == {None, "r1", "r2", "r1,r2", "gp"}
     assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
     assert len({c.g_learning_rate for c in configs}) == 40
 

@@ -53,9 +53,9 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     model = trial.suggest_categorical("model", ["mlp", "resize"])
     loss = trial.suggest_categorical("loss", ["ns", "hinge", "lsgan", "rpgan", "wgan"])
     # the Wasserstein loss needs a Lipschitz critic: it always gets the gradient penalty
-    penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "gp"])
+    penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "r1,r2", "gp"])
     recipe = {}
-    if penalty in ("r1", "r2"):
+    if penalty in ("r1", "r2", "r1,r2"):
         recipe = {"gamma": trial.suggest_float("gamma_r", 1e-3, 10.0, log=True),
                   "penalty_every": trial.suggest_categorical("penalty_every", [1, 4])}
     elif penalty == "gp":
