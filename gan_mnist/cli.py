@@ -13,7 +13,7 @@ from gan_mnist._quiet import import_tensorflow_quietly
 from gan_mnist.config import DATASETS, MODELS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names
 from gan_mnist.run_directory import CONFIG, STUDY, check_folder, is_run
 
 # the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
@@ -38,8 +38,7 @@ def _table_help(table: dict) -> str:
 
 def _penalty_arg(text: str) -> str:
     """--penalty: 'none', a PENALTIES name, or several joined by commas."""
-    names = [part.strip() for part in text.split(",")]
-    if text != "none" and not all(name in PENALTIES for name in names):
+    if text != "none" and not all(name in PENALTIES for name in penalty_names(text)):
         raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(PENALTIES)}, several "
                                          "joined by commas, or none)")
     return text

@@ -76,20 +76,23 @@ def _batches(generator: keras.Model, z: np.ndarray, labels, batch_size: int = 10
         yield images
 
 
+def _seeded_noise(generator: keras.Model, n: int, seed: int) -> np.ndarray:
+    """fixed_noise for n samples of `generator`, n checked: float32 (n, latent_dim)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
+    return fixed_noise(n, latent_dim_of(generator), seed)
+
+
 def generate_uint8(generator: keras.Model, n: int, seed: int = 0, labels=None) -> np.ndarray:
     """`generate`'s images as uint8 (n, 28, 28), 0 = background, 255 = ink, converted batch by batch (a quarter of
     the memory of float32)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
-    z = fixed_noise(n, latent_dim_of(generator), seed)
+    z = _seeded_noise(generator, n, seed)
     return np.concatenate([to_uint8(images) for images in _batches(generator, z, labels)])
 
 
 def generate(generator: keras.Model, n: int, seed: int = 0, labels=None, batch_size: int = 1000) -> np.ndarray:
     """n images float32 (n, 28, 28, 1) in [-1, 1] from seeded noise; conditional generators need `labels`."""
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
-    return generate_from(generator, fixed_noise(n, latent_dim_of(generator), seed), labels, batch_size)
+    return generate_from(generator, _seeded_noise(generator, n, seed), labels, batch_size)
 
 
 def load_generator(path: str | os.PathLike) -> keras.Model:
