@@ -112,11 +112,12 @@ class TrainConfig:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, model_default(self.model, name))  # frozen: filled once, here
         if self.gamma is None and self.penalty is not None:
-            if default_gamma(self.penalty) is None:
+            shared = default_gamma(self.penalty)
+            if shared is None:
                 weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in penalty_names(self.penalty))
                 raise GanMnistError(f"the penalties {self.penalty} have different default weights ({weights}): "
                                     "give the weight they share, gamma= (--gamma)")
-            object.__setattr__(self, "gamma", default_gamma(self.penalty))
+            object.__setattr__(self, "gamma", shared)
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",

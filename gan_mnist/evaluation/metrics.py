@@ -101,11 +101,13 @@ def manifold_share(queries: np.ndarray, support: np.ndarray, radii: np.ndarray, 
     return inside / len(q)
 
 
-def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3) -> tuple[float, float]:
+def precision_recall(fake: np.ndarray, real: np.ndarray, k: int = 3,
+                     real_radii: np.ndarray | None = None) -> tuple[float, float]:
     """Improved precision and recall (Kynkäänniemi et al. 2019) of fake features (N, F) against real ones (M, F):
     precision = share of fakes in the real manifold, recall = share of reals in the fake manifold, each in [0, 1].
-    Both depend on the set sizes: compare them at equal N and M."""
-    return (manifold_share(fake, real, knn_radii(real, k)), manifold_share(real, fake, knn_radii(fake, k)))
+    Both depend on the set sizes: compare them at equal N and M. `real_radii`: knn_radii(real, k), if known."""
+    real_radii = knn_radii(real, k) if real_radii is None else real_radii
+    return manifold_share(fake, real, real_radii), manifold_share(real, fake, knn_radii(fake, k))
 
 
 def nearest_neighbours(queries: np.ndarray, reference: np.ndarray, chunk: int = 1000
@@ -167,8 +169,7 @@ class Reference:
         """Precision and recall of m real training digits (the first m of train_subset) against m test digits:
         the values a generator that draws real digits would score at that size."""
         real = classifier_outputs(load_evaluator(), self.train_subset[:m])[0]
-        return (manifold_share(real, self.test_features[:m], self.real_radii(m)),
-                manifold_share(self.test_features[:m], real, knn_radii(real, PR_K)))
+        return precision_recall(real, self.test_features[:m], PR_K, self.real_radii(m))
 
 
 def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
@@ -200,8 +201,8 @@ def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, refere
         "max_class_share": float(shares.max()),
     }
     m = min(len(features), PR_SAMPLES)
-    result["precision"] = manifold_share(features[:m], reference.test_features[:m], reference.real_radii(m))
-    result["recall"] = manifold_share(reference.test_features[:m], features[:m], knn_radii(features[:m], PR_K))
+    result["precision"], result["recall"] = precision_recall(features[:m], reference.test_features[:m], PR_K,
+                                                             reference.real_radii(m))
     if labels is not None:
         result["conditional_accuracy"] = conditional_accuracy(probs, labels)
         digits = per_digit_accuracy(probs, labels)

@@ -236,7 +236,8 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         claim(out, STUDY)  # the SQLite file goes in it
     optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
     study = open_study(out, storage, study_name, stale_after)
-    claim(out, STUDY)  # (a storage that cannot be opened leaves the folder untouched)
+    if storage is not None:
+        claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (README, Tuning)",
