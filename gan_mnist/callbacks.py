@@ -12,6 +12,7 @@ import pandas as pd
 
 from gan_mnist.checkpoint import list_checkpoints, save_checkpoint
 from gan_mnist.errors import TrainingDiverged
+from gan_mnist.models import is_conditional
 from gan_mnist.plotting import make_gif, plot_history, save_grid
 from gan_mnist.run_directory import atomic_path, atomic_write_bytes, epoch_file, epoch_files
 from gan_mnist.sample import generate_from
@@ -179,8 +180,9 @@ class QualityEvery(keras.callbacks.Callback):
         if logs is None or (done % self.every and done != self.last_epoch):
             return
         start = time.perf_counter()
-        labels = all_digit_labels(self.n) if self.model.conditional else None
-        images = generate(self.model.sampler, self.n, seed=self.seed, labels=labels)
+        sampler = self.model.sampler
+        labels = all_digit_labels(self.n) if is_conditional(sampler) else None
+        images = generate(sampler, self.n, seed=self.seed, labels=labels)
         metrics = evaluate_images(images, labels, reference=Reference(self.data_path), with_memorisation=False)
         logs.update({k: v for k, v in metrics.items() if k != "n"}, eval_s=time.perf_counter() - start)
 

@@ -26,6 +26,8 @@ def _groups(gan) -> dict[str, list]:
         "seed": [gan.seed_generator.state],
         # the generator's moving average, when the run keeps one
         **({"ema": gan.ema_generator.variables} if gan.ema_generator is not None else {}),
+        # a self-conditioned run's pseudo-labels (one per training image)
+        **({"clusters": [gan.clusters.labels]} if gan.clusters is not None else {}),
     }
 
 
@@ -71,7 +73,9 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
                 f"model has {len(variables)}"
             )
         for key, v in zip(saved, variables, strict=True):
-            if tuple(arrays[key].shape) != tuple(v.shape):
+            expected = tuple(v.shape)  # None where the variable takes any length (the pseudo-labels)
+            if len(arrays[key].shape) != len(expected) or any(
+                    e is not None and s != e for s, e in zip(arrays[key].shape, expected, strict=True)):
                 raise GanMnistError(f"checkpoint {path}: {key} has shape {arrays[key].shape}, model expects {v.shape}")
     for group, variables in _groups(gan).items():
         for i, v in enumerate(variables):

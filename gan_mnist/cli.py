@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from gan_mnist._quiet import import_tensorflow_quietly
-from gan_mnist.config import DATASETS, MODELS, PRESETS, TrainConfig
+from gan_mnist.config import CONDITIONAL_MODELS, DATASETS, MODELS, PRESETS, TrainConfig
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names
@@ -29,6 +29,7 @@ _CONFIG_FLAGS = {
     "deterministic": "deterministic", "beta_2": "beta_2", "loss": "loss", "penalty": "penalty", "gamma": "gamma",
     "penalty_every": "penalty_every", "spectral_norm": "spectral_norm", "n_critic": "n_critic",
     "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup", "budget_minutes": "budget_minutes",
+    "d_scale": "d_scale", "d_dropout": "d_dropout", "clusters": "clusters", "recluster_every": "recluster_every",
 }
 
 
@@ -83,6 +84,17 @@ def _parser() -> argparse.ArgumentParser:
                                                   f"0 = no EMA (default {d.ema_kimg:g})")
     t.add_argument("--ema-rampup", type=float, help="early in a run the EMA half-life is at most this share of the "
                                                     f"images seen (default {d.ema_rampup})")
+    t.add_argument("--clusters", type=int, help="self-conditioning (Liu et al. 2020): a conditional model ("
+                   + ", ".join(CONDITIONAL_MODELS) + ") trains on K clusters of its discriminator's features instead "
+                   "of labels and draws unconditionally, clusters in their data shares; 0 = off "
+                   f"(default {d.clusters})")
+    t.add_argument("--recluster-every", type=int, help="epochs between those clusterings; the first is before "
+                                                       f"epoch 1 (default {d.recluster_every})")
+    t.add_argument("--d-scale", type=float, help="multiply the discriminator's layer sizes once more: its size "
+                                                 f"against the generator's (default per model: {d.d_scale:g} for "
+                                                 f"{d.model}; resize 3)")
+    t.add_argument("--d-dropout", type=float, help="dropout rate in the discriminator, 0 = none (default per model: "
+                                                   "dcgan and cgan 0.3, others 0)")
     t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
     t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
     t.add_argument("--budget-minutes", type=float, help="also stop at the first epoch end once training time (frames, "
@@ -176,7 +188,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
     u = sub.add_parser("tune", help="search recipes with Optuna for the best FD in a training-time budget",
-                       description="Hyperparameter search (Optuna: TPE sampler, median pruner) over architecture, "
+                       description="Hyperparameter search (Optuna: TPE sampler, Hyperband pruner) over architecture, "
                                    "loss, penalty and its weight, spectral norm, EMA, Adam, width and batch. Each "
                                    "trial trains for --budget-minutes of training time into DIR/trials/NNNN and "
                                    "scores FD on 5,000 samples. Run it again to resume; run it on several machines "
@@ -197,6 +209,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, "
                         "resuming its run directory (default 120)")
     u.add_argument("--eval-samples", type=int, default=2000, help="samples per in-trial FD report (default 2000)")
+    u.add_argument("--confirm", type=int, default=0, metavar="K",
+                   help="then train the K best complete trials again with other seeds at the same budget and score "
+                        "every seed on 10,000 samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)")
+    u.add_argument("--seeds", type=int, default=3, help="seeds per confirmed trial, its own run included "
+                                                        "(default 3)")
     u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
 
@@ -433,9 +450,11 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _tune(args: argparse.Namespace) -> None:
-    for flag in ("n_trials", "budget_minutes", "stale_after", "eval_samples"):
+    for flag in ("n_trials", "budget_minutes", "stale_after", "eval_samples", "seeds"):
         if not getattr(args, flag) > 0:
             raise GanMnistError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
+    if args.confirm < 0:
+        raise GanMnistError(f"--confirm must be 0 or more, got {args.confirm}")
     if args.limit is not None and args.limit <= 0:
         raise GanMnistError(f"--limit must be a positive integer, got {args.limit}")
     check_folder(args.out, "--out", STUDY)
@@ -444,7 +463,8 @@ def _tune(args: argparse.Namespace) -> None:
 
     result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
                   limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
-                  stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples)
+                  stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
+                  confirm_top=args.confirm, seeds=args.seeds)
     table = result.table
     columns = [c for c in ("state", "fd", "mnist_score", "epochs", "train_s", "param_model", "param_loss",
                            "param_penalty") if c in table]
@@ -454,6 +474,12 @@ def _tune(args: argparse.Namespace) -> None:
                **{name: str(path) for name, path in result.files.items()}}
     if "best_preset" in result.files:
         summary.update(best_trial=result.study.best_trial.number, best_fd=round(result.study.best_value, 3))
+    if "confirm" in result.files:
+        import pandas as pd
+
+        from gan_mnist.experiments.confirm import summary as confirmed
+
+        print(confirmed(pd.read_csv(result.files["confirm"])).round(3).to_markdown(), file=sys.stderr)
     print(json.dumps(summary))
 
 

@@ -20,7 +20,7 @@ _PER_MODEL = {"g_learning_rate": "learning_rate", "d_learning_rate": "learning_r
               "beta_2": "beta_2", "epochs": "epochs"}
 AUTO = "auto"  # penalty="auto": the architecture's default penalty (recipes.ARCHITECTURES[...].defaults), else none
 # fields that, left as None, take the architecture's `defaults` entry, else this value
-_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0}
+_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0, "d_scale": 1.0, "d_dropout": 0.0}
 
 
 def model_default(model: str, field: str):
@@ -65,6 +65,8 @@ class TrainConfig:
     batch_size: int = 128
     latent_dim: int = 100
     width: float | None = None  # multiplies every layer size of both networks (1.0 = the published architecture)
+    d_scale: float | None = None  # multiplies the discriminator's layer sizes once more (its size against G's)
+    d_dropout: float | None = None  # dropout rate in the discriminator (0: none, as gradient penalties prefer)
     g_learning_rate: float | None = None
     d_learning_rate: float | None = None
     beta_1: float | None = None
@@ -76,6 +78,9 @@ class TrainConfig:
     penalty_every: int = 4  # lazy: the penalty every k critic steps, weighted k times (no penalty: ignored)
     spectral_norm: bool = False  # spectrally normalise the discriminator's weight layers
     n_critic: int = 1  # discriminator steps per generator step (each on its own slice of the batch)
+    clusters: int = 0  # self-conditioning: a conditional model trains on this many clusters of its discriminator's
+    # features instead of labels, and draws unconditionally (Liu et al. 2020; see clustering); 0 = off
+    recluster_every: int = 2  # epochs between those clusterings (the first is before epoch 1)
     ema_kimg: float = 10.0  # half-life of the generator's weight average, in thousands of images; 0 = no EMA
     ema_rampup: float | None = 0.05  # early on the half-life is at most this share of the images seen so far
     seed: int = 0
@@ -121,7 +126,7 @@ class TrainConfig:
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
-                     "eval_samples", "steps_per_execution", "penalty_every", "n_critic"):
+                     "eval_samples", "steps_per_execution", "penalty_every", "n_critic", "recluster_every"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
@@ -131,14 +136,21 @@ class TrainConfig:
                 raise GanMnistError(f"{name} must be a positive integer or None, got {value!r}")
         if self.budget_minutes is not None and not self.budget_minutes > 0:
             raise GanMnistError(f"budget_minutes must be > 0 or None, got {self.budget_minutes!r}")
-        for name in ("g_learning_rate", "d_learning_rate", "width"):
+        for name in ("g_learning_rate", "d_learning_rate", "width", "d_scale"):
             if not getattr(self, name) > 0:
                 raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
         if self.eval_every and self.dataset != "mnist":
             raise GanMnistError("eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier")
-        for name in ("beta_1", "beta_2"):
+        for name in ("beta_1", "beta_2", "d_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise GanMnistError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if self.clusters:
+            if not ARCHITECTURES[self.model].conditional:
+                raise GanMnistError(f"clusters (self-conditioning) needs a conditional model "
+                                    f"({', '.join(CONDITIONAL_MODELS)}), not {self.model!r}")
+            most = min(self.limit or 1000, 1000)  # no more clusters than images
+            if not 2 <= self.clusters <= most:
+                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}")
         self._check_recipe()
 
     def _check_recipe(self) -> None:
@@ -166,6 +178,7 @@ class TrainConfig:
             lazy = f"/{self.penalty_every}" if self.penalty_every > 1 else ""
             parts.append(f"{'+'.join(penalty_names(self.penalty))}({self.gamma:g}{lazy})")
         parts += ["sn"] * self.spectral_norm + [f"ncritic{self.n_critic}"] * (self.n_critic > 1)
+        parts += [f"self{self.clusters}"] * (self.clusters > 0)
         parts += [f"ema{self.ema_kimg:g}k"] * (self.ema_kimg > 0)
         return " ".join(parts)
 
@@ -178,8 +191,8 @@ class TrainConfig:
 
     @property
     def conditional(self) -> bool:
-        """True for models whose networks see the class label."""
-        return self.model in CONDITIONAL_MODELS
+        """True for runs whose networks see the class label (self-conditioned ones see clusters, not labels)."""
+        return self.model in CONDITIONAL_MODELS and not self.clusters
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed, validated again.

@@ -156,9 +156,11 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | None = None,
+def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | tf.Variable | None = None,
                  epoch: int | tf.Variable = 0, drop_remainder: bool = False) -> tf.data.Dataset:
     """Shuffled, batched, prefetched float32 (B, 28, 28, 1) batches, or (images, int32 labels (B,)) pairs.
+
+    `labels` may be an int32 tf.Variable (a self-conditioned run's pseudo-labels): each batch reads its value then.
 
     Each pass over the dataset (Keras's fit makes one per epoch) takes its 0-based epoch number from `epoch`
     and adds one to it; epoch e's order depends on (seed, e) alone. `epoch` may be an int64 tf.Variable that the
@@ -168,7 +170,7 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.
     """
     n = len(images)
     x = tf.convert_to_tensor(images)
-    y = None if labels is None else tf.convert_to_tensor(labels.astype(np.int32))
+    y = labels if labels is None or isinstance(labels, tf.Variable) else tf.convert_to_tensor(labels.astype(np.int32))
     if not isinstance(epoch, tf.Variable):
         epoch = tf.Variable(epoch, dtype=tf.int64, trainable=False)
 

@@ -35,7 +35,8 @@ class GAN(keras.Model):
         self.discriminator = discriminator
         self.ema_generator = ema_generator
         self.ema_half_life, self.ema_rampup = ema_half_life, ema_rampup
-        self.conditional = is_conditional(generator)
+        self.conditional = is_conditional(generator)  # the networks take labels (true ones, or clusters)
+        self.clusters = None  # a clustering.Clusters when self-conditioned: its labels feed the conditional networks
         self.latent_dim = int(generator.inputs[0].shape[-1])
         # noise is drawn from a seeded, checkpointable generator, not from global state
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -47,8 +48,14 @@ class GAN(keras.Model):
 
     @property
     def sampler(self) -> keras.Model:
-        """The generator to draw from: the EMA twin when there is one, else the trained generator."""
-        return self.ema_generator if self.ema_generator is not None else self.generator
+        """The generator to draw from: the EMA twin when there is one, else the trained generator; self-conditioned,
+        an unconditional model of it drawing clusters in their current shares (`clustering.cluster_sampler`)."""
+        generator = self.ema_generator if self.ema_generator is not None else self.generator
+        if self.clusters is None:
+            return generator
+        from gan_mnist.clustering import cluster_sampler
+
+        return cluster_sampler(generator, self.clusters.shares())
 
     def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss,
                 penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1, **kwargs):

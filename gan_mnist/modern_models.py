@@ -11,7 +11,7 @@ import keras
 from keras import layers
 
 from gan_mnist.layers import FusedBatchNormalization
-from gan_mnist.models import IMAGE_SHAPE, NUM_CLASSES, _scaled
+from gan_mnist.models import FEATURES, IMAGE_SHAPE, NUM_CLASSES, _dropout, _scaled
 from gan_mnist.spectral import conv2d, dense
 
 
@@ -39,24 +39,28 @@ def build_resize_generator(latent_dim: int = 100, width: float = 1.0) -> keras.M
     return keras.Model(z, _resize_body(z, width), name="resize_generator")
 
 
-def _features(img, width: float, spectral_norm: bool):
-    """images (B, 28, 28, C) -> features (B, 6272): two stride-2 convolutions, no normalisation, no dropout."""
+def _features(img, width: float, spectral_norm: bool, dropout: float = 0.0):
+    """images (B, 28, 28, C) -> features (B, 6272): two stride-2 convolutions, no normalisation (dropout 0: none)."""
     x = conv2d(_scaled(64, width), 4, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
     x = layers.LeakyReLU(0.2)(x)
+    x = _dropout(True, dropout)(x)
     x = conv2d(_scaled(128, width), 4, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.2)(x)
-    return layers.Flatten()(x)  # 6272
+    x = _dropout(True, dropout)(x)
+    return layers.Flatten(name=FEATURES)(x)  # 6272
 
 
-def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False) -> keras.Model:
+def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> keras.Model:
     """Discriminator for gradient penalties: images (B, 28, 28, 1) -> one logit (B, 1); 37k weights at width 0.5."""
     img = keras.Input(IMAGE_SHAPE, name="image")
-    logit = dense(1, spectral_norm)(_features(img, width, spectral_norm))
+    logit = dense(1, spectral_norm)(_features(img, width, spectral_norm, dropout))
     return keras.Model(img, logit, name="plain_discriminator")
 
 
-def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, embed_dim: int = 50) -> keras.Model:
-    """Conditional resize-conv generator: (z (B, latent_dim), label (B,) int 0-9) -> images (B, 28, 28, 1).
+def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, embed_dim: int = 50,
+                                num_classes: int = NUM_CLASSES) -> keras.Model:
+    """Conditional resize-conv generator: (z (B, latent_dim), label (B,) int in [0, num_classes)) -> images
+    (B, 28, 28, 1).
 
     As `build_cgan_generator`, the label becomes a learned code (layer 'label_embedding') read with z by the
     sub-model 'resize_cgan_generator_body', so `sample.interpolate_classes` works on it too.
@@ -67,11 +71,12 @@ def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, embed
                        name="resize_cgan_generator_body")
     z_in = keras.Input((latent_dim,), name="z")
     label = keras.Input((), dtype="int32", name="label")
-    label_code = layers.Embedding(NUM_CLASSES, embed_dim, name="label_embedding")(label)  # 50 per digit
+    label_code = layers.Embedding(num_classes, embed_dim, name="label_embedding")(label)  # 50 per class
     return keras.Model([z_in, label], body([z_in, label_code]), name="resize_cgan_generator")
 
 
-def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = False) -> keras.Model:
+def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                                   num_classes: int = NUM_CLASSES) -> keras.Model:
     """Projection discriminator (Miyato & Koyama 2018): (images (B, 28, 28, 1), label (B,)) -> logit (B, 1).
 
     logit = psi(h) + <embed(y), h> with h = phi(x) the image's features: the label enters as an inner product
@@ -79,8 +84,8 @@ def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = Fal
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
-    h = _features(img, width, spectral_norm)  # 6272
+    h = _features(img, width, spectral_norm, dropout)  # 6272
     unconditional = dense(1, spectral_norm)(h)  # psi(h)
-    class_vector = layers.Embedding(NUM_CLASSES, h.shape[-1], name="class_projection")(label)  # 6272 per digit
+    class_vector = layers.Embedding(num_classes, h.shape[-1], name="class_projection")(label)  # 6272 per digit
     projection = layers.Dot(axes=1, name="project")([h, class_vector])  # (B, 1)
     return keras.Model([img, label], layers.Add()([unconditional, projection]), name="projection_discriminator")

@@ -66,10 +66,13 @@ RUN = Layout(
              SNAPSHOTS),
 )
 # a `tune` study folder: study.db (unless the study lives in a database server), trials/NNNN (each trial a run
-# directory of its own), the leaderboard, the best trial's preset, Optuna's plots
+# directory of its own), the leaderboard, the best trial's preset, Optuna's plots, the best trials' runs with
+# further seeds (confirm/NNNN_seedS, run directories too) and their scores
 STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS = "study.db", "trials", "trials.csv", "best_preset.json", "plots"
+CONFIRM, CONFIRM_CSV = "confirm", "confirm.csv"
 STUDY = Layout(what="study folder", marker=".gan_mnist_study", folders=(),
-               owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS))
+               owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS, CONFIRM,
+                                                           CONFIRM_CSV))
                        + r"|study\.db-(journal|wal|shm)"),))
 _TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
 

@@ -26,6 +26,7 @@ from gan_mnist.callbacks import (
     write_run_pictures,
 )
 from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
+from gan_mnist.clustering import Clusters, Recluster
 from gan_mnist.config import TrainConfig
 from gan_mnist.data import load_training_data, make_dataset
 from gan_mnist.distribute import cluster, make_strategy, worker_dir
@@ -104,15 +105,20 @@ def build_gan(config: TrainConfig) -> GAN:
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy("mixed_bfloat16" if config.mixed_precision else "float32")
     try:
-        generator, discriminator = build_models(config.model, config.latent_dim, config.width, config.spectral_norm)
+        # a self-conditioned run's networks take its clusters where a conditional one's take digits
+        classes = {"num_classes": config.clusters or NUM_CLASSES} if ARCHITECTURES[config.model].conditional else {}
+        generator, discriminator = build_models(config.model, config.latent_dim, config.width, config.spectral_norm,
+                                                config.d_scale, config.d_dropout, **classes)
         ema = None
         if config.ema_kimg > 0:
             make_generator = resolve(ARCHITECTURES[config.model].generator)
-            ema = make_ema_copy(generator, lambda: make_generator(config.latent_dim, width=config.width))
+            ema = make_ema_copy(generator, lambda: make_generator(config.latent_dim, width=config.width, **classes))
     finally:
         keras.config.set_dtype_policy(previous)
     gan = GAN(generator, discriminator, seed=config.seed, ema_generator=ema, ema_half_life=config.ema_kimg * 1000,
               ema_rampup=config.ema_rampup, name=f"{config.model}_gan")
+    if config.clusters:
+        gan.clusters = Clusters(config.clusters, config.seed)
     loss = LOSSES[config.loss]
     gan.compile(
         d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
@@ -135,9 +141,11 @@ def frame_inputs(config: TrainConfig) -> tuple[np.ndarray, np.ndarray | None, in
     """(noise, labels or None, columns) of the per-epoch frames.
 
     Unconditional: a grid_size x grid_size grid. Conditional: 10x10, row i is digit i, noise fixed per column.
+    Self-conditioned: unconditional, with the noise coordinate that picks the cluster (`cluster_sampler`).
     """
     if not config.conditional:
-        return fixed_noise(config.grid_size**2, config.latent_dim, config.seed), None, config.grid_size
+        latent_dim = config.latent_dim + (config.clusters > 0)
+        return fixed_noise(config.grid_size**2, latent_dim, config.seed), None, config.grid_size
     noise = np.tile(fixed_noise(NUM_CLASSES, config.latent_dim, config.seed), (NUM_CLASSES, 1))
     return noise, np.repeat(np.arange(NUM_CLASSES, dtype=np.int32), NUM_CLASSES), NUM_CLASSES
 
@@ -242,6 +250,9 @@ def train(
     """
     strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
     out = check_folder(worker_dir(out_dir), "out_dir")
+    if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
+        raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
+                            "between devices yet")
     if config.budget_minutes and cluster()[0] > 1:
         raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
                             "give a number of epochs")
@@ -294,10 +305,15 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
 
     history = HistoryCSV(out / HISTORY, previous)
     noise, frame_labels, ncols = frame_inputs(config)
+    # self-conditioned: clustered at the first epoch and every recluster_every after; the true labels, where the
+    # data has them, only measure the clusters' purity
+    clustering = [Recluster(gan.clusters, x, config.recluster_every,
+                             truth=y if y is not None and len(y) == len(x) else None)] if config.clusters else []
     # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
     epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
     run_callbacks = [
         SetEpoch(epoch),  # before the epoch's first batch is drawn
+        *clustering,  # before it too: the batches read the pseudo-labels
         # the NaN guard before any callback that saves: it must stop a broken epoch before anything saves it
         StopOnNonFinite(out / CHECKPOINTS),
         # quality next: it adds its metrics to the logs that the history then records
@@ -316,8 +332,9 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
     ]
     if start < config.epochs:
         # n_critic slices need a whole batch: a ragged last batch is dropped (the next epoch reshuffles)
-        dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=y if config.conditional else None,
-                               epoch=epoch, drop_remainder=config.n_critic > 1)
+        labels = gan.clusters.labels if config.clusters else y if config.conditional else None
+        dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=labels, epoch=epoch,
+                               drop_remainder=config.n_critic > 1)
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 

@@ -269,6 +269,12 @@ def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
     ({"penalty": "r1,gp"}, r"different default weights \(r1 0.05, gp 10\)"),
     ({"ema_kimg": -1.0}, "ema_kimg must be >= 0"),
     ({"beta_2": 1.0}, "beta_2 must be in"),
+    ({"clusters": 10}, "clusters \\(self-conditioning\\) needs a conditional model"),
+    ({"model": "cgan", "clusters": 1}, "clusters must be 0 \\(off\\) or 2-1000, got 1"),
+    ({"model": "cgan", "clusters": 50, "limit": 20}, "clusters must be 0 \\(off\\) or 2-20, got 50"),
+    ({"model": "cgan", "clusters": 10, "recluster_every": 0}, "recluster_every must be a positive integer"),
+    ({"d_dropout": 1.0}, "d_dropout must be in \\[0, 1\\)"),
+    ({"d_scale": 0.0}, "d_scale must be > 0"),
 ])
 def test_unsupported_recipes_are_refused_clearly(changes, message):
     with pytest.raises(GanMnistError, match=message):
@@ -297,6 +303,27 @@ def test_projection_discriminator_adds_an_inner_product_with_the_class_embedding
     b = np.asarray(d([images, np.array([5, 5], "int32")]))
     features = keras.Model(d.inputs[0], d.get_layer("project").input[0])(images)
     np.testing.assert_allclose(b - a, np.sum(np.asarray(features), axis=1, keepdims=True), rtol=1e-4, atol=1e-4)
+
+
+def test_discriminator_scale_and_dropout_follow_the_config():
+    plain = build_gan(TrainConfig(model="conv", width=0.5, d_scale=1.0)).discriminator
+    wide = build_gan(TrainConfig(model="conv", width=0.5, d_scale=2.0)).discriminator
+    assert wide.get_layer(index=1).filters == 2 * plain.get_layer(index=1).filters  # 64 vs 32 filters
+    dropouts = lambda d: [la.rate for la in d.layers if "dropout" in type(la).__name__.lower()]  # noqa: E731
+    assert dropouts(plain) == [] and dropouts(build_gan(TrainConfig(model="cgan")).discriminator) == [0.3, 0.3]
+    assert dropouts(build_gan(TrainConfig(model="cgan", d_dropout=0.0)).discriminator) == []
+    # resize's discriminator is sized to its generator by default, no longer a tenth of it
+    g, d = (m.count_params() for m in build_models("resize", width=0.5, d_scale=TrainConfig(model="resize").d_scale))
+    assert 0.5 < d / g < 2, (g, d)
+
+
+def test_conv_is_the_conditional_dcgan_without_labels():
+    g, d = build_models("conv")
+    cg, cd = build_models("cgan")
+    assert not is_conditional(g) and len(d.inputs) == 1
+    # the same networks less the label's embedding (G) and label plane (D)
+    assert cg.count_params() - g.count_params() == 10 * 50 + 50 * 6272
+    assert cd.count_params() - d.count_params() == 10 * 784 + 25 * 64
 
 
 def test_resize_generator_upsamples_without_transposed_convolutions():

@@ -26,6 +26,9 @@ CONFIGS = {
     # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too
     "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
                           epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
+    # self-conditioned: clustered before epochs 1 and 3, so the resumed run (from epoch 3) clusters first thing
+    "selfcond": TrainConfig(model="cgan", clusters=4, recluster_every=2, epochs=EPOCHS, batch_size=64, limit=192,
+                            width=0.5, grid_size=2, seed=3),
 }
 
 # runs in a child process: trains the config in argv[1] into argv[2] and SIGKILLs itself where argv[3] says
@@ -72,11 +75,15 @@ def reference_runs(tmp_path_factory):
 def assert_same_run(out, reference) -> None:
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))  # every epoch exactly once
-    columns = [c for c in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty") if c in reference.history]
+    columns = [c for c in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "cluster_purity")
+               if c in reference.history]
     np.testing.assert_array_equal(history[columns].to_numpy(), reference.history[columns].to_numpy())
     frames = sorted(p.name for p in (out / "frames").iterdir())
     assert frames == [f"epoch_{e:04d}.png" for e in range(1, EPOCHS + 1)]
     assert Image.open(out / "training.gif").n_frames == EPOCHS
+    if reference.config.clusters:  # the same pseudo-labels, image for image
+        saved = np.load(list_checkpoints(out / "checkpoints")[-1])
+        np.testing.assert_array_equal(saved["clusters.0000"], reference.gan.clusters.labels.numpy())
     labels = [0, 1, 2, 3] if reference.config.conditional else None
     # generator.keras is the EMA generator where the run keeps one (the sampler), and so are the frames
     np.testing.assert_array_equal(generate(load_generator(out / "generator.keras"), 4, seed=9, labels=labels),

@@ -31,11 +31,16 @@ def test_the_first_trial_is_the_default_recipe():
 
 def test_searched_configs_are_valid_and_vary():
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    configs = [suggest_config(study.ask(), TrainConfig()) for _ in range(40)]  # each validated by TrainConfig
-    assert {c.model for c in configs} == {"mlp", "resize"}
+    configs = [suggest_config(study.ask(), TrainConfig()) for _ in range(80)]  # each validated by TrainConfig
+    assert {c.model for c in configs} == {"mlp", "conv", "resize", "cgan", "resize_proj"}
+    # a search for unconditional generators: conditional networks always self-condition, on 10-30 clusters
+    assert not any(c.conditional for c in configs)
+    assert {c.clusters for c in configs if c.model in ("cgan", "resize_proj")} == {10, 20, 30}
+    assert {c.d_scale for c in configs if c.model in ("conv", "resize")} == {1.0, 2.0, 3.0}
+    assert {c.batch_size for c in configs} == {64, 128, 256, 512} and {c.d_dropout for c in configs} == {0.0, 0.3}
     assert {c.penalty for c in configs} == {None, "r1", "r2", "r1,r2", "gp"}
     assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
-    assert len({c.g_learning_rate for c in configs}) == 40
+    assert len({c.g_learning_rate for c in configs}) == 80
 
 
 class _Trial:
@@ -72,6 +77,10 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     assert_usage_error(code, err, "--n-trials")
     code, _, err = cli("tune", "--out", tmp_path, "--budget-minutes", "-1")
     assert_usage_error(code, err, "--budget-minutes")
+    code, _, err = cli("tune", "--out", tmp_path, "--confirm", "-1")
+    assert_usage_error(code, err, "--confirm must be 0 or more")
+    code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
+    assert_usage_error(code, err, "--seeds must be positive")
     code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
@@ -123,6 +132,18 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     assert code == 0, err
     trained = json.loads((tmp_path / "best" / "config.json").read_text())
     assert {k: trained[k] for k in preset if k != "epochs"} == {k: v for k, v in preset.items() if k != "epochs"}
+
+    # the best trial confirmed with a second seed: its own run is seed 0, seed 1 trains at the same budget
+    code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
+    assert code == 0, err
+    confirmed = pd.read_csv(out / "confirm.csv")
+    assert confirmed["trial"].tolist() == [best, best] and confirmed["seed"].tolist() == [0, 1]
+    assert confirmed["run_dir"].tolist() == [again.loc[best, "run_dir"], f"confirm/{best:04d}_seed1"]
+    assert confirmed[["fd", "precision", "recall"]].notna().all().all() and confirmed["fd"].nunique() == 2
+    assert json.loads((out / f"confirm/{best:04d}_seed1/config.json").read_text())["seed"] == 1
+    assert "fd_mean" in err  # the per-trial summary
+    code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
+    assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
 
 
 @pytest.mark.slow

@@ -4,7 +4,8 @@ A study is a folder: study.db (Optuna's SQLite storage, unless `storage` names a
 (each trial an ordinary run directory: frames, history.csv, tensorboard/, generator.keras, checkpoints) and the
 results `tune_report` writes. Several `tune` processes given one storage URL share the study (Optuna hands each
 its own trials). Every trial trains under a training-time budget and reports the FD of its EMA/raw sampler at
-each tenth of it, so the median pruner stops trials that trail the others at the same point. A trial whose
+each tenth of it, so the Hyperband pruner (successive halving) stops trials that trail the others at the same
+point: most trials are short, the promising ones run the whole budget. A trial whose
 process dies stops sending heartbeats; once they are `stale_after` seconds old the next `tune` marks it failed
 and re-runs it (RetryHeartbeatStaleTrialCallback), resuming its run directory from the last checkpoint.
 """
@@ -29,7 +30,7 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
-from gan_mnist.run_directory import CONFIG, STUDY, STUDY_DB, TRIALS, check_folder, claim
+from gan_mnist.run_directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
@@ -40,17 +41,20 @@ EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epoch
 # default when that changes (its values must stay inside suggest_config's choices)
 _DEFAULT = TrainConfig()
 _SEARCHED = ("model", "loss", "spectral_norm", "ema_kimg", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
-             "width", "batch_size")
-BASELINE = {"penalty": _DEFAULT.penalty or "none", **{name: getattr(_DEFAULT, name) for name in _SEARCHED}}
+             "width", "batch_size", "d_dropout")
+BASELINE = {"penalty": _DEFAULT.penalty or "none", **{name: getattr(_DEFAULT, name) for name in _SEARCHED},
+            **({"clusters": _DEFAULT.clusters} if _DEFAULT.clusters else {}),
+            **({"d_scale": _DEFAULT.d_scale} if _DEFAULT.model in ("conv", "resize") else {})}
 
 
 def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
-    """The search space: architecture, loss, penalty and its weight, spectral norm, EMA, Adam, width, batch.
+    """The search space: architecture (conditional ones self-conditioned on K clusters), loss, penalty and its
+    weight, spectral norm, EMA, Adam for each network (TTUR), width, D's size and dropout, batch.
 
     `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (bfloat16,
     steps per execution) stay the architecture's defaults.
     """
-    model = trial.suggest_categorical("model", ["mlp", "resize"])
+    model = trial.suggest_categorical("model", ["mlp", "conv", "resize", "cgan", "resize_proj"])
     loss = trial.suggest_categorical("loss", ["ns", "hinge", "lsgan", "rpgan", "wgan"])
     # the Wasserstein loss needs a Lipschitz critic: it always gets the gradient penalty
     penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "r1,r2", "gp"])
@@ -60,6 +64,10 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
                   "penalty_every": trial.suggest_categorical("penalty_every", [1, 4])}
     elif penalty == "gp":
         recipe = {"gamma": trial.suggest_float("gamma_gp", 0.1, 20.0, log=True), "penalty_every": 1}
+    if model in ("cgan", "resize_proj"):  # the search is for unconditional generators: these self-condition
+        recipe["clusters"] = trial.suggest_categorical("clusters", [10, 20, 30])
+    if model in ("conv", "resize"):  # the pairs whose balance the defaults may have wrong
+        recipe["d_scale"] = trial.suggest_categorical("d_scale", [1.0, 2.0, 3.0])
     return base.replace(
         model=model, loss=loss, penalty=None if penalty == "none" else penalty, **recipe,
         spectral_norm=trial.suggest_categorical("spectral_norm", [False, True]),
@@ -69,7 +77,8 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
         beta_1=trial.suggest_categorical("beta_1", [0.0, 0.5, 0.9]),
         beta_2=trial.suggest_categorical("beta_2", [0.9, 0.99, 0.999]),
         width=trial.suggest_categorical("width", [0.5, 0.75, 1.0, 1.5]),
-        batch_size=trial.suggest_categorical("batch_size", [64, 128, 256]),
+        d_dropout=trial.suggest_categorical("d_dropout", [0.0, 0.3]),
+        batch_size=trial.suggest_categorical("batch_size", [64, 128, 256, 512]),
     )
 
 
@@ -148,8 +157,10 @@ def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mni
             return optuna.create_study(study_name=study_name, storage=_storage(url, engine, stale_after),
                                        direction="minimize", load_if_exists=True,
                                        sampler=optuna.samplers.TPESampler(n_startup_trials=5),
-                                       # prunes from the 3rd report (30% of the budget) on, once 3 trials are complete
-                                       pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=3))
+                                       # multi-fidelity: successive halving in brackets, rungs at 1/10, 3/10 and
+                                       # 9/10 of the budget keep the best third of the trials that reached them
+                                       pruner=optuna.pruners.HyperbandPruner(min_resource=1, max_resource=STEPS,
+                                                                             reduction_factor=3))
         except (optuna.exceptions.DuplicatedStudyError, sqlalchemy.exc.IntegrityError,
                 sqlalchemy.exc.OperationalError) as e:
             error = e
@@ -218,9 +229,11 @@ class TuneResult:
 
 def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float = 10.0, storage: str | None = None,
          limit: int | None = None, data_path=None, seed: int = 0, study_name: str = "gan_mnist",
-         stale_after: float = 120.0, progress: bool = True, eval_samples: int = 2000) -> TuneResult:
+         stale_after: float = 120.0, progress: bool = True, eval_samples: int = 2000, confirm_top: int = 0,
+         seeds: int = 3) -> TuneResult:
     """Run (or resume, or join) a search until the study has `n_trials` complete or pruned trials; then write the
-    leaderboard CSV, the best trial's preset file and Optuna's plots (see tune_report). Returns them."""
+    leaderboard CSV, the best trial's preset file and Optuna's plots (see tune_report); with `confirm_top`, train
+    that many best trials with `seeds` seeds each into confirm.csv (see confirm). Returns them."""
     from gan_mnist.experiments.tune_report import write_report
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
@@ -229,6 +242,10 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
     if not stale_after > 0:
         raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
+    for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
+            raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
+                                f"got {value!r}")
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)
@@ -256,4 +273,9 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)],
                        show_progress_bar=progress, gc_after_trial=True)
     table, files = write_report(study, out)
+    if confirm_top:
+        from gan_mnist.experiments.confirm import confirm
+
+        confirm(study, out, confirm_top, seeds, data_path)
+        files["confirm"] = out / CONFIRM_CSV
     return TuneResult(study=study, table=table, out_dir=out, files=files)

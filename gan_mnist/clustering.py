@@ -1,0 +1,185 @@
+"""Self-conditioning (Liu et al., CVPR 2020): a conditional GAN trained on clusters of its own discriminator's
+features instead of labels, so an unconditional run gets the conditional one's head start on finding the modes.
+
+The training images are clustered (k-means) on the discriminator's penultimate features — never the shipped
+evaluator's, which is the yardstick — at the start and then every few epochs as the discriminator learns; each
+clustering starts from the previous one's centroids, so a cluster keeps its identity. The pseudo-labels live in
+a variable that the dataset reads and the checkpoint saves, and a clustering depends only on (seed, epoch) and
+the networks' weights, so a resumed run clusters exactly as an uninterrupted one. A self-conditioned generator
+is drawn unconditionally by `cluster_sampler`, clusters in their data proportions.
+"""
+
+from __future__ import annotations
+
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+FEATURES = "features"  # the layer each discriminator builder names: its penultimate features
+PROJECTION_DIM = 64  # features are randomly projected (Johnson-Lindenstrauss) to this many dimensions first
+_ITERATIONS = 30
+
+
+class Clusters:
+    """The pseudo-labels int32 (N,) in [0, k) of the N training images, in a variable of any length."""
+
+    def __init__(self, k: int, seed: int = 0):
+        self.k, self.seed = k, seed
+        self.labels = tf.Variable(np.zeros(0, np.int32), shape=tf.TensorShape([None]), trainable=False,
+                                  name="cluster_labels")
+
+    def shares(self) -> np.ndarray:
+        """Each cluster's share of the training images: float64 (k,), summing to 1 (uniform before clustering)."""
+        labels = self.labels.numpy()
+        if not len(labels):
+            return np.full(self.k, 1.0 / self.k)
+        return np.bincount(labels, minlength=self.k) / len(labels)
+
+
+def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:
+    """The discriminator's `features` layer on images (N, 28, 28, 1) in [-1, 1]: float32 (N, F), inference mode.
+
+    A discriminator that also takes a label is given label 0 for all: a fixed function of the image.
+    """
+    extractor = keras.Model(discriminator.inputs, discriminator.get_layer(FEATURES).output)
+    conditional = len(discriminator.inputs) == 2
+    out = []
+    for i in range(0, len(images), batch_size):
+        x = images[i : i + batch_size]
+        inputs = [x, np.zeros(len(x), np.int32)] if conditional else x
+        out.append(np.asarray(extractor(inputs, training=False)).astype(np.float32))
+    return np.concatenate(out).reshape(len(images), -1)
+
+
+def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.ndarray:
+    """float64 (N, dim): features (N, F) times a seeded Gaussian matrix / sqrt(dim), rows then scaled to unit length.
+
+    Unit rows make k-means cluster directions (the features' pattern), not magnitudes (a digit's ink amount).
+    """
+    matrix = np.random.default_rng([seed, 1]).standard_normal((features.shape[1], dim)) / np.sqrt(dim)
+    x = features.astype(np.float64) @ matrix
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
+def _sq_distances(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    # float64: the |x|^2 - 2x.c + |c|^2 form cancels for near-identical points in float32
+    return (x**2).sum(1)[:, None] - 2 * x @ centroids.T + (centroids**2).sum(1)[None, :]
+
+
+def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """k-means++ seeding (Arthur & Vassilvitskii 2007): k rows of x, each drawn in proportion to D(x)^2."""
+    centroids = [x[rng.integers(len(x))]]
+    d2 = _sq_distances(x, centroids[0][None])[:, 0]
+    for _ in range(1, k):
+        p = np.maximum(d2, 0)
+        centroids.append(x[rng.choice(len(x), p=p / p.sum())] if p.sum() > 0 else x[rng.integers(len(x))])
+        d2 = np.minimum(d2, _sq_distances(x, centroids[-1][None])[:, 0])
+    return np.stack(centroids)
+
+
+def kmeans(x: np.ndarray, k: int, seed: int, init_labels: np.ndarray | None = None,
+           iterations: int = _ITERATIONS) -> np.ndarray:
+    """Lloyd's k-means on x float64 (N, D): labels int32 (N,) in [0, k).
+
+    Starts from the centroids of `init_labels` (a previous clustering: cluster identities carry over) or from
+    k-means++ seeded by `seed`; a cluster left empty restarts at the point farthest from its centroid.
+    """
+    if not 1 <= k <= len(x):
+        raise ValueError(f"k must be in [1, {len(x)}], got {k}")
+    rng = np.random.default_rng(seed)
+    if init_labels is None or len(init_labels) != len(x):
+        centroids = _plus_plus(x, k, rng)
+    else:
+        centroids = np.stack([x[init_labels == c].mean(0) if (init_labels == c).any() else x[rng.integers(len(x))]
+                              for c in range(k)])
+    labels = np.full(len(x), -1, np.int32)
+    for _ in range(iterations):
+        d2 = _sq_distances(x, centroids)
+        new = d2.argmin(1).astype(np.int32)
+        served = d2[np.arange(len(x)), new]  # each point's distance to its centroid
+        for c in np.setdiff1d(np.arange(k), new):  # an empty cluster takes the worst-served point not yet moved
+            far = int(served.argmax())
+            new[far], served[far] = c, -np.inf
+        if np.array_equal(new, labels):
+            break
+        labels = new
+        centroids = np.stack([x[labels == c].mean(0) for c in range(k)])
+    return labels
+
+
+def purity(labels: np.ndarray, truth: np.ndarray) -> float:
+    """Share of points whose cluster's most common true class is their own class, in [0, 1] (1: clusters within
+    classes; a random split of ten balanced classes scores about 0.1 + its noise)."""
+    table = np.zeros((labels.max() + 1, truth.max() + 1), np.int64)
+    np.add.at(table, (labels, truth), 1)
+    return float(table.max(1).sum() / len(labels))
+
+
+def cluster_images(discriminator: keras.Model, images: np.ndarray, k: int, seed: int,
+                   previous: np.ndarray | None = None) -> np.ndarray:
+    """Pseudo-labels int32 (N,) in [0, k) of images (N, 28, 28, 1) from the discriminator's features."""
+    x = project(discriminator_features(discriminator, images), seed)
+    return kmeans(x, k, seed, init_labels=previous)
+
+
+class Recluster(keras.callbacks.Callback):
+    """At the start of every `every`-th epoch (the first included) clusters `images` on the discriminator's
+    features into `clusters.labels`, which the dataset reads; the seconds it took land in the logs as
+    `cluster_s` and the purity against `truth` (when given) as `cluster_purity`."""
+
+    def __init__(self, clusters: Clusters, images: np.ndarray, every: int, truth: np.ndarray | None = None):
+        super().__init__()
+        self.clusters, self.images, self.every, self.truth = clusters, images, every, truth
+        self.record: dict[str, float] = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.record = {}
+        if epoch % self.every:
+            return
+        start = time.perf_counter()
+        previous = self.clusters.labels.numpy()
+        labels = cluster_images(self.model.discriminator, self.images, self.clusters.k,
+                                seed=self.clusters.seed * 100_003 + epoch, previous=previous if len(previous) else None)
+        self.clusters.labels.assign(labels)
+        self.record["cluster_s"] = time.perf_counter() - start
+        if self.truth is not None:
+            self.record["cluster_purity"] = purity(labels, np.asarray(self.truth, np.int64))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs.update(self.record)
+
+
+def cluster_sampler(generator: keras.Model, shares: np.ndarray) -> keras.Model:
+    """An unconditional generator made of a conditional one: noise (B, latent_dim + 1) -> images (B, 28, 28, 1).
+
+    The last noise coordinate picks the cluster by inverse CDF, so clusters come in proportions `shares` (k,);
+    the others are the generator's noise. Built from Keras's own layers only (the pick is a steep clipped ramp
+    per cluster boundary, the label code a Dense of the embedding's steps), so the saved file loads anywhere.
+    `generator` needs the 'label_embedding' layer and the '<name>_body' sub-model of the conditional builders.
+    """
+    from statistics import NormalDist
+
+    embedding = generator.get_layer("label_embedding").get_weights()[0].astype(np.float64)  # (k, embed)
+    body = next(layer for layer in generator.layers if layer.name.endswith("_body"))
+    k, latent_dim = len(embedding), int(generator.inputs[0].shape[-1])
+    if len(shares) != k:
+        raise ValueError(f"{len(shares)} cluster shares for a generator of {k} classes")
+    quantiles = np.clip(np.cumsum(shares)[:-1], 1e-12, 1 - 1e-12)
+    cuts = np.array([NormalDist().inv_cdf(q) for q in quantiles])  # (k - 1,) cluster boundaries on N(0, 1)
+    steep = 1e6  # the ramp from one cluster to the next is 1e-6 wide: a pick is whole but for p ~ 1e-6
+
+    noise = keras.Input((latent_dim + 1,), name="z")
+    column = layers.Reshape((latent_dim + 1, 1))(noise)
+    z = layers.Reshape((latent_dim,))(layers.Cropping1D((0, 1))(column))  # the generator's noise (B, latent_dim)
+    u = layers.Reshape((1,))(layers.Cropping1D((latent_dim, 0))(column))  # the picking coordinate (B, 1)
+    above = layers.Dense(k - 1, trainable=False, dtype="float32", name="cluster_cuts")
+    passed = layers.ReLU(max_value=1.0)(above(u))  # (B, k-1): 1 where u is past boundary j
+    to_code = layers.Dense(embedding.shape[1], trainable=False, dtype="float32", name="cluster_code")
+    code = to_code(passed)  # embedding[0] + sum over passed boundaries of the step to the next cluster's code
+    above.set_weights([np.full((1, k - 1), steep, np.float32), (-steep * cuts).astype(np.float32)])
+    to_code.set_weights([np.diff(embedding, axis=0).astype(np.float32), embedding[0].astype(np.float32)])
+    return keras.Model(noise, body([z, code]), name=f"{generator.name}_clusters")

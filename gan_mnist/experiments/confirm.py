@@ -1,0 +1,73 @@
+"""Confirming a search: its best recipes trained again with other seeds at the same budget, so a lucky seed is not
+mistaken for a better recipe. A trial's own run is its first seed; each further seed is an ordinary run directory,
+DIR/confirm/NNNN_seedS, resumed if a previous `tune --confirm` was stopped. Results go to DIR/confirm.csv, one row
+per (trial, seed) as each run finishes, so a stopped confirmation loses only the run in progress."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import optuna
+import pandas as pd
+
+from gan_mnist.config import TrainConfig
+from gan_mnist.errors import GanMnistError
+from gan_mnist.run_directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_bytes
+
+CONFIRM_SAMPLES = 10_000  # samples behind each confirmed number (the targets are stated at 10,000)
+
+
+def _score(generator, data_path) -> dict:
+    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    from gan_mnist.sample import generate
+
+    metrics = evaluate_images(generate(generator, CONFIRM_SAMPLES, seed=0), reference=Reference(data_path),
+                              with_memorisation=False)
+    return {k: float(metrics[k]) for k in ("fd", "precision", "recall", "mnist_score", "min_class_share")}
+
+
+def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_path=None, verbose: int = 0
+            ) -> pd.DataFrame:
+    """Train the `top` best complete trials with `seeds` seeds each (the trial's own run being the first) at the
+    trial's budget; returns the rows of DIR/confirm.csv: trial, seed, fd, precision, recall, mnist_score,
+    min_class_share, epochs, train_s, run_dir."""
+    from gan_mnist.sample import load_generator
+    from gan_mnist.training import train
+
+    complete = sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
+                      key=lambda t: (t.value, t.number))[:top]
+    if not complete:
+        raise GanMnistError(f"{out}: no complete trial to confirm yet")
+    path = out / CONFIRM_CSV
+    rows = pd.read_csv(path).to_dict("records") if path.exists() else []
+    done = {(int(r["trial"]), int(r["seed"])) for r in rows}
+    for trial in complete:
+        config = TrainConfig(**trial.user_attrs["config"])
+        for k in range(seeds):
+            seed = config.seed + k
+            if (trial.number, seed) in done:
+                continue
+            if k == 0:  # the trial's own run
+                run = out / trial.user_attrs["run_dir"]
+            else:
+                run = out / CONFIRM / f"{trial.number:04d}_seed{seed}"
+                train(config.replace(seed=seed), run, data_path=data_path, resume=run.exists(), force=True,
+                      verbose=verbose)
+            history = pd.read_csv(run / HISTORY)
+            rows.append({"trial": trial.number, "seed": seed, **_score(load_generator(run), data_path),
+                         "epochs": int(history["epoch"].iloc[-1]), "train_s": float(history["wall_s"].iloc[-1]),
+                         "run_dir": run.relative_to(out).as_posix()})
+            buf = io.StringIO()
+            pd.DataFrame(rows).to_csv(buf, index=False)
+            atomic_write_bytes(path, buf.getvalue().encode())
+    return pd.DataFrame(rows)
+
+
+def summary(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per trial: the mean and standard deviation over its seeds of each confirmed number, best mean FD first."""
+    numbers = ["fd", "precision", "recall", "mnist_score", "min_class_share"]
+    table = rows.groupby("trial")[numbers].agg(["mean", "std"])
+    table.columns = [f"{name}_{stat}" for name, stat in table.columns]
+    table.insert(0, "seeds", rows.groupby("trial")["seed"].count())
+    return table.sort_values("fd_mean")

@@ -1,0 +1,105 @@
+"""Self-conditioning: k-means and purity at known values, clusterings that repeat per seed and keep their
+identities, the unconditional sampler of a conditional generator, and a short self-conditioned run whose
+discriminator's clusters agree with the true digits well above chance."""
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+from gan_mnist import TrainConfig, load_generator, train
+from gan_mnist.clustering import cluster_images, cluster_sampler, kmeans, project, purity
+from gan_mnist.models import build_models, is_conditional
+
+
+def blobs(seed=0, n=60):
+    """Three tight 2-D blobs of n points around (0, 0), (10, 0), (0, 10): float64 (3n, 2), true blob (3n,)."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    truth = np.repeat(np.arange(3), n)
+    return centres[truth] + rng.normal(scale=0.5, size=(3 * n, 2)), truth
+
+
+def test_kmeans_finds_separated_blobs_and_repeats_per_seed():
+    x, truth = blobs()
+    labels = kmeans(x, 3, seed=1)
+    assert labels.dtype == np.int32 and sorted(set(labels)) == [0, 1, 2]
+    assert purity(labels, truth) == 1.0
+    np.testing.assert_array_equal(labels, kmeans(x, 3, seed=1))
+
+
+def test_kmeans_started_from_labels_keeps_each_clusters_identity():
+    x, truth = blobs()
+    previous = (truth + 1) % 3  # some numbering of the same three groups
+    moved = x + np.random.default_rng(5).normal(scale=0.2, size=x.shape)  # the features drift a little
+    np.testing.assert_array_equal(kmeans(moved, 3, seed=7, init_labels=previous), previous)
+
+
+def test_kmeans_never_leaves_a_cluster_empty():
+    x = np.concatenate([np.zeros((50, 2)), np.ones((50, 2))])  # two distinct points, asked for four clusters
+    labels = kmeans(x, 4, seed=0)
+    assert sorted(set(labels)) == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="k must be in"):
+        kmeans(x, 0, seed=0)
+
+
+def test_purity_at_known_values():
+    truth = np.repeat(np.arange(10), 10)
+    assert purity(truth, truth) == 1.0
+    assert purity(np.zeros(100, np.int64), truth) == pytest.approx(0.1)  # one cluster: the largest class's share
+    # two clusters, {0..4} and {5..9}: each cluster's best class is 10 of its 50
+    assert purity((truth >= 5).astype(np.int64), truth) == pytest.approx(0.2)
+    assert purity(np.array([0, 0, 1, 1]), np.array([3, 3, 3, 7])) == pytest.approx(0.75)
+
+
+def test_projection_is_seeded_and_gives_unit_rows():
+    features = np.random.default_rng(0).normal(size=(20, 300)).astype(np.float32)
+    a, b, c = project(features, 1), project(features, 1), project(features, 2)
+    assert a.shape == (20, 64) and a.dtype == np.float64
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_clustering_real_digits_repeats_per_seed(small_images):
+    _, d = build_models("cgan", width=0.25, num_classes=10)
+    first = cluster_images(d, small_images, 10, seed=3)
+    np.testing.assert_array_equal(first, cluster_images(d, small_images, 10, seed=3))
+    assert not np.array_equal(first, cluster_images(d, small_images, 10, seed=4))
+
+
+@pytest.mark.parametrize("model", ["cgan", "resize_proj"])
+def test_cluster_sampler_draws_clusters_in_their_shares_through_the_conditional_generator(model):
+    keras.utils.set_random_seed(0)
+    generator, _ = build_models(model, latent_dim=8, width=0.25, num_classes=3)
+    shares = np.array([0.6, 0.3, 0.1])
+    sampler = cluster_sampler(generator, shares)
+    assert not is_conditional(sampler) and sampler.inputs[0].shape[-1] == 9
+    noise = np.random.default_rng(1).normal(size=(4000, 9)).astype(np.float32)
+    # the last coordinate picks by inverse CDF: boundaries at the standard normal's 60 % and 90 % quantiles
+    picks = np.searchsorted([0.2533471, 1.2815516], noise[:, 8])
+    np.testing.assert_allclose(np.bincount(picks) / len(picks), shares, atol=0.03)
+    drawn = np.asarray(sampler(noise[:64], training=False))
+    direct = np.asarray(generator([noise[:64, :8], picks[:64].astype(np.int32)], training=False))
+    np.testing.assert_allclose(drawn, direct, atol=1e-5)
+    with pytest.raises(ValueError, match="2 cluster shares for a generator of 3 classes"):
+        cluster_sampler(generator, np.array([0.5, 0.5]))
+
+
+def test_a_self_conditioned_run_clusters_digits_well_above_chance_and_draws_unconditionally(tmp_path, mnist_path):
+    config = TrainConfig(model="cgan", clusters=10, recluster_every=2, epochs=4, limit=1024, batch_size=64,
+                         width=0.5, grid_size=3, seed=1)
+    result = train(config, tmp_path / "run", data_path=mnist_path, verbose=0)
+    history = pd.read_csv(tmp_path / "run" / "history.csv")
+    # clustered before epochs 1 and 3: the purity is recorded in those rows only
+    assert history["cluster_purity"].notna().tolist() == [True, False, True, False]
+    truth = np.load(mnist_path)["y_train"][:1024].astype(np.int64)
+    chance = np.mean([purity(np.random.default_rng(s).integers(0, 10, 1024), truth) for s in range(20)])
+    labels = result.gan.clusters.labels.numpy()
+    assert purity(labels, truth) == history["cluster_purity"].iloc[2]
+    assert purity(labels, truth) > 2 * chance, (purity(labels, truth), chance)  # chance is about 0.15 here
+    assert len(set(labels)) == 10
+    # the shipped generator draws unconditionally, clusters in their data shares
+    generator = load_generator(tmp_path / "run")
+    assert not is_conditional(generator) and generator.inputs[0].shape[-1] == config.latent_dim + 1
+    np.testing.assert_array_equal(generator(np.zeros((2, 101), np.float32)).shape, (2, 28, 28, 1))
