@@ -52,13 +52,23 @@ def test_purity_at_known_values():
     assert purity(np.array([0, 0, 1, 1]), np.array([3, 3, 3, 7])) == pytest.approx(0.75)
 
 
-def test_projection_is_seeded_and_gives_unit_rows():
-    features = np.random.default_rng(0).normal(size=(20, 300)).astype(np.float32)
-    a, b, c = project(features, 1), project(features, 1), project(features, 2)
-    assert a.shape == (20, 64) and a.dtype == np.float64
+def test_projection_keeps_the_principal_directions_in_unit_rows():
+    rng = np.random.default_rng(0)
+    # 300 features that vary along two directions only (plus a little noise): two components hold them
+    directions = rng.normal(size=(2, 300))
+    features = (rng.normal(size=(50, 2)) @ directions + 0.01 * rng.normal(size=(50, 300))).astype(np.float32)
+    a = project(features, 1, dim=2)
+    assert a.shape == (50, 2) and a.dtype == np.float64
     np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0)
-    np.testing.assert_array_equal(a, b)
-    assert not np.allclose(a, c)
+    np.testing.assert_array_equal(a, project(features, 1, dim=2))
+    # fewer rows than PCA_ROWS: the components are those of all rows, so a is the centred features' coordinates
+    # along the two generating directions (up to each component's sign), scaled to unit rows
+    centred = features.astype(np.float64) - features.mean(0)
+    basis, _ = np.linalg.qr(directions.T)  # (300, 2): an orthonormal basis of the two directions
+    expected = centred @ basis
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    # the same plane, so the same angles between rows (a rotation or reflection of the plane changes none)
+    np.testing.assert_allclose(a @ a.T, expected @ expected.T, atol=1e-3)
 
 
 def test_clustering_real_digits_repeats_per_seed(small_images):
