@@ -58,15 +58,26 @@ def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch
 def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.ndarray:
     """float64 (N, dim): the features' (N, F) top `dim` principal components, each row then scaled to unit length.
 
-    The components are fitted on at most PCA_ROWS rows drawn with `seed`. Unit rows make k-means cluster
-    directions (the features' pattern), not magnitudes (a digit's amount of ink). Measured on a self-conditioned
-    discriminator after 8 epochs, 10,000 digits, k = 20: purity 0.75 this way, 0.66 after a random projection.
+    The components come from a randomized SVD (Halko et al. 2011; two power iterations, a seeded test matrix) of
+    at most PCA_ROWS rows drawn with `seed`: seconds where a full SVD of 5,000 x 6,272 features took minutes.
+    Unit rows make k-means cluster directions (the features' pattern), not magnitudes (a digit's amount of ink).
+    Measured on a self-conditioned discriminator after 8 epochs, 10,000 digits, k = 20: purity 0.75 this way,
+    0.66 after a random projection.
     """
-    x = features.astype(np.float64)
-    x -= x.mean(0)
-    rows = np.random.default_rng([seed, 1]).permutation(len(x))[:PCA_ROWS]
-    _, _, components = np.linalg.svd(x[np.sort(rows)], full_matrices=False)
-    x = x @ components[:dim].T
+    rng = np.random.default_rng([seed, 1])
+    rows = np.sort(rng.permutation(len(features))[:PCA_ROWS])
+    mean = features.mean(0, dtype=np.float64)
+    sample = features[rows].astype(np.float64) - mean
+    basis = sample @ rng.standard_normal((sample.shape[1], dim + 10))  # the range of the top components
+    for _ in range(2):  # power iterations sharpen it
+        basis, _ = np.linalg.qr(basis)
+        basis = sample @ (sample.T @ basis)
+    basis, _ = np.linalg.qr(basis)
+    _, _, components = np.linalg.svd(basis.T @ sample, full_matrices=False)  # (dim + 10, F), small
+    components = components[:dim]
+    # in slices: 60,000 features as float64 at once would be 3 GB
+    x = np.concatenate([(features[i : i + 5000].astype(np.float64) - mean) @ components.T
+                        for i in range(0, len(features), 5000)])
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 

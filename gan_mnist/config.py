@@ -14,13 +14,16 @@ from gan_mnist.run_directory import atomic_write_bytes
 
 MODELS = tuple(ARCHITECTURES)
 DATASETS = ("mnist", "fashion_mnist")
-CONDITIONAL_MODELS = tuple(name for name, arch in ARCHITECTURES.items() if arch.conditional)
+# models whose networks see the digit's label (the self-conditioned ones see clusters instead)
+CONDITIONAL_MODELS = tuple(name for name, arch in ARCHITECTURES.items()
+                           if arch.conditional and not arch.defaults.get("clusters"))
 # fields that, left as None, take the chosen architecture's value (recipes.ARCHITECTURES)
 _PER_MODEL = {"g_learning_rate": "learning_rate", "d_learning_rate": "learning_rate", "beta_1": "beta_1",
               "beta_2": "beta_2", "epochs": "epochs"}
 AUTO = "auto"  # penalty="auto": the architecture's default penalty (recipes.ARCHITECTURES[...].defaults), else none
 # fields that, left as None, take the architecture's `defaults` entry, else this value
-_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0, "d_scale": 1.0, "d_dropout": 0.0}
+_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0, "d_scale": 1.0, "d_dropout": 0.0,
+             "clusters": 0}
 
 
 def model_default(model: str, field: str):
@@ -78,8 +81,9 @@ class TrainConfig:
     penalty_every: int = 4  # lazy: the penalty every k critic steps, weighted k times (no penalty: ignored)
     spectral_norm: bool = False  # spectrally normalise the discriminator's weight layers
     n_critic: int = 1  # discriminator steps per generator step (each on its own slice of the batch)
-    clusters: int = 0  # self-conditioning: a conditional model trains on this many clusters of its discriminator's
-    # features instead of labels, and draws unconditionally (Liu et al. 2020; see clustering); 0 = off
+    clusters: int | None = None  # self-conditioning: a conditional model trains on this many clusters of its
+    # discriminator's features instead of labels, and draws unconditionally (Liu et al. 2020; see clustering);
+    # 0 = off; None: the architecture's (self_cgan 30, others 0)
     recluster_every: int = 2  # epochs between those clusterings (the first is before epoch 1)
     ema_kimg: float = 10.0  # half-life of the generator's weight average, in thousands of images; 0 = no EMA
     ema_rampup: float | None = 0.05  # early on the half-life is at most this share of the images seen so far
@@ -144,6 +148,9 @@ class TrainConfig:
         for name in ("beta_1", "beta_2", "d_dropout"):
             if not 0 <= getattr(self, name) < 1:
                 raise GanMnistError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not self.clusters and model_default(self.model, "clusters"):
+            raise GanMnistError(f"model {self.model!r} is self-conditioned: clusters must be 2 or more (for labels, "
+                                f"use a conditional model: {', '.join(CONDITIONAL_MODELS)})")
         if self.clusters:
             if not ARCHITECTURES[self.model].conditional:
                 raise GanMnistError(f"clusters (self-conditioning) needs a conditional model "

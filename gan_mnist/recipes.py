@@ -71,6 +71,12 @@ ARCHITECTURES = {
                          defaults={"mixed_precision": True, "penalty": "r1", "d_dropout": 0.3},
                          speed={"mixed_precision": True},
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
+    "self_cgan": Architecture("gan_mnist.models:build_cgan_generator", "gan_mnist.models:build_cgan_discriminator",
+                              True, 2e-4, 0.5, epochs=20,
+                              defaults={"clusters": 30, "mixed_precision": True, "penalty": "r1", "d_dropout": 0.3},
+                              speed={"mixed_precision": True},
+                              about="the cGAN's networks self-conditioned (Liu et al. 2020) on 30 clusters of "
+                                    "D's features instead of labels: unconditional; see --clusters"),
     "conv": Architecture("gan_mnist.models:build_conv_generator", "gan_mnist.models:build_conv_discriminator",
                          False, 2e-4, 0.5, epochs=22, defaults={"mixed_precision": True, "penalty": "r1"},
                          speed={"mixed_precision": True},

@@ -219,17 +219,18 @@ def test_every_recipe_trains_both_networks(config, small_images, small_labels):
     gan = build_gan(config)
     kernels = lambda m: [w for w in m.trainable_weights if len(w.shape) >= 2]  # noqa: E731
     g0, d0 = ([np.asarray(w).copy() for w in kernels(m)] for m in (gan.generator, gan.discriminator))
-    s0 = [np.asarray(w).copy() for w in gan.sampler.weights]
-    labels = small_labels[:128] if config.conditional else None
+    s0 = [np.asarray(w).copy() for w in gan.ema_generator.weights] if config.ema_kimg else []
+    # conditional networks train on labels, or (self-conditioned, here without a clustering) on stand-ins for clusters
+    labels = small_labels[:128] % (config.clusters or 10) if ARCHITECTURES[config.model].conditional else None
     history = gan.fit(make_dataset(small_images[:128], 32, labels=labels), epochs=1, verbose=0, shuffle=False)
     # every kernel moves (biases may not: hinge, WGAN and RpGAN do not depend on a constant shift of D's output)
     assert all(not np.allclose(a, b) for a, b in zip(g0, kernels(gan.generator), strict=True))
     assert all(not np.allclose(a, b) for a, b in zip(d0, kernels(gan.discriminator), strict=True))
     # 4 batches: n_critic discriminator steps and one generator step each
     assert int(gan.d_optimizer.iterations) == 4 * config.n_critic and int(gan.g_optimizer.iterations) == 4
-    if config.ema_kimg:  # the EMA generator follows the trained one
-        assert gan.sampler is gan.ema_generator
-        assert all(not np.allclose(a, np.asarray(b)) for a, b in zip(s0, gan.sampler.weights, strict=True))
+    if config.ema_kimg:  # the EMA generator follows the trained one, and is the one drawn from
+        assert gan.sampler is gan.ema_generator or config.clusters  # (self-conditioned: through cluster_sampler)
+        assert all(not np.allclose(a, np.asarray(b)) for a, b in zip(s0, gan.ema_generator.weights, strict=True))
     assert all(np.isfinite(v[0]) for v in history.history.values()), history.history
     assert ("d_penalty" in history.history) == (config.penalty is not None)
     assert is_conditional(gan.generator) == ARCHITECTURES[config.model].conditional
@@ -271,6 +272,7 @@ def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
     ({"beta_2": 1.0}, "beta_2 must be in"),
     ({"clusters": 10}, "clusters \\(self-conditioning\\) needs a conditional model"),
     ({"model": "cgan", "clusters": 1}, "clusters must be 0 \\(off\\) or 2-1000, got 1"),
+    ({"model": "self_cgan", "clusters": 0}, "model 'self_cgan' is self-conditioned: clusters must be 2 or more"),
     ({"model": "cgan", "clusters": 50, "limit": 20}, "clusters must be 0 \\(off\\) or 2-20, got 50"),
     ({"model": "cgan", "clusters": 10, "recluster_every": 0}, "recluster_every must be a positive integer"),
     ({"d_dropout": 1.0}, "d_dropout must be in \\[0, 1\\)"),

@@ -103,8 +103,10 @@ def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray |
     from gan_mnist.training import build_gan  # training imports plotting; keep `bench` importable on its own
 
     gan = build_gan(config)
+    if config.clusters:  # self-conditioned: timed on stand-in pseudo-labels (clustering is train()'s, timed there)
+        labels = (labels % config.clusters).astype(np.int32)
     dataset = make_dataset(images, config.batch_size, seed=config.seed,
-                           labels=labels if config.conditional else None).repeat()
+                           labels=labels if gan.conditional else None).repeat()
     # steps_per_execution runs several steps per call: warm-up and windows must be whole numbers of those
     k = config.steps_per_execution
     warmup, steps = max(k, warmup - warmup % k), max(k, steps - steps % k)

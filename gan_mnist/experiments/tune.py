@@ -54,7 +54,7 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (bfloat16,
     steps per execution) stay the architecture's defaults.
     """
-    model = trial.suggest_categorical("model", ["mlp", "conv", "resize", "cgan", "resize_proj"])
+    model = trial.suggest_categorical("model", ["mlp", "conv", "resize", "self_cgan", "resize_proj"])
     loss = trial.suggest_categorical("loss", ["ns", "hinge", "lsgan", "rpgan", "wgan"])
     # the Wasserstein loss needs a Lipschitz critic: it always gets the gradient penalty
     penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "r1,r2", "gp"])
@@ -64,7 +64,7 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
                   "penalty_every": trial.suggest_categorical("penalty_every", [1, 4])}
     elif penalty == "gp":
         recipe = {"gamma": trial.suggest_float("gamma_gp", 0.1, 20.0, log=True), "penalty_every": 1}
-    if model in ("cgan", "resize_proj"):  # the search is for unconditional generators: these self-condition
+    if model in ("self_cgan", "resize_proj"):  # the search is for unconditional generators: these self-condition
         recipe["clusters"] = trial.suggest_categorical("clusters", [10, 20, 30])
     if model in ("conv", "resize"):  # the pairs whose balance the defaults may have wrong
         recipe["d_scale"] = trial.suggest_categorical("d_scale", [1.0, 2.0, 3.0])
