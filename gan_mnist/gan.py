@@ -48,9 +48,12 @@ class GAN(keras.Model):
 
     @property
     def sampler(self) -> keras.Model:
-        """The generator to draw from: the EMA twin when there is one, else the trained generator; self-conditioned,
-        an unconditional model of it drawing clusters in their current shares (`clustering.cluster_sampler`)."""
-        generator = self.ema_generator if self.ema_generator is not None else self.generator
+        """The generator to draw from: the EMA twin when there is one, else the trained generator (see `drawn`)."""
+        return self.drawn(self.ema_generator if self.ema_generator is not None else self.generator)
+
+    def drawn(self, generator: keras.Model) -> keras.Model:
+        """`generator` (this GAN's raw or EMA one) as users draw from it: itself, or when self-conditioned an
+        unconditional model of it that draws clusters in their current shares (`clustering.cluster_sampler`)."""
         if self.clusters is None:
             return generator
         from gan_mnist.clustering import cluster_sampler

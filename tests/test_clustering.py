@@ -9,6 +9,7 @@ import pytest
 
 from gan_mnist import TrainConfig, load_generator, train
 from gan_mnist.clustering import cluster_images, cluster_sampler, kmeans, project, purity
+from gan_mnist.evaluation.report import compare_runs
 from gan_mnist.models import build_models, is_conditional
 
 
@@ -113,3 +114,7 @@ def test_a_self_conditioned_run_clusters_digits_well_above_chance_and_draws_unco
     generator = load_generator(tmp_path / "run")
     assert not is_conditional(generator) and generator.inputs[0].shape[-1] == config.latent_dim + 1
     np.testing.assert_array_equal(generator(np.zeros((2, 101), np.float32)).shape, (2, 28, 28, 1))
+    # compare scores the EMA generator and (--raw) the raw one, both drawn through their clusters
+    table = compare_runs([tmp_path / "run"], n=300, data_path=mnist_path, raw=True)
+    assert len(table) == 3 and table["clusters"].iloc[:2].tolist() == [10, 10]
+    assert table["fd"].iloc[:2].notna().all() and table["conditional_accuracy"].iloc[:2].isna().all()

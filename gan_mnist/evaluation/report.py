@@ -29,14 +29,15 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     if raw:
         from gan_mnist.training import load_run
 
-        generator = load_run(out).generator
+        gan = load_run(out)
+        generator = gan.drawn(gan.generator)
     else:
         generator = load_generator(out / GENERATOR)
     labels = all_digit_labels(n) if is_conditional(generator) else None
     metrics = evaluate_images(generate(generator, n, seed=seed, labels=labels), labels, reference or Reference())
     recipe = {"model": config.model, "loss": config.loss,
               "penalty": f"{config.penalty} {config.gamma:g}" if config.penalty else "-",
-              "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg}
+              "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg, "clusters": config.clusters}
     return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": int(history["epoch"].max()),
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
 
