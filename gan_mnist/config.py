@@ -61,7 +61,7 @@ class TrainConfig:
     steps per execution, mixed precision); gamma left as None takes the penalty's (recipes.PENALTIES).
     """
 
-    model: str = "mlp"
+    model: str = "self_cgan"
     dataset: str = "mnist"
     epochs: int | None = None  # None: the architecture's budget (recipes.ARCHITECTURES)
     budget_minutes: float | None = None  # also stop at the first epoch end once training time reaches this

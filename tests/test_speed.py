@@ -73,10 +73,13 @@ def test_presets():
 def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     setups = {"mlp": TrainConfig(model="mlp", batch_size=32), "cgan": TrainConfig(model="cgan", batch_size=32)}
     # one step per call: 8 batches per epoch would be less than one call of the MLP's default 10
-    train_setups = {"train() mlp": TrainConfig(model="mlp", batch_size=32, grid_size=2, steps_per_execution=1)}
+    train_setups = {"train() mlp": TrainConfig(model="mlp", batch_size=32, grid_size=2, steps_per_execution=1),
+                    # self-conditioned: its clusterings are taken out of the gaps and put back scaled to 60,000
+                    "train() self": TrainConfig(model="self_cgan", clusters=4, width=0.25, batch_size=32, grid_size=2)}
     table = run_benchmark(small_images, small_labels, setups, steps=2, warmup=1, progress=None,
                           train_setups=train_setups)
-    assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan", "train() mlp"]
+    assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan", "train() mlp", "train() self"]
+    assert table.loc["train() self", "epoch_overhead_s"] > 0
     assert table["vs_tutorial"].iloc[0] == 1.0
     np.testing.assert_allclose(table["vs_tutorial"], table["images_per_s"] / table["images_per_s"].iloc[0])
     np.testing.assert_allclose(table["s_per_epoch"], 60_000 / table["images_per_s"])

@@ -124,7 +124,8 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
 
     Runs `epochs` epochs into a temporary directory (the first is a warm-up) and returns, as medians over the
     others: images/s within an epoch, the seconds between epochs (every per-epoch callback plus the iterator's
-    restart), and from both the seconds one epoch of `epoch_images` images takes.
+    restart; self-conditioned, plus its share of a clustering of `epoch_images` images), and from both the seconds
+    one epoch of `epoch_images` images takes.
     """
     import tempfile
 
@@ -132,17 +133,24 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
 
     clock = _EpochClock()
     with tempfile.TemporaryDirectory() as out:
-        train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
-              labels=labels if config.conditional else None, verbose=0, callbacks=[clock])
+        history = train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
+                        labels=labels if config.conditional else None, verbose=0, callbacks=[clock]).history
+    # a self-conditioned run clusters all its images at the start of every recluster_every-th epoch (inside the
+    # gap before it): those clusterings leave the gaps, and one of epoch_images, scaled linearly from the ones
+    # timed here, is spread over recluster_every epochs
+    clustered = history["cluster_s"].fillna(0.0).to_numpy() if "cluster_s" in history else np.zeros(epochs)
+    clustering = clustered[clustered > 0].mean() * epoch_images / len(images) / config.recluster_every \
+        if config.clusters else 0.0
     k, rates, gaps = config.steps_per_execution, [], []
-    for this, after in zip(clock.epochs[1:-1], clock.epochs[2:], strict=False):
+    for i, (this, after) in enumerate(zip(clock.epochs[1:-1], clock.epochs[2:], strict=False), start=2):
+        gaps.append(-clustered[i] if i < epochs else 0.0)  # the clustering before epoch index i (the last: the end)
         ends = this["batches"]
         if len(ends) < 2:  # one compiled call per epoch: no interval inside the epoch to time
             raise GanMnistError(f"{len(images)} images make {len(ends)} call(s) of {k} batch(es) of "
                                 f"{config.batch_size} per epoch; timing train() needs at least 2: give more images")
         rates.append((len(ends) - 1) * k * config.batch_size / (ends[-1] - ends[0]))
-        gaps.append(after["begin"] - ends[-1])
-    rate, gap = statistics.median(rates), statistics.median(gaps)
+        gaps[-1] += after["begin"] - ends[-1]
+    rate, gap = statistics.median(rates), statistics.median(gaps) + clustering
     return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 
 

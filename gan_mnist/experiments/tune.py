@@ -43,6 +43,9 @@ _DEFAULT = TrainConfig()
 _SEARCHED = ("model", "loss", "spectral_norm", "ema_kimg", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
              "width", "batch_size", "d_dropout")
 BASELINE = {"penalty": _DEFAULT.penalty or "none", **{name: getattr(_DEFAULT, name) for name in _SEARCHED},
+            **({"gamma_r": _DEFAULT.gamma, "penalty_every": _DEFAULT.penalty_every}
+               if _DEFAULT.penalty in ("r1", "r2", "r1,r2") else {}),
+            **({"gamma_gp": _DEFAULT.gamma} if _DEFAULT.penalty == "gp" else {}),
             **({"clusters": _DEFAULT.clusters} if _DEFAULT.clusters else {}),
             **({"d_scale": _DEFAULT.d_scale} if _DEFAULT.model in ("conv", "resize") else {})}
 
