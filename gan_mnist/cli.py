@@ -179,10 +179,11 @@ def _parser() -> argparse.ArgumentParser:
                                                           "(default 3)")
     b.add_argument("--limit", type=int, default=15360, help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
-    b.add_argument("--presets", nargs="*", choices=["default", "default-cgan", *sorted(PRESETS)],
-                   default=["default", "default-cgan", *sorted(PRESETS)],
+    b.add_argument("--presets", nargs="*", choices=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
+                   default=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
                    help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "defaults (default: bare `train`, default-cgan: `train --model cgan`) and of these presets, "
+                        "defaults (default: bare `train`, default-cgan: `train --model cgan`, default-self_cgan: "
+                        "`train --model self_cgan`) and of these presets, "
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")

@@ -54,14 +54,14 @@ PRESETS = {
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run. The defaults are the recipe README "Recipes" chose for 8 tutorial-loop
-    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 20 epochs
+    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs
     for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     Fields left as None take the architecture's value (recipes.ARCHITECTURES: learning rates, betas, epochs,
     steps per execution, mixed precision); gamma left as None takes the penalty's (recipes.PENALTIES).
     """
 
-    model: str = "self_cgan"
+    model: str = "mlp"
     dataset: str = "mnist"
     epochs: int | None = None  # None: the architecture's budget (recipes.ARCHITECTURES)
     budget_minutes: float | None = None  # also stop at the first epoch end once training time reaches this

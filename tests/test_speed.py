@@ -86,7 +86,7 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     # the train() row counts the work between epochs (frames, GIF, plots, checkpoints), which fit() alone skips
     assert table.loc["train() mlp", "epoch_overhead_s"] > 0 and table["epoch_overhead_s"].iloc[:3].isna().all()
     assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}
-    assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan",
+    assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model self_cgan",
                                     *(f"train() --preset {name}" for name in PRESETS)}
     # a train() row also gives the whole run in tutorial-loop epochs: its epochs x its share of a tutorial epoch
     assert table.loc["train() mlp", "run_tl_epochs"] == pytest.approx(

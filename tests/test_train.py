@@ -166,9 +166,10 @@ def test_optimizer_defaults_follow_the_model():
     # an architecture brings its own Adam settings, width, precision, budget and (on "auto") penalty
     resize = TrainConfig(model="resize")
     assert (resize.g_learning_rate, resize.beta_1, resize.beta_2, resize.width) == (2e-4, 0.5, 0.99, 0.5)
+    assert resize.d_scale == 3.0  # its discriminator sized to its generator
     assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == (True, 40, "r1", 4)
     cgan = TrainConfig(model="cgan")
-    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1", 0.05, True, 20)
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1", 0.05, True, 24)
     assert TrainConfig(model="cgan", penalty=None).penalty is None
     assert TrainConfig(model="dcgan").width == 1.0 and not TrainConfig(model="dcgan").mixed_precision
     mlp = TrainConfig(model="mlp")

@@ -170,8 +170,8 @@ def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTO
     return setups
 
 
-# what `train` runs without a preset: the default recipe, and the same with --model cgan
-DEFAULTS = {"default": {}, "default-cgan": {"model": "cgan"}}
+# what `train` runs without a preset: the default recipe, and the defaults of --model cgan and --model self_cgan
+DEFAULTS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-self_cgan": {"model": "self_cgan"}}
 
 
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
