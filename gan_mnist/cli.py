@@ -87,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--clusters", type=int, help="self-conditioning (Liu et al. 2020): a conditional model ("
                    + ", ".join(CONDITIONAL_MODELS) + ") trains on K clusters of its discriminator's features instead "
                    "of labels and draws unconditionally, clusters in their data shares; 0 = off "
-                   f"(default {d.clusters})")
+                   f"(default {d.clusters}; self_cgan: {TrainConfig(model='self_cgan').clusters})")
     t.add_argument("--recluster-every", type=int, help="epochs between those clusterings; the first is before "
                                                        f"epoch 1 (default {d.recluster_every})")
     t.add_argument("--d-scale", type=float, help="multiply the discriminator's layer sizes once more: its size "
