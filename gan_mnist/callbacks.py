@@ -34,7 +34,8 @@ class SetEpoch(keras.callbacks.Callback):
 class HistoryCSV(keras.callbacks.Callback):
     """Appends one row per epoch (1-based `epoch`, the epoch's mean metrics, `seconds`, cumulative `wall_s`).
 
-    `seconds` and `wall_s` count training only; time spent by QualityEvery is its own column, `eval_s`.
+    `seconds` and `wall_s` count training only; time spent by QualityEvery is its own column, `eval_s`. A
+    self-conditioned run's clustering before the epoch (`cluster_s`, which Recluster reports) is training: counted in.
     """
 
     def __init__(self, path: str | Path, previous: pd.DataFrame | None = None):
@@ -50,8 +51,11 @@ class HistoryCSV(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        # training time only: the quality callback reports its own time as eval_s, left out of seconds/wall_s
-        seconds = time.perf_counter() - self._start - float((logs or {}).get("eval_s", 0.0))
+        # training time only: the quality callback reports its own time as eval_s, left out of seconds/wall_s; the
+        # clustering ran before this epoch's clock started (Recluster is listed first) and is put back in
+        reported = logs or {}
+        seconds = (time.perf_counter() - self._start - float(reported.get("eval_s", 0.0))
+                   + float(reported.get("cluster_s", 0.0)))
         wall = (self.rows[-1]["wall_s"] if self.rows else 0.0) + seconds
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
                           "seconds": seconds, "wall_s": wall})
