@@ -143,13 +143,13 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
         if config.clusters else 0.0
     k, rates, gaps = config.steps_per_execution, [], []
     for i, (this, after) in enumerate(zip(clock.epochs[1:-1], clock.epochs[2:], strict=False), start=2):
-        gaps.append(-clustered[i] if i < epochs else 0.0)  # the clustering before epoch index i (the last: the end)
         ends = this["batches"]
         if len(ends) < 2:  # one compiled call per epoch: no interval inside the epoch to time
             raise GanMnistError(f"{len(images)} images make {len(ends)} call(s) of {k} batch(es) of "
                                 f"{config.batch_size} per epoch; timing train() needs at least 2: give more images")
         rates.append((len(ends) - 1) * k * config.batch_size / (ends[-1] - ends[0]))
-        gaps[-1] += after["begin"] - ends[-1]
+        # less the clustering before epoch index i (none before the clock's closing entry, i = epochs)
+        gaps.append(after["begin"] - ends[-1] - (clustered[i] if i < epochs else 0.0))
     rate, gap = statistics.median(rates), statistics.median(gaps) + clustering
     return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 

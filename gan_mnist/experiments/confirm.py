@@ -18,11 +18,11 @@ from gan_mnist.run_directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_
 CONFIRM_SAMPLES = 10_000  # samples behind each confirmed number (the targets are stated at 10,000)
 
 
-def _score(generator, data_path) -> dict:
-    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+def _score(generator, reference) -> dict:
+    from gan_mnist.evaluation.metrics import evaluate_images
     from gan_mnist.sample import generate
 
-    metrics = evaluate_images(generate(generator, CONFIRM_SAMPLES, seed=0), reference=Reference(data_path),
+    metrics = evaluate_images(generate(generator, CONFIRM_SAMPLES, seed=0), reference=reference,
                               with_memorisation=False)
     return {k: float(metrics[k]) for k in ("fd", "precision", "recall", "mnist_score", "min_class_share")}
 
@@ -32,6 +32,7 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
     """Train the `top` best complete trials with `seeds` seeds each (the trial's own run being the first) at the
     trial's budget; returns the rows of DIR/confirm.csv: trial, seed, fd, precision, recall, mnist_score,
     min_class_share, epochs, train_s, run_dir."""
+    from gan_mnist.evaluation.metrics import Reference
     from gan_mnist.sample import load_generator
     from gan_mnist.training import train
 
@@ -42,6 +43,7 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
     path = out / CONFIRM_CSV
     rows = pd.read_csv(path).to_dict("records") if path.exists() else []
     done = {(int(r["trial"]), int(r["seed"])) for r in rows}
+    reference = Reference(data_path)  # the real digits' statistics, loaded once for every run scored
     for trial in complete:
         config = TrainConfig(**trial.user_attrs["config"])
         for k in range(seeds):
@@ -55,7 +57,7 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
                 train(config.replace(seed=seed), run, data_path=data_path, resume=run.exists(), force=True,
                       verbose=verbose)
             history = pd.read_csv(run / HISTORY)
-            rows.append({"trial": trial.number, "seed": seed, **_score(load_generator(run), data_path),
+            rows.append({"trial": trial.number, "seed": seed, **_score(load_generator(run), reference),
                          "epochs": int(history["epoch"].iloc[-1]), "train_s": float(history["wall_s"].iloc[-1]),
                          "run_dir": run.relative_to(out).as_posix()})
             buf = io.StringIO()
