@@ -127,7 +127,8 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     preset = json.loads((out / "best_preset.json").read_text())
     best = again["fd"].idxmin()
     assert preset["epochs"] == again.loc[best, "epochs"] and preset["model"] == again.loc[best, "param_model"]
-    code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "256",
+    # (1,024 images: the search may pick batches up to 512)
+    code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "1024",
                             "--out", tmp_path / "best", "--quiet", "--data", mnist_path)
     assert code == 0, err
     trained = json.loads((tmp_path / "best" / "config.json").read_text())
