@@ -27,3 +27,35 @@ def import_tensorflow_quietly() -> None:
         return
     with _fd2_to_devnull():
         import tensorflow  # noqa: F401
+
+
+class _MutedTensorFlowFinder:
+    """A sys.meta_path entry that lets the first `import tensorflow` (whoever asks: keras, a submodule of ours, the
+    user) run with fd 2 muted, then steps aside. Installed when gan_mnist is imported; imports nothing itself."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(cls)
+        import importlib.util
+
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        loader = spec.loader
+        exec_module = loader.exec_module
+
+        def muted(module):
+            os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+            with _fd2_to_devnull():
+                exec_module(module)
+
+        loader.exec_module = muted
+        return spec
+
+
+def mute_tensorflow_import() -> None:
+    """Mute TensorFlow's start-up chatter whenever it is first imported from now on (no import happens here)."""
+    if "tensorflow" not in sys.modules and _MutedTensorFlowFinder not in sys.meta_path:
+        sys.meta_path.insert(0, _MutedTensorFlowFinder)

@@ -10,28 +10,14 @@ import time
 from pathlib import Path
 
 from gan_mnist._quiet import import_tensorflow_quietly
-from gan_mnist.config import CONDITIONAL_MODELS, DATASETS, MODELS, PRESETS, TrainConfig
+from gan_mnist.config import FIELD_TYPES, GROUPS, MODELS, PRESETS, TrainConfig, config_fields, flag
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names
-from gan_mnist.run_directory import CONFIG, STUDY, check_folder, is_run
+from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
+from gan_mnist.run.directory import CONFIG, STUDY, check_folder, is_run
 
 # the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
 MAX_SAMPLES, MAX_GRID = 1_000_000, 10_000
-
-# CLI flag -> TrainConfig field, for the flags that set hyperparameters
-_CONFIG_FLAGS = {
-    "model": "model", "dataset": "dataset", "epochs": "epochs", "batch_size": "batch_size",
-    "latent_dim": "latent_dim", "lr_g": "g_learning_rate", "lr_d": "d_learning_rate", "beta_1": "beta_1",
-    "seed": "seed", "limit": "limit", "grid_size": "grid_size", "checkpoint_every": "checkpoint_every",
-    "save_every": "save_every", "eval_every": "eval_every", "eval_samples": "eval_samples", "width": "width",
-    "mixed_precision": "mixed_precision", "steps_per_execution": "steps_per_execution",
-    "deterministic": "deterministic", "beta_2": "beta_2", "loss": "loss", "penalty": "penalty", "gamma": "gamma",
-    "penalty_every": "penalty_every", "spectral_norm": "spectral_norm", "n_critic": "n_critic",
-    "ema_kimg": "ema_kimg", "ema_rampup": "ema_rampup", "budget_minutes": "budget_minutes",
-    "d_scale": "d_scale", "d_dropout": "d_dropout", "clusters": "clusters", "recluster_every": "recluster_every",
-}
-
 
 def _table_help(table: dict) -> str:
     return "; ".join(f"{name}: {entry.about}" for name, entry in table.items())
@@ -39,10 +25,79 @@ def _table_help(table: dict) -> str:
 
 def _penalty_arg(text: str) -> str:
     """--penalty: 'none', a PENALTIES name, or several joined by commas."""
-    if text != "none" and not all(name in PENALTIES for name in penalty_names(text)):
+    if text != NO_PENALTY and not all(name in PENALTIES for name in penalty_names(text)):
         raise argparse.ArgumentTypeError(f"invalid choice: {text!r} (choose from {', '.join(PENALTIES)}, several "
-                                         "joined by commas, or none)")
+                                         f"joined by commas, or {NO_PENALTY})")
     return text
+
+
+def _number(kind: type, wanted: str, ok):
+    """An argparse type: `kind` parsed from the text and `ok(value)`, else 'must be {wanted}' (one place for every
+    such flag outside TrainConfig's own checks)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+        return value
+
+    return parse
+
+
+_positive_int = _number(int, "a positive integer", lambda v: v > 0)
+_positive_float = _number(float, "a positive number", lambda v: 0 < v < float("inf"))
+_count = _number(int, "0 or more", lambda v: v >= 0)
+
+
+def _shown(value) -> str:
+    """A default as --help shows it."""
+    if value is None:
+        return "off"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def default_help(field: dataclasses.Field) -> str:
+    """The default of a TrainConfig field as --help states it: its value, or for the fields an architecture
+    decides, each model's (models sharing a value named together)."""
+    if field.name in ARCHITECTURE_FIELDS:
+        by_value: dict = {}
+        for model, arch in ARCHITECTURES.items():
+            by_value.setdefault(_shown(arch.defaults[field.name]), []).append(model)
+        return "default per model: " + "; ".join(f"{'/'.join(models)} {value}" for value, models in by_value.items())
+    if field.name == "gamma":
+        return "default: the penalty's, " + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items())
+    return f"default {_shown(field.default)}"
+
+
+# extra help for flags whose choices are table entries
+_TABLES = {"model": ARCHITECTURES, "loss": LOSSES, "penalty": PENALTIES}
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field, in the config's groups: name, type, choices and help from the field's
+    metadata, the default from the config itself (dest: the field's name; unset flags are None)."""
+    groups = {name: parser.add_argument_group(f"{name} (TrainConfig fields)") for name in GROUPS}
+    for field in config_fields():
+        kinds = FIELD_TYPES[field.name] - {type(None)}
+        meta = field.metadata
+        options: dict = {"dest": field.name}
+        if bool in kinds:
+            options["action"] = argparse.BooleanOptionalAction
+        else:
+            options["type"] = _penalty_arg if field.name == "penalty" else (
+                float if float in kinds else int if int in kinds else str)
+            if meta["metavar"]:
+                options["metavar"] = meta["metavar"]
+        if meta["choices"]:
+            options["choices"] = meta["choices"]
+        table = f" {_table_help(_TABLES[field.name])}" if field.name in _TABLES else ""
+        options["help"] = f"{meta['help']} ({default_help(field)}).{table}".replace("%", "%%")
+        groups[meta["group"]].add_argument(flag(field.name), **options)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +110,6 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m gan_mnist", description="Train and sample GANs on MNIST.")
     sub = p.add_subparsers(dest="command", required=True)
-    d = TrainConfig()
-
     t = sub.add_parser("train", help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
                        description="Train a GAN. Unset options take the defaults shown, or on --resume the "
                                    "values saved in DIR/config.json.")
@@ -66,63 +119,6 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--preset-file", type=Path, help="named settings from a JSON file of config fields, e.g. the "
                                                     "best_preset.json that `tune` writes (applied after --preset; "
                                                     "other flags override it)")
-    t.add_argument("--model", choices=MODELS, help=f"architecture (default {d.model}). {_table_help(ARCHITECTURES)}")
-    t.add_argument("--loss", choices=tuple(LOSSES), help=f"adversarial loss (default {d.loss}). {_table_help(LOSSES)}")
-    t.add_argument("--penalty", type=_penalty_arg, metavar="{" + ",".join((*PENALTIES, "none")) + "}",
-                   help=f"gradient penalty on D (default {d.penalty}; none: no penalty); several, comma-separated, "
-                        f"are summed with one weight (r1,r2: R3GAN's pair). {_table_help(PENALTIES)}")
-    t.add_argument("--gamma", type=float, help="the penalty's weight, shared by several (default: "
-                                               + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items()) + ")")
-    t.add_argument("--penalty-every", type=int, help="lazy regularisation: the penalty every K critic steps, "
-                                                     "weighted K times (default 1)")
-    t.add_argument("--spectral-norm", action=argparse.BooleanOptionalAction,
-                   help="spectrally normalise the discriminator's weight layers (Miyato et al. 2018)")
-    t.add_argument("--n-critic", type=int, help="discriminator steps per generator step, each on 1/N of the batch "
-                                                f"(default {d.n_critic}; WGAN-GP uses 5)")
-    t.add_argument("--ema-kimg", type=float, help="half-life of the generator's weight average (EMA) in thousands "
-                                                  f"of images; frames, samples and generator.keras use the average; "
-                                                  f"0 = no EMA (default {d.ema_kimg:g})")
-    t.add_argument("--ema-rampup", type=float, help="early in a run the EMA half-life is at most this share of the "
-                                                    f"images seen (default {d.ema_rampup})")
-    t.add_argument("--clusters", type=int, help="self-conditioning (Liu et al. 2020): a conditional model ("
-                   + ", ".join(CONDITIONAL_MODELS) + ") trains on K clusters of its discriminator's features instead "
-                   "of labels and draws unconditionally, clusters in their data shares; 0 = off "
-                   f"(default {d.clusters}; self_cgan: {TrainConfig(model='self_cgan').clusters})")
-    t.add_argument("--recluster-every", type=int, help="epochs between those clusterings; the first is before "
-                                                       f"epoch 1 (default {d.recluster_every})")
-    t.add_argument("--d-scale", type=float, help="multiply the discriminator's layer sizes once more: its size "
-                                                 f"against the generator's (default per model: {d.d_scale:g} for "
-                                                 f"{d.model}; resize 3)")
-    t.add_argument("--d-dropout", type=float, help="dropout rate in the discriminator, 0 = none (default per model: "
-                                                   "dcgan and cgan 0.3, others 0)")
-    t.add_argument("--dataset", choices=DATASETS, help=f"training data (default {d.dataset})")
-    t.add_argument("--epochs", type=int, help=f"total epochs to reach (default {d.epochs})")
-    t.add_argument("--budget-minutes", type=float, help="also stop at the first epoch end once training time (frames, "
-                                                        "plots and checkpoints not counted) reaches M minutes")
-    t.add_argument("--batch-size", type=int, help=f"images per step (default {d.batch_size})")
-    t.add_argument("--latent-dim", type=int, help=f"noise size (default {d.latent_dim})")
-    t.add_argument("--width", type=float, help=f"multiply every layer size by this (default {d.width})")
-    t.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction,
-                   help="compute in bfloat16, keep float32 weights (faster on CPUs with AVX-512 BF16 and on GPUs)")
-    t.add_argument("--steps-per-execution", type=int, help="training steps per compiled call; the progress bar "
-                                                           f"updates that often (default {d.steps_per_execution})")
-    per_model = ", ".join(f"{m} {a.learning_rate:g}/{a.beta_1:g}/{a.beta_2:g}" for m, a in ARCHITECTURES.items())
-    t.add_argument("--lr-g", type=float, help=f"generator Adam learning rate (default per model; lr/beta_1/beta_2: "
-                                              f"{per_model})")
-    t.add_argument("--lr-d", type=float, help="discriminator Adam learning rate (default per model)")
-    t.add_argument("--beta-1", type=float, help="Adam beta_1 for both networks (default per model)")
-    t.add_argument("--beta-2", type=float, help="Adam beta_2 for both networks (default per model)")
-    t.add_argument("--seed", type=int, help=f"seed for weights, noise and shuffling (default {d.seed})")
-    t.add_argument("--deterministic", action=argparse.BooleanOptionalAction,
-                   help="TF op determinism: the same --seed gives the same history and samples (default on; "
-                        "--no-deterministic may be faster on GPUs)")
-    t.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
-    t.add_argument("--grid-size", type=int, help=f"frames show K x K samples (default {d.grid_size})")
-    t.add_argument("--checkpoint-every", type=int, help=f"epochs between checkpoints (default {d.checkpoint_every})")
-    t.add_argument("--save-every", type=int, help="also keep DIR/generators/epoch_NNNN.keras every K epochs")
-    t.add_argument("--eval-every", type=int, help="add quality metrics (fd, mnist_score, coverage) to the history "
-                                                  "every K epochs (MNIST only)")
-    t.add_argument("--eval-samples", type=int, help=f"samples per evaluation (default {d.eval_samples})")
     t.add_argument("--out", required=True, type=Path, help="run directory: a new or empty folder, or one that "
                                                           "gan_mnist made (it carries a .gan_mnist_run marker)")
     t.add_argument("--data", type=Path, help="Keras-layout .npz or folder of IDX files (default: $GAN_MNIST_DATA "
@@ -131,9 +127,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="discard the run in --out and start over: deletes only the "
                                                         "files a run writes (never other files in the folder)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--devices", type=int, help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
-                                               "--batch-size being the global batch; without GPUs, on N logical "
-                                               "CPUs (a way to check multi-device runs, not faster)")
+    t.add_argument("--devices", type=_positive_int,
+                   help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
+                        "--batch-size being the global batch; without GPUs, on N logical "
+                        "CPUs (a way to check multi-device runs, not faster)")
+
+    _add_config_flags(t)
 
     e = sub.add_parser("evaluate", help="quality metrics of a generator or of saved samples, as one JSON object",
                        description="Score generated digits with the shipped evaluator CNN against MNIST's test "
@@ -161,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
                                                       "generator (from the newest checkpoint)")
 
     v = sub.add_parser("train-evaluator", help="retrain the shipped evaluator CNN and rewrite its card")
-    v.add_argument("--epochs", type=int, default=10, help="training epochs (default 10)")
+    v.add_argument("--epochs", type=_positive_int, default=10, help="training epochs (default 10)")
     v.add_argument("--seed", type=int, default=0, help="seed (default 0)")
     v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
@@ -171,13 +170,15 @@ def _parser() -> argparse.ArgumentParser:
                                    "default and with speed settings.")
     b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
                    help="architectures to time (default all)")
-    b.add_argument("--batch-size", type=int, default=256, help="batch size of our setups (default 256, the "
+    b.add_argument("--batch-size", type=_positive_int, default=256, help="batch size of our setups (default 256, the "
                                                                "tutorial's)")
-    b.add_argument("--steps", type=int, default=30, help="timed steps per setup (default 30)")
-    b.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
-    b.add_argument("--repeats", type=int, default=3, help="timed windows of --steps per setup; the median counts "
-                                                          "(default 3)")
-    b.add_argument("--limit", type=int, default=15360, help="training images to draw batches from (default 15360)")
+    b.add_argument("--steps", type=_positive_int, default=30, help="timed steps per setup (default 30)")
+    b.add_argument("--warmup", type=_positive_int, default=5, help="untimed steps first (default 5)")
+    b.add_argument("--repeats", type=_positive_int, default=3,
+                   help="timed windows of --steps per setup; the median counts "
+                        "(default 3)")
+    b.add_argument("--limit", type=_positive_int, default=15360,
+                   help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
     b.add_argument("--presets", nargs="*", choices=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
                    default=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
@@ -196,24 +197,26 @@ def _parser() -> argparse.ArgumentParser:
                                    "with one --storage URL to share the study. Writes DIR/trials.csv, "
                                    "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
     u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
-    u.add_argument("--n-trials", type=int, default=20, help="complete or pruned trials the study should reach, "
-                                                            "counting those already there (default 20)")
-    u.add_argument("--budget-minutes", type=float, default=10.0, help="training time per trial (default 10)")
+    u.add_argument("--n-trials", type=_positive_int, default=20,
+                   help="complete or pruned trials the study should reach, "
+                        "counting those already there (default 20)")
+    u.add_argument("--budget-minutes", type=_positive_float, default=10.0, help="training time per trial (default 10)")
     u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
                                      "the password in ~/.pgpass (mode 0600), or postgresql:///?service=NAME for a "
                                      "libpq service file; a password written in the URL shows in `ps` and shell "
                                      "history, and is masked in every message (default: sqlite:///DIR/study.db)")
     u.add_argument("--study-name", default="gan_mnist", help="study name inside the storage (default gan_mnist)")
-    u.add_argument("--limit", type=int, help="train on the first N images only (default: all)")
+    u.add_argument("--limit", type=_positive_int, help="train on the first N images only (default: all)")
     u.add_argument("--seed", type=int, default=0, help="training seed of every trial (default 0)")
-    u.add_argument("--stale-after", type=float, default=120.0,
+    u.add_argument("--stale-after", type=_positive_float, default=120.0,
                    help="a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, "
                         "resuming its run directory (default 120)")
-    u.add_argument("--eval-samples", type=int, default=2000, help="samples per in-trial FD report (default 2000)")
-    u.add_argument("--confirm", type=int, default=0, metavar="K",
+    u.add_argument("--eval-samples", type=_positive_int, default=2000,
+                   help="samples per in-trial FD report (default 2000)")
+    u.add_argument("--confirm", type=_count, default=0, metavar="K",
                    help="then train the K best complete trials again with other seeds at the same budget and score "
                         "every seed on 10,000 samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)")
-    u.add_argument("--seeds", type=int, default=3, help="seeds per confirmed trial, its own run included "
+    u.add_argument("--seeds", type=_positive_int, default=3, help="seeds per confirmed trial, its own run included "
                                                         "(default 3)")
     u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
@@ -236,9 +239,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
-    given = {field: getattr(args, flag) for flag, field in _CONFIG_FLAGS.items() if getattr(args, flag) is not None}
-    if given.get("penalty") == "none":
-        given["penalty"] = None
+    given = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
     if args.preset_file:
         from gan_mnist.config import read_fields
 
@@ -247,7 +248,7 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         given = {**PRESETS[args.preset], **given}  # flags and the preset file win over a named preset
     saved = args.out / CONFIG
     if args.resume and is_run(args.out) and saved.exists():
-        return dataclasses.replace(TrainConfig.load(saved), **given)
+        return TrainConfig.load(saved).replace(**given)
     return TrainConfig(**given)  # unset optimizer settings take the chosen model's defaults
 
 
@@ -257,8 +258,8 @@ def _train(args: argparse.Namespace) -> None:
     import_tensorflow_quietly()
     import tensorflow as tf
 
-    from gan_mnist.distribute import split_cpu
-    from gan_mnist.training import train
+    from gan_mnist.run.distribute import split_cpu
+    from gan_mnist.run.training import train
 
     if args.devices and args.devices > 1 and not tf.config.list_physical_devices("GPU"):
         split_cpu(args.devices)
@@ -298,7 +299,7 @@ def _sample(args: argparse.Namespace) -> None:
     else:
         check_folder(out, "--out")  # not a path under a file
     import_tensorflow_quietly()
-    from gan_mnist.models import is_conditional
+    from gan_mnist.networks import is_conditional
     from gan_mnist.plotting import save_grid
     from gan_mnist.sample import (
         all_digit_labels,
@@ -345,7 +346,7 @@ def _load_samples(path: Path):
 
     import numpy as np
 
-    from gan_mnist.data import to_model_range
+    from gan_mnist.run.data import to_model_range
 
     if not path.is_file():
         raise GanMnistError(f"samples file not found: {path}")
@@ -372,7 +373,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         check_folder(args.plot, "--plot")  # not a path under a file
     import_tensorflow_quietly()
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
-    from gan_mnist.models import is_conditional
+    from gan_mnist.networks import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
 
     if args.generator is not None:
@@ -426,12 +427,9 @@ def _train_evaluator(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    for flag in ("steps", "warmup", "repeats", "limit", "batch_size"):
-        if getattr(args, flag) <= 0:
-            raise GanMnistError(f"--{flag.replace('_', '-')} must be a positive integer, got {getattr(args, flag)}")
     import_tensorflow_quietly()
-    from gan_mnist.data import load_training_data
     from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
+    from gan_mnist.run.data import load_training_data
 
     images, labels = load_training_data(args.data, args.limit)
     if args.batch_size > len(images):
@@ -451,13 +449,6 @@ def _bench(args: argparse.Namespace) -> None:
 
 
 def _tune(args: argparse.Namespace) -> None:
-    for flag in ("n_trials", "budget_minutes", "stale_after", "eval_samples", "seeds"):
-        if not getattr(args, flag) > 0:
-            raise GanMnistError(f"--{flag.replace('_', '-')} must be positive, got {getattr(args, flag)}")
-    if args.confirm < 0:
-        raise GanMnistError(f"--confirm must be 0 or more, got {args.confirm}")
-    if args.limit is not None and args.limit <= 0:
-        raise GanMnistError(f"--limit must be a positive integer, got {args.limit}")
     check_folder(args.out, "--out", STUDY)
     import_tensorflow_quietly()
     from gan_mnist.experiments.tune import tune

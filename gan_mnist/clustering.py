@@ -142,32 +142,26 @@ def cluster_images(discriminator: keras.Model, images: np.ndarray, k: int, seed:
     return kmeans(x, k, seed, init_labels=previous)
 
 
-class Recluster(keras.callbacks.Callback):
-    """At the start of every `every`-th epoch (the first included) clusters `images` on the discriminator's
-    features into `clusters.labels`, which the dataset reads; the seconds it took land in the logs as
-    `cluster_s` and the purity against `truth` (when given) as `cluster_purity`."""
+class Recluster:
+    """Called at the start of every epoch (by the run's EpochBook): at every `every`-th (the first included) clusters
+    `images` on the discriminator's features into `clusters.labels`, which the dataset reads, and returns the seconds
+    it took as `cluster_s` and the purity against `truth` (when given) as `cluster_purity` (else returns {})."""
 
     def __init__(self, clusters: Clusters, images: np.ndarray, every: int, truth: np.ndarray | None = None):
-        super().__init__()
         self.clusters, self.images, self.every, self.truth = clusters, images, every, truth
-        self.record: dict[str, float] = {}
 
-    def on_epoch_begin(self, epoch, logs=None):
-        self.record = {}
+    def __call__(self, discriminator: keras.Model, epoch: int) -> dict[str, float]:
         if epoch % self.every:
-            return
+            return {}
         start = time.perf_counter()
         previous = self.clusters.labels.numpy()
-        labels = cluster_images(self.model.discriminator, self.images, self.clusters.k,
+        labels = cluster_images(discriminator, self.images, self.clusters.k,
                                 seed=self.clusters.seed * 100_003 + epoch, previous=previous if len(previous) else None)
         self.clusters.labels.assign(labels)
-        self.record["cluster_s"] = time.perf_counter() - start
+        record = {"cluster_s": time.perf_counter() - start}
         if self.truth is not None:
-            self.record["cluster_purity"] = purity(labels, np.asarray(self.truth, np.int64))
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs.update(self.record)
+            record["cluster_purity"] = purity(labels, np.asarray(self.truth, np.int64))
+        return record
 
 
 def cluster_sampler(generator: keras.Model, shares: np.ndarray) -> keras.Model:

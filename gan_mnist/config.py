@@ -9,31 +9,33 @@ import typing
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, default_gamma, penalty_names
-from gan_mnist.run_directory import atomic_write_bytes
+from gan_mnist.recipes import (
+    ARCHITECTURE_FIELDS,
+    ARCHITECTURES,
+    LOSSES,
+    NO_PENALTY,
+    PENALTIES,
+    default_gamma,
+    penalty_names,
+)
+from gan_mnist.run.directory import atomic_write_bytes
 
 MODELS = tuple(ARCHITECTURES)
 DATASETS = ("mnist", "fashion_mnist")
 # models whose networks see the digit's label (the self-conditioned ones see clusters instead)
 CONDITIONAL_MODELS = tuple(name for name, arch in ARCHITECTURES.items()
-                           if arch.conditional and not arch.defaults.get("clusters"))
-# fields that, left as None, take the chosen architecture's value (recipes.ARCHITECTURES)
-_PER_MODEL = {"g_learning_rate": "learning_rate", "d_learning_rate": "learning_rate", "beta_1": "beta_1",
-              "beta_2": "beta_2", "epochs": "epochs"}
-AUTO = "auto"  # penalty="auto": the architecture's default penalty (recipes.ARCHITECTURES[...].defaults), else none
-# fields that, left as None, take the architecture's `defaults` entry, else this value
-_FALLBACK = {"steps_per_execution": 1, "mixed_precision": False, "width": 1.0, "d_scale": 1.0, "d_dropout": 0.0,
-             "clusters": 0}
+                           if arch.conditional and not arch.defaults["clusters"])
+# the groups a saved config.json is written in, in that order
+GROUPS = ("recipe", "optimiser", "data", "outputs", "speed")
 
 
 def model_default(model: str, field: str):
-    """The value `field` takes for architecture `model` when the config leaves it unset (None)."""
-    arch = ARCHITECTURES[model]
-    return getattr(arch, _PER_MODEL[field]) if field in _PER_MODEL else arch.defaults.get(field, _FALLBACK[field])
+    """The value `field` (one of recipes.ARCHITECTURE_FIELDS) takes for architecture `model` when left unset."""
+    return ARCHITECTURES[model].defaults[field]
 
 
 # the classic recipe: the 2014 loss, no penalty, no weight average (presets and notebooks 01-04 pin it)
-CLASSIC_RECIPE = {"loss": "ns", "penalty": None, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
+CLASSIC_RECIPE = {"loss": "ns", "penalty": NO_PENALTY, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
                   "ema_kimg": 0.0, "beta_2": 0.999}
 
 # named settings, TrainConfig fields (`--preset NAME`; flags given beside it win). Measured in the README.
@@ -51,79 +53,113 @@ PRESETS = {
 }
 
 
+def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None):
+    """A TrainConfig field with what the CLI and config.json need: its group, help text, flag name (default: the
+    field's name with dashes), choices. The CLI appends the default to the help (cli._config_flags)."""
+    return dataclasses.field(default=default, metadata={"group": group, "help": help, "flag": flag,
+                                                        "choices": choices, "metavar": metavar})
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run. The defaults are the recipe README "Recipes" chose for 8 tutorial-loop
-    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs
-    for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
+    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs for a 12
+    tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
-    Fields left as None take the architecture's value (recipes.ARCHITECTURES: learning rates, betas, epochs,
-    steps per execution, mixed precision); gamma left as None takes the penalty's (recipes.PENALTIES).
+    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (Adam
+    settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
+    penalty's (recipes.PENALTIES). `replace` keeps that: a field left unset follows a new model, a field set stays.
     """
 
-    model: str = "mlp"
-    dataset: str = "mnist"
-    epochs: int | None = None  # None: the architecture's budget (recipes.ARCHITECTURES)
-    budget_minutes: float | None = None  # also stop at the first epoch end once training time reaches this
-    batch_size: int = 128
-    latent_dim: int = 100
-    width: float | None = None  # multiplies every layer size of both networks (1.0 = the published architecture)
-    d_scale: float | None = None  # multiplies the discriminator's layer sizes once more (its size against G's)
-    d_dropout: float | None = None  # dropout rate in the discriminator (0: none, as gradient penalties prefer)
-    g_learning_rate: float | None = None
-    d_learning_rate: float | None = None
-    beta_1: float | None = None
-    beta_2: float | None = None
-    loss: str = "ns"  # recipes.LOSSES
-    penalty: str | None = "auto"  # recipes.PENALTIES (r1, r2, gp), several summed ("r1,r2"), None for none;
-    # "auto": the architecture's
-    gamma: float | None = None  # the penalty's weight (shared by several); None: the penalty's default
-    penalty_every: int = 4  # lazy: the penalty every k critic steps, weighted k times (no penalty: ignored)
-    spectral_norm: bool = False  # spectrally normalise the discriminator's weight layers
-    n_critic: int = 1  # discriminator steps per generator step (each on its own slice of the batch)
-    clusters: int | None = None  # self-conditioning: a conditional model trains on this many clusters of its
-    # discriminator's features instead of labels, and draws unconditionally (Liu et al. 2020; see clustering);
-    # 0 = off; None: the architecture's (self_cgan 30, others 0)
-    recluster_every: int = 2  # epochs between those clusterings (the first is before epoch 1)
-    ema_kimg: float = 10.0  # half-life of the generator's weight average, in thousands of images; 0 = no EMA
-    ema_rampup: float | None = 0.05  # early on the half-life is at most this share of the images seen so far
-    seed: int = 0
-    limit: int | None = None  # use only the first `limit` training images
-    grid_size: int = 6  # per-epoch frames show grid_size x grid_size samples
-    checkpoint_every: int = 1  # epochs between checkpoints
-    gif_frame_ms: int = 200
-    save_every: int | None = None  # also keep generators/epoch_NNNN.keras every k epochs
-    eval_every: int | None = None  # add quality metrics (fd, mnist_score, ...) to the history every k epochs
-    eval_samples: int = 2000  # samples drawn for each of those evaluations
-    mixed_precision: bool | None = None  # bfloat16 compute, float32 weights (Keras "mixed_bfloat16")
-    steps_per_execution: int | None = None  # training steps per compiled call (fewer Python round trips)
-    deterministic: bool = True  # TF op determinism: the same seed gives the same run (no measurable cost on CPU)
+    # recipe: what is trained, and how
+    model: str = _field("mlp", "recipe", "architecture", choices=MODELS)
+    loss: str = _field("ns", "recipe", "adversarial loss", choices=tuple(LOSSES))
+    penalty: str | None = _field(None, "recipe", "gradient penalty on D (none: no penalty); several, comma-separated, "
+                                 "are summed with one weight (r1,r2: R3GAN's pair)",
+                                 metavar="{" + ",".join((*PENALTIES, NO_PENALTY)) + "}")
+    gamma: float | None = _field(None, "recipe", "the penalty's weight, shared by several (None: the penalty's)")
+    penalty_every: int = _field(4, "recipe", "lazy regularisation: the penalty every K critic steps, weighted K "
+                                "times (no penalty: 1)")
+    spectral_norm: bool = _field(False, "recipe", "spectrally normalise the discriminator's weight layers (Miyato "
+                                 "et al. 2018)")
+    n_critic: int = _field(1, "recipe", "discriminator steps per generator step, each on 1/N of the batch "
+                           "(WGAN-GP uses 5)")
+    clusters: int | None = _field(None, "recipe", "self-conditioning (Liu et al. 2020): a conditional model ("
+                                  + ", ".join(CONDITIONAL_MODELS) + ") trains on K clusters of its discriminator's "
+                                  "features instead of labels and draws unconditionally, clusters in their data "
+                                  "shares; 0 = off")
+    recluster_every: int = _field(2, "recipe", "epochs between those clusterings; the first is before epoch 1")
+    ema_kimg: float = _field(10.0, "recipe", "half-life of the generator's weight average (EMA) in thousands of "
+                             "images; frames, samples and generator.keras use the average; 0 = no EMA")
+    ema_rampup: float | None = _field(0.05, "recipe", "early in a run the EMA half-life is at most this share of "
+                                      "the images seen")
+    latent_dim: int = _field(100, "recipe", "noise size")
+    width: float | None = _field(None, "recipe", "multiply every layer size of both networks (1.0 = the published "
+                                 "architecture)")
+    d_scale: float | None = _field(None, "recipe", "multiply the discriminator's layer sizes once more: its size "
+                                   "against the generator's")
+    d_dropout: float | None = _field(None, "recipe", "dropout rate in the discriminator, 0 = none (as gradient "
+                                     "penalties prefer)")
+    # optimiser: Adam per network (TTUR when the rates differ), batch and length
+    g_learning_rate: float | None = _field(None, "optimiser", "generator Adam learning rate", flag="lr-g",
+                                           metavar="LR")
+    d_learning_rate: float | None = _field(None, "optimiser", "discriminator Adam learning rate", flag="lr-d",
+                                           metavar="LR")
+    beta_1: float | None = _field(None, "optimiser", "Adam beta_1 for both networks")
+    beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks")
+    batch_size: int = _field(128, "optimiser", "images per step")
+    epochs: int | None = _field(None, "optimiser", "total epochs to reach")
+    budget_minutes: float | None = _field(None, "optimiser", "also stop at the first epoch end once training time "
+                                          "(frames, plots and checkpoints not counted) reaches M minutes")
+    # data
+    dataset: str = _field("mnist", "data", "training data", choices=DATASETS)
+    limit: int | None = _field(None, "data", "train on the first N images only")
+    seed: int = _field(0, "data", "seed for weights, noise and shuffling")
+    # outputs: what the run writes, how often
+    grid_size: int = _field(6, "outputs", "frames show K x K samples")
+    checkpoint_every: int = _field(1, "outputs", "epochs between checkpoints")
+    gif_frame_ms: int = _field(200, "outputs", "milliseconds per frame of training.gif")
+    save_every: int | None = _field(None, "outputs", "also keep DIR/generators/epoch_NNNN.keras every K epochs")
+    eval_every: int | None = _field(None, "outputs", "add quality metrics (fd, precision/recall, mnist_score, "
+                                    "coverage) to the history every K epochs and keep best.keras (MNIST only)")
+    eval_samples: int = _field(2000, "outputs", "samples per evaluation")
+    # speed: settings that change how fast, never what is computed (bfloat16 aside)
+    mixed_precision: bool | None = _field(None, "speed", "compute in bfloat16, keep float32 weights (faster on CPUs "
+                                          "with AVX-512 BF16 and on GPUs)")
+    steps_per_execution: int | None = _field(None, "speed", "training steps per compiled call; the progress bar "
+                                             "updates that often")
+    deterministic: bool = _field(True, "speed", "TF op determinism: the same seed gives the same history and "
+                                 "samples (no measurable cost on CPU; off may be faster on GPUs)")
+    # the fields this config left unset, which follow the model on `replace` (filled in by __post_init__)
+    unset: frozenset = dataclasses.field(default=frozenset(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for name, value in check_types(self.__dict__).items():  # first: the checks below assume the types
+        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        for name, value in check_types(given).items():  # first: the checks below assume the types
             object.__setattr__(self, name, value)
         for field, table, what in (("model", ARCHITECTURES, "model"), ("loss", LOSSES, "loss")):
             if getattr(self, field) not in table:
                 raise GanMnistError(f"unknown {what} {getattr(self, field)!r}; choose one of {', '.join(table)}")
-        if self.penalty == AUTO:  # frozen: resolved once, here
-            object.__setattr__(self, "penalty", ARCHITECTURES[self.model].defaults.get("penalty"))
-        if self.penalty is None:
-            object.__setattr__(self, "penalty_every", 1)  # it means nothing without a penalty: one value, one config
-        if self.penalty is not None:
-            names = penalty_names(self.penalty)
+        # frozen: filled in once, here, from the architecture's row; `unset` remembers which, for `replace`
+        object.__setattr__(self, "unset", frozenset(name for name in (*ARCHITECTURE_FIELDS, "gamma")
+                                                    if given[name] is None))
+        for name in ARCHITECTURE_FIELDS:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, model_default(self.model, name))
+        names = penalty_names(self.penalty)
+        if self.penalty != NO_PENALTY:
             if not names or any(name not in PENALTIES for name in names):
                 raise GanMnistError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}, several "
-                                    "joined by commas (r1,r2), or None")
+                                    f"joined by commas (r1,r2), or {NO_PENALTY!r}")
             if len(set(names)) < len(names):
                 raise GanMnistError(f"penalty {self.penalty!r} names a penalty twice")
             object.__setattr__(self, "penalty", ",".join(names))  # one spelling, one config
-        for name in (*_PER_MODEL, *_FALLBACK):
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, model_default(self.model, name))  # frozen: filled once, here
-        if self.gamma is None and self.penalty is not None:
+        else:
+            object.__setattr__(self, "penalty_every", 1)  # it means nothing without a penalty: one value, one config
+        if self.gamma is None and names:
             shared = default_gamma(self.penalty)
             if shared is None:
-                weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in penalty_names(self.penalty))
+                weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in names)
                 raise GanMnistError(f"the penalties {self.penalty} have different default weights ({weights}): "
                                     "give the weight they share, gamma= (--gamma)")
             object.__setattr__(self, "gamma", shared)
@@ -165,7 +201,7 @@ class TrainConfig:
         if LOSSES[self.loss].lipschitz and "gp" not in penalty_names(self.penalty) and not self.spectral_norm:
             raise GanMnistError(f"loss {self.loss!r} needs a Lipschitz critic: add penalty 'gp' (--penalty gp, "
                                 "WGAN-GP) or spectral_norm=True (--spectral-norm)")
-        if self.penalty is None and self.gamma is not None:  # (penalty_every, without a penalty, does nothing)
+        if not penalty_names(self.penalty) and self.gamma is not None:  # (penalty_every without one does nothing)
             raise GanMnistError(f"gamma weighs the gradient penalty: choose one with penalty= ({', '.join(PENALTIES)})")
         if self.gamma is not None and not self.gamma > 0:
             raise GanMnistError(f"gamma must be > 0, got {self.gamma!r}")
@@ -181,7 +217,7 @@ class TrainConfig:
     def recipe(self) -> str:
         """A short name of the recipe: architecture, loss, penalty, spectral norm, EMA, e.g. 'dcgan ns r1 ema'."""
         parts = [self.model, self.loss]
-        if self.penalty:
+        if penalty_names(self.penalty):
             lazy = f"/{self.penalty_every}" if self.penalty_every > 1 else ""
             parts.append(f"{'+'.join(penalty_names(self.penalty))}({self.gamma:g}{lazy})")
         parts += ["sn"] * self.spectral_norm + [f"ncritic{self.n_critic}"] * (self.n_critic > 1)
@@ -202,67 +238,97 @@ class TrainConfig:
         return self.model in CONDITIONAL_MODELS and not self.clusters
 
     def replace(self, **changes) -> TrainConfig:
-        """A copy with some fields changed, validated again.
-
-        Changing `model` also changes the optimizer settings that were the old model's defaults to the new model's
-        (unless given in the same call): `TrainConfig().replace(model="mlp")` trains the MLP with its own Adam
-        settings, not the DCGAN tutorial's. Values that differ from the old model's defaults are kept.
-        """
-        new_model = changes.get("model", self.model)
-        if new_model != self.model:
-            for name in (*_PER_MODEL, *_FALLBACK):
-                if name not in changes and getattr(self, name) == model_default(self.model, name):
-                    changes[name] = None  # __post_init__ fills in the new model's default
-        if (new_model != self.model and "penalty" not in changes
-                and self.penalty == ARCHITECTURES[self.model].defaults.get("penalty")):
-            changes["penalty"] = AUTO  # the new model's default penalty
-        if self.penalty is None and "penalty_every" not in changes:  # stored as 1 without a penalty
-            changes["penalty_every"] = TrainConfig.__dataclass_fields__["penalty_every"].default
-        new_penalty = changes.get("penalty", self.penalty)
-        if new_penalty != self.penalty and "gamma" not in changes and (
-                self.penalty is None or self.gamma == default_gamma(self.penalty)):
-            changes["gamma"] = None  # the new penalty's default weight
-        return dataclasses.replace(self, **changes)
+        """A copy with some fields changed, validated again. Fields this config left unset (None: the
+        architecture's, or the penalty's weight) stay unset, so they follow a new model or penalty:
+        `TrainConfig(model="cgan").replace(model="mlp")` trains the MLP with the MLP's own Adam settings, while a
+        value given by hand is kept."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+        fields.update(dict.fromkeys(self.unset))
+        if not penalty_names(self.penalty):  # stored as 1 without a penalty: a new penalty gets the default
+            fields["penalty_every"] = TrainConfig.__dataclass_fields__["penalty_every"].default
+        return TrainConfig(**{**fields, **changes})
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field (flat: name -> value), as the config was resolved."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
+
+    def grouped(self) -> dict:
+        """The fields in their groups (GROUPS: recipe, optimiser, data, outputs, speed), as config.json holds them."""
+        return {group: {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                        if f.init and f.metadata["group"] == group} for group in GROUPS}
 
     def save(self, path: str | Path) -> None:
-        """Write the config as pretty JSON (atomically: a crash never leaves half a config)."""
-        atomic_write_bytes(path, (json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n").encode())
+        """Write the config as pretty JSON in its groups (atomically: a crash never leaves half a config)."""
+        atomic_write_bytes(path, (json.dumps(self.grouped(), indent=2) + "\n").encode())
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """The config of a saved record: a dict as `to_dict` or `grouped` gives it (or any subset of the fields);
+        unknown keys are an error, missing keys take defaults (see `fields_from`)."""
+        fields = fields_from(data)
+        if "loss" not in fields:  # written before recipes existed: a classic run, whatever today's defaults are
+            fields = {**CLASSIC_RECIPE, **fields}
+        return cls(**fields)
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        """Read a config written by `save`; unknown keys are an error, missing keys take defaults."""
-        data = read_fields(path)
-        if "loss" not in data:  # written before recipes existed: a classic run, whatever today's defaults are
-            data = {**CLASSIC_RECIPE, **data}
+        """Read a config written by `save` (or, from older runs, a flat one)."""
         try:
-            return cls(**data)
+            return cls.from_dict(_read_json(path))
         except GanMnistError as e:
             raise GanMnistError(f"{path}: {e}") from None
 
 
-def read_fields(path: str | Path) -> dict:
-    """TrainConfig fields from a JSON object (a saved config, or a preset file: any subset of the fields)."""
+def fields_from(data: dict) -> dict:
+    """TrainConfig fields of a saved record, flat or in its groups, type-checked. A record's null penalty, written
+    before "none" was the spelling of no penalty, means none (in a record, penalties are always resolved)."""
+    if data and set(data) <= set(GROUPS):  # grouped, as `save` writes it: flatten
+        if not all(isinstance(group, dict) for group in data.values()):
+            raise GanMnistError(f"each group ({', '.join(GROUPS)}) must be a JSON object of config fields")
+        data = {name: value for group in data.values() for name, value in group.items()}
+    unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig) if f.init}
+    if unknown:
+        raise GanMnistError(f"unknown config keys {sorted(unknown)}")
+    if "penalty" in data and data["penalty"] is None:
+        data = {**data, "penalty": NO_PENALTY}
+    return check_types(data)
+
+
+def _read_json(path: str | Path) -> dict:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError) as e:
         raise GanMnistError(f"{path}: not a readable JSON file ({e})") from e
     if not isinstance(data, dict):
         raise GanMnistError(f"{path}: needs a JSON object of config fields, got {type(data).__name__}")
-    unknown = set(data) - {f.name for f in dataclasses.fields(TrainConfig)}
-    if unknown:
-        raise GanMnistError(f"{path}: unknown config keys {sorted(unknown)}")
+    return data
+
+
+def read_fields(path: str | Path) -> dict:
+    """TrainConfig fields from a JSON file (a saved config, or a preset file: any subset of the fields, flat or in
+    groups)."""
     try:
-        return check_types(data)
+        return fields_from(_read_json(path))
     except GanMnistError as e:
         raise GanMnistError(f"{path}: {e}") from None
 
 
+def config_fields() -> tuple[dataclasses.Field, ...]:
+    """TrainConfig's fields a user sets (every one a `train` flag), in the order of their groups."""
+    fields = [f for f in dataclasses.fields(TrainConfig) if f.init]
+    return tuple(sorted(fields, key=lambda f: GROUPS.index(f.metadata["group"])))
+
+
+def flag(name: str) -> str:
+    """The `train` flag of TrainConfig field `name`, e.g. '--batch-size', '--lr-g'."""
+    field = TrainConfig.__dataclass_fields__[name]
+    return "--" + (field.metadata["flag"] or name.replace("_", "-"))
+
+
 # field -> the types its annotation allows, e.g. {int, NoneType} for `int | None`
-_FIELD_TYPES = {name: set(typing.get_args(hint) or (hint,))
-                for name, hint in typing.get_type_hints(TrainConfig).items()}
+FIELD_TYPES = {f.name: set(typing.get_args(hint) or (hint,))
+               for f, hint in ((f, typing.get_type_hints(TrainConfig)[f.name]) for f in dataclasses.fields(TrainConfig))
+               if f.init}
 _KINDS = {bool: "a boolean (true or false)", int: "an integer", float: "a number", str: "a string"}
 
 
@@ -272,7 +338,7 @@ def check_types(fields: dict) -> dict:
     where the field allows it. Returns the fields with those conversions; a wrong value is a GanMnistError."""
     checked = {}
     for name, value in fields.items():
-        allowed = _FIELD_TYPES[name]
+        allowed = FIELD_TYPES[name]
         if value is None and type(None) in allowed:
             checked[name] = value
             continue

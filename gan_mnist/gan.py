@@ -14,8 +14,8 @@ import tensorflow as tf
 from keras import ops
 
 from gan_mnist.ema import ema_beta, update_ema
-from gan_mnist.losses import discriminator_loss, generator_loss
-from gan_mnist.models import is_conditional
+from gan_mnist.networks import is_conditional
+from gan_mnist.objectives.losses import discriminator_loss, generator_loss
 
 
 class GAN(keras.Model):
@@ -122,30 +122,10 @@ class GAN(keras.Model):
         due = ops.equal(self.d_optimizer.iterations % self.penalty_every, 0)
         return tf.cond(due, weighted, lambda: tf.constant(0.0))
 
-    def _critic_step(self, real, labels):
-        """One discriminator-only update on real images (b, 28, 28, 1) and b fresh fakes."""
-        batch_size = ops.shape(real)[0]
-        z, share = self._replica_share(batch_size)
-        with_labels = self._with_labels(labels)
-        fake = self.generator(with_labels(z), training=True)
-        with tf.GradientTape() as tape:
-            real_logits = ops.cast(self.discriminator(with_labels(real), training=True), "float32")
-            fake_logits = ops.cast(self.discriminator(with_labels(fake), training=True), "float32")
-            d_scaled = (self.d_loss_fn(real_logits, fake_logits) + self._penalty(real, fake, labels)) * share
-        d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_scaled, d_vars), d_vars, strict=True))
-
-    def train_step(self, data):
-        real_images, labels = data if self.conditional else (data, None)
-        total = ops.shape(real_images)[0]
-        # n_critic equal slices (the config makes batch_size divisible and the dataset drops a ragged last batch)
-        for i in range(self.n_critic - 1):
-            lo, hi = i * total // self.n_critic, (i + 1) * total // self.n_critic
-            self._critic_step(real_images[lo:hi], None if labels is None else labels[lo:hi])
-        lo = (self.n_critic - 1) * total // self.n_critic
-        real_images = real_images[lo:]
-        labels = None if labels is None else labels[lo:]
-
+    def _step(self, real_images, labels, train_generator: bool):
+        """One discriminator update on real images (b, 28, 28, 1) [and labels (b,)] against b fresh fakes; with
+        `train_generator`, also the generator's (and its EMA's) from the same forward pass. Returns the step's
+        losses and D accuracies, and b."""
         # the batch size comes from the data, so a short last batch meets as many fakes as it has reals
         batch_size = ops.shape(real_images)[0]
         z, share = self._replica_share(batch_size)
@@ -153,10 +133,9 @@ class GAN(keras.Model):
         with_labels = self._with_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(with_labels(z), training=True)
-            real_logits = self.discriminator(with_labels(real_images), training=True)
-            fake_logits = self.discriminator(with_labels(fake_images), training=True)
             # under mixed precision the logits are bfloat16: take the losses in float32
-            real_logits, fake_logits = ops.cast(real_logits, "float32"), ops.cast(fake_logits, "float32")
+            real_logits = ops.cast(self.discriminator(with_labels(real_images), training=True), "float32")
+            fake_logits = ops.cast(self.discriminator(with_labels(fake_images), training=True), "float32")
             g_loss = self.g_loss_fn(real_logits, fake_logits)
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             with g_tape.stop_recording():  # the penalty concerns D only
@@ -164,23 +143,33 @@ class GAN(keras.Model):
             # replicas' gradients are summed: weighting each replica's batch mean by its share of the global
             # batch makes the sum the gradient of the global batch mean, as on one device
             g_scaled, d_scaled = g_loss * share, (d_loss + penalty) * share
-        g_vars = self.generator.trainable_variables
+        if train_generator:
+            g_vars = self.generator.trainable_variables
+            self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         d_vars = self.discriminator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
         self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
-        if self.ema_generator is not None:
+        if train_generator and self.ema_generator is not None:
             # the global batch: under a strategy each replica holds `share` of it
             global_batch = ops.cast(batch_size, "float32") / share
             beta = ema_beta(self.g_optimizer.iterations, global_batch, self.ema_half_life, self.ema_rampup)
             update_ema(self.ema_generator, self.generator, beta)
-
-        values = {
+        return {
             "d_loss": d_loss,
             "g_loss": g_loss,
             "d_real_acc": ops.mean(ops.cast(real_logits > 0, "float32")),
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
             "d_penalty": penalty,
-        }
+        }, batch_size
+
+    def train_step(self, data):
+        real_images, labels = data if self.conditional else (data, None)
+        total = ops.shape(real_images)[0]
+        # n_critic equal slices (the config makes batch_size divisible and the dataset drops a ragged last batch):
+        # the first n_critic - 1 update the discriminator alone, the last both networks
+        for i in range(self.n_critic):
+            lo, hi = i * total // self.n_critic, (i + 1) * total // self.n_critic
+            values, batch_size = self._step(real_images[lo:hi], None if labels is None else labels[lo:hi],
+                                            train_generator=i == self.n_critic - 1)
         for tracker in self.metrics:
             # weighted by images, so the epoch means are per-image means however batches are split
             tracker.update_state(values[tracker.name], sample_weight=batch_size)

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont
 
-from gan_mnist.data import to_uint8
-from gan_mnist.run_directory import atomic_path
+from gan_mnist.run.data import to_uint8
+from gan_mnist.run.directory import atomic_path
 
 
 def image_grid(images: np.ndarray, ncols: int | None = None, pad: int = 2) -> np.ndarray:

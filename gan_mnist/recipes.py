@@ -17,21 +17,35 @@ def resolve(path: str):
     return getattr(importlib.import_module(module), name)
 
 
+# the TrainConfig fields an architecture decides when a config leaves them unset (None): every row sets all of them
+ARCHITECTURE_FIELDS = ("epochs", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "width", "d_scale",
+                       "d_dropout", "penalty", "clusters", "mixed_precision", "steps_per_execution")
+
+
 @dataclasses.dataclass(frozen=True)
 class Architecture:
-    """A generator/discriminator pair: builders, Adam defaults and the speed options `bench` found to help."""
+    """A generator/discriminator pair: its builders, the recipe it trains with by default (`defaults`: every field
+    of ARCHITECTURE_FIELDS) and the speed options `bench` found to help."""
 
-    generator: str  # "module:function" (latent_dim, width) -> keras.Model
-    discriminator: str  # "module:function" (width, spectral_norm, dropout) -> keras.Model
+    generator: str  # "module:function" (latent_dim, width[, num_classes]) -> keras.Model
+    discriminator: str  # "module:function" (width, spectral_norm, dropout[, num_classes]) -> keras.Model
     conditional: bool  # networks take (input, label); their builders take num_classes
-    learning_rate: float  # Adam, both networks, unless the config says otherwise
-    beta_1: float
-    beta_2: float = 0.999
-    epochs: int = 50  # a run's length when the config does not say: the budget its default recipe was tuned for
-    defaults: dict = dataclasses.field(default_factory=dict)  # more TrainConfig fields it brings when left unset
-    # (width, d_scale, d_dropout, mixed_precision, steps_per_execution; penalty when the config says "auto")
+    defaults: dict  # ARCHITECTURE_FIELDS -> value (see `recipe`)
     speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
     about: str = ""
+
+    def __post_init__(self) -> None:
+        if set(self.defaults) != set(ARCHITECTURE_FIELDS):
+            raise ValueError(f"an architecture's defaults set exactly {ARCHITECTURE_FIELDS}, got "
+                             f"{sorted(self.defaults)}")
+
+
+def recipe(epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float, d_dropout: float,
+           penalty: str, clusters: int, bf16: bool, steps: int) -> dict:
+    """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate)."""
+    return dict(epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2, width=width,
+                d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, clusters=clusters, mixed_precision=bf16,
+                steps_per_execution=steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,62 +67,65 @@ class Penalty:
     about: str = ""
 
 
-# the resize-conv recipe, shared by its unconditional and conditional (projection) architectures
-# (d_scale 3: a 0.35 M-weight discriminator against the 0.35 M generator at width 0.5, not 37 k)
-_RESIZE = dict(learning_rate=2e-4, beta_1=0.5, beta_2=0.99, epochs=40, speed={"mixed_precision": True},
-               defaults={"width": 0.5, "d_scale": 3.0, "mixed_precision": True, "penalty": "r1"})
+_BF16 = {"mixed_precision": True}
+# every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in this
+# machine's tutorial-loop epochs (bench 2026-11-29): mlp 100 = 7.5, cgan 24 = 11.9, self_cgan 15 = 8.0 (its
+# clusterings of 60,000 digits included). resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k
+#            epochs  lr    beta_1 beta_2 width d_scale d_dropout penalty clusters bf16  steps per call
+DCGAN = recipe(50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, False, 1)
+MLP = recipe(100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, False, 10)
+CGAN = recipe(24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.3, "r1", 0, True, 1)
+SELF_CGAN = recipe(15, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.3, "r1", 30, True, 1)
+CONV = recipe(22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, True, 1)
+RESIZE = recipe(40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, True, 1)
 
+_NETS = "gan_mnist.networks."
 ARCHITECTURES = {
-    "dcgan": Architecture("gan_mnist.models:build_dcgan_generator", "gan_mnist.models:build_dcgan_discriminator",
-                          False, 1e-4, 0.9, epochs=50, speed={"mixed_precision": True}, defaults={"d_dropout": 0.3},
+    "dcgan": Architecture(_NETS + "dcgan:build_dcgan_generator", _NETS + "dcgan:build_dcgan_discriminator", False,
+                          DCGAN, speed=_BF16,
                           about="the TensorFlow tutorial's: transposed convolutions, batch norm; D with dropout"),
-    "mlp": Architecture("gan_mnist.models:build_mlp_generator", "gan_mnist.models:build_mlp_discriminator",
-                        False, 2e-4, 0.5, epochs=100, defaults={"steps_per_execution": 10},
+    "mlp": Architecture(_NETS + "mlp:build_mlp_generator", _NETS + "mlp:build_mlp_discriminator", False, MLP,
                         speed={"steps_per_execution": 10},
                         about="the classic Keras GAN: fully connected, 1.5M + 0.5M weights, cheapest per image"),
-    # 24 epochs: 11.5 tutorial-loop epochs (bench 2026-11-29: 20 epochs 9.6)
-    "cgan": Architecture("gan_mnist.models:build_cgan_generator", "gan_mnist.models:build_cgan_discriminator",
-                         True, 2e-4, 0.5, epochs=24,
-                         defaults={"mixed_precision": True, "penalty": "r1", "d_dropout": 0.3},
-                         speed={"mixed_precision": True},
+    "cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True, CGAN,
+                         speed=_BF16,
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
-    # 15 epochs + a clustering every 2: 7.9 tutorial-loop epochs (bench 2026-11-29: an epoch 0.48, a clustering of
-    # 60,000 digits 13.5 s = 0.10)
-    "self_cgan": Architecture("gan_mnist.models:build_cgan_generator", "gan_mnist.models:build_cgan_discriminator",
-                              True, 2e-4, 0.5, epochs=15,
-                              defaults={"clusters": 30, "mixed_precision": True, "penalty": "r1", "d_dropout": 0.3},
-                              speed={"mixed_precision": True},
+    "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
+                              SELF_CGAN, speed=_BF16,
                               about="the cGAN's networks self-conditioned (Liu et al. 2020) on 30 clusters of "
                                     "D's features instead of labels: unconditional; see --clusters"),
-    "conv": Architecture("gan_mnist.models:build_conv_generator", "gan_mnist.models:build_conv_discriminator",
-                         False, 2e-4, 0.5, epochs=22, defaults={"mixed_precision": True, "penalty": "r1"},
-                         speed={"mixed_precision": True},
+    "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
+                         speed=_BF16,
                          about="the conditional DCGAN's networks without labels (1.2 M + 0.2 M weights); D without "
                                "dropout, for gradient penalties"),
-    "resize": Architecture("gan_mnist.modern_models:build_resize_generator",
-                           "gan_mnist.modern_models:build_plain_discriminator", False, **_RESIZE,
+    "resize": Architecture(_NETS + "resize:build_resize_generator", _NETS + "resize:build_plain_discriminator",
+                           False, RESIZE, speed=_BF16,
                            about="resize + convolution upsampling (no checkerboards); D without batch norm or "
                                  "dropout, for gradient penalties"),
-    "resize_proj": Architecture("gan_mnist.modern_models:build_resize_cgan_generator",
-                                "gan_mnist.modern_models:build_projection_discriminator", True, **_RESIZE,
+    "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
+                                _NETS + "resize:build_projection_discriminator", True, RESIZE, speed=_BF16,
                                 about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
                                       "2018)"),
 }
 
+_OBJ = "gan_mnist.objectives."
 LOSSES = {
-    "ns": Loss("gan_mnist.losses:discriminator_loss", "gan_mnist.losses:generator_loss",
+    "ns": Loss(_OBJ + "losses:discriminator_loss", _OBJ + "losses:generator_loss",
                about="non-saturating (Goodfellow et al. 2014)"),
-    "hinge": Loss("gan_mnist.losses:hinge_d", "gan_mnist.losses:hinge_g", about="hinge (Lim & Ye 2017; SAGAN)"),
-    "lsgan": Loss("gan_mnist.losses:lsgan_d", "gan_mnist.losses:lsgan_g", about="least squares (Mao et al. 2017)"),
-    "wgan": Loss("gan_mnist.losses:wgan_d", "gan_mnist.losses:wgan_g", lipschitz=True,
+    "hinge": Loss(_OBJ + "losses:hinge_d", _OBJ + "losses:hinge_g", about="hinge (Lim & Ye 2017; SAGAN)"),
+    "lsgan": Loss(_OBJ + "losses:lsgan_d", _OBJ + "losses:lsgan_g", about="least squares (Mao et al. 2017)"),
+    "wgan": Loss(_OBJ + "losses:wgan_d", _OBJ + "losses:wgan_g", lipschitz=True,
                  about="Wasserstein (Arjovsky et al. 2017); with --penalty gp and --n-critic 5 it is WGAN-GP"),
-    "rpgan": Loss("gan_mnist.losses:rpgan_d", "gan_mnist.losses:rpgan_g",
+    "rpgan": Loss(_OBJ + "losses:rpgan_d", _OBJ + "losses:rpgan_g",
                   about="relativistic pairing (Jolicoeur-Martineau 2019; R3GAN 2024)"),
 }
 
+NO_PENALTY = "none"
+
+
 def penalty_names(spec: str | None) -> tuple[str, ...]:
-    """The PENALTIES entries a config's `penalty` names: "r1" -> ("r1",), "r1,r2" -> ("r1", "r2"), None -> ()."""
-    return tuple(part.strip() for part in spec.split(",")) if spec else ()
+    """The PENALTIES entries a config's `penalty` names: "r1" -> ("r1",), "r1,r2" -> ("r1", "r2"), "none" -> ()."""
+    return tuple(part.strip() for part in spec.split(",")) if spec and spec != NO_PENALTY else ()
 
 
 def default_gamma(spec: str | None) -> float | None:
@@ -118,8 +135,8 @@ def default_gamma(spec: str | None) -> float | None:
 
 
 PENALTIES = {
-    "r1": Penalty("gan_mnist.penalties:r1", 0.05, about="zero-centred on real images, gamma/2 E|grad D(x)|^2"),
-    "r2": Penalty("gan_mnist.penalties:r2", 0.05, about="zero-centred on fakes, gamma/2 E|grad D(G(z))|^2"),
-    "gp": Penalty("gan_mnist.penalties:gradient_penalty", 10.0,
+    "r1": Penalty(_OBJ + "penalties:r1", 0.05, about="zero-centred on real images, gamma/2 E|grad D(x)|^2"),
+    "r2": Penalty(_OBJ + "penalties:r2", 0.05, about="zero-centred on fakes, gamma/2 E|grad D(G(z))|^2"),
+    "gp": Penalty(_OBJ + "penalties:gradient_penalty", 10.0,
                   about="WGAN-GP: gamma E(|grad D(x_hat)| - 1)^2 on per-sample interpolates"),
 }

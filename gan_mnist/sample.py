@@ -10,10 +10,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from gan_mnist.data import to_uint8
 from gan_mnist.errors import GanMnistError, GeneratorNotFinite
-from gan_mnist.models import NUM_CLASSES, is_conditional
-from gan_mnist.run_directory import GENERATOR, atomic_path
+from gan_mnist.networks import NUM_CLASSES, is_conditional
+from gan_mnist.run.data import to_uint8
+from gan_mnist.run.directory import GENERATOR, atomic_path
 
 SAMPLE_PNG = re.compile(r"sample_\d{5,}\.png")  # the files save_sample_pngs writes (and, with force, replaces)
 
@@ -98,9 +98,9 @@ def generate(generator: keras.Model, n: int, seed: int = 0, labels=None, batch_s
 def load_generator(path: str | os.PathLike) -> keras.Model:
     """Load a generator saved as .keras, or a run directory's generator.keras; one clear error if that fails.
 
-    The file holds the whole model, but its fast layers (gan_mnist.layers) are ours: load it where gan_mnist is
+    The file holds the whole model, but its fast layers (gan_mnist.networks.layers) are ours: load it where gan_mnist is
     installed. This function registers them with Keras; before a plain `keras.models.load_model`, run
-    `import gan_mnist.layers` (a bare `import gan_mnist` loads nothing until a name is used).
+    `import gan_mnist.networks.layers` (a bare `import gan_mnist` loads nothing until a name is used).
     """
     path = Path(path)
     if path.is_dir():

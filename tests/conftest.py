@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gan_mnist.config import TrainConfig
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
 if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
@@ -31,6 +33,10 @@ def pytest_xdist_make_scheduler(config, log):
     return NotebooksTogether(config, log)
 
 
+# the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...))
+TINY = TrainConfig(epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
+
+
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     path = os.environ.get("GAN_MNIST_DATA")
@@ -40,9 +46,18 @@ def mnist_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist_path):
+    """One finished TINY run (the default recipe: MLP + EMA), trained once per test process and shared by the tests
+    that only read a run (its TrainResult; its folder is result.out_dir). Tests that change a run train their own."""
+    from gan_mnist import train
+
+    return train(TINY, tmp_path_factory.mktemp("tiny") / "run", data_path=mnist_path, verbose=0)
+
+
+@pytest.fixture(scope="session")
 def small_images(mnist_path) -> np.ndarray:
     """The first 256 real training images, float32 (256, 28, 28, 1) in [-1, 1]."""
-    from gan_mnist.data import load_training_images
+    from gan_mnist.run.data import load_training_images
 
     return load_training_images(mnist_path, limit=256)
 
@@ -50,7 +65,7 @@ def small_images(mnist_path) -> np.ndarray:
 @pytest.fixture(scope="session")
 def small_labels(mnist_path) -> np.ndarray:
     """Labels uint8 (256,) of `small_images`."""
-    from gan_mnist.data import load_training_data
+    from gan_mnist.run.data import load_training_data
 
     return load_training_data(mnist_path, limit=256)[1]
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig
-from gan_mnist.models import build_models
-from gan_mnist.run_directory import LOCK, claim
+from gan_mnist.networks import build_models
+from gan_mnist.run.directory import LOCK, claim
 from tests.conftest import assert_usage_error, snapshot, write_fake_mnist
 
 
@@ -185,9 +185,9 @@ CASES = {
     "evaluate: float samples": (lambda d: np.savez(d / "s.npz", images=np.zeros((3, 28, 28), np.float32)),
                                 ["evaluate", "--samples", "s.npz"], "uint8 (N, 28, 28)"),
     "limit beyond MNIST": (None, TRAIN + ["--limit", 70000], "limit=70000 is larger than the 60000"),
-    "bench: steps <= 0": (None, ["bench", "--steps", 0], "--steps must be a positive integer"),
-    "bench: repeats <= 0": (None, ["bench", "--repeats", -1], "--repeats must be a positive integer"),
-    "devices <= 0": (None, TRAIN + ["--devices", 0], "devices must be a positive integer"),
+    "bench: steps <= 0": (None, ["bench", "--steps", 0], "argument --steps: must be a positive integer, got 0"),
+    "bench: repeats <= 0": (None, ["bench", "--repeats", -1], "argument --repeats: must be a positive integer, got -1"),
+    "devices <= 0": (None, TRAIN + ["--devices", 0], "argument --devices: must be a positive integer, got 0"),
     "wasserstein loss without a Lipschitz critic": (None, TRAIN + ["--loss", "wgan", "--penalty", "none"],
                                                     "needs a Lipschitz critic: add penalty 'gp'"),
     "n_critic that does not split the batch": (None, TRAIN + ["--n-critic", 3], "must split into n_critic=3"),
@@ -247,7 +247,7 @@ def test_the_cases_are_real_errors_not_artefacts_of_the_setup(generators, tmp_pa
     code, _, err = cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--limit", 20, "--batch-size", 4,
                        "--epochs", 1, "--model", "mlp", "--preset-file", "p.json", "--penalty", "r1,r2")
     assert code == 0, err
-    assert json.loads((tmp_path / "run" / "config.json").read_text())["penalty"] == "r1,r2"
+    assert TrainConfig.load(tmp_path / "run" / "config.json").penalty == "r1,r2"
     assert cli("train", "--out", "run", "--quiet", "--data", "data.npz", "--resume", "--epochs", 2)[0] == 0
     assert cli("sample", "--generator", "run", "--n", 10, "--out", "s.jpg.png")[0] == 0
     assert cli("sample", "--generator", generators["cgan"], "--n", 10, "--out", "s.npz", "--labels", 9)[0] == 0

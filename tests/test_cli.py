@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from gan_mnist import TrainConfig
 from tests.conftest import assert_usage_error, run_cli
 
 
@@ -31,7 +32,7 @@ def test_train_writes_the_run(trained_run):
     names = {p.name for p in out.iterdir()}
     assert {"config.json", "history.csv", "losses.png", "training.gif", "generator.keras", "frames"} <= names
     assert sorted(p.name for p in (out / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
-    assert json.loads((out / "config.json").read_text())["seed"] == 1
+    assert TrainConfig.load(out / "config.json").seed == 1
     assert proc.stderr == "", "TensorFlow's start-up chatter must not reach the terminal"
 
 
@@ -41,12 +42,12 @@ def test_resume_reuses_the_saved_config(trained_run):
     proc = run_cli("train", "--out", out, "--resume", "--epochs", 3, "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert (out / "history.csv").read_text().count("\n") == 4  # header + epochs 1, 2, 3
-    assert json.loads((out / "config.json").read_text())["limit"] == 128
+    assert TrainConfig.load(out / "config.json").limit == 128
 
 
 @pytest.mark.slow
-def test_sample_writes_npz_png_grid_and_png_folder(trained_run, tmp_path):
-    out, _ = trained_run
+def test_sample_writes_npz_png_grid_and_png_folder(tiny_run, tmp_path):
+    out = tiny_run.out_dir
     # --generator takes the run directory as well as the .keras file in it
     for generator, target in ((out / "generator.keras", "s.npz"), (out, "grid.png"), (out, "pngs/")):
         proc = run_cli("sample", "--generator", generator, "--n", 10, "--out", f"{tmp_path}/{target}", "--seed", 2)
@@ -88,8 +89,8 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluate_a_generator_and_its_samples(trained_run, tmp_path):
-    out, _ = trained_run
+def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
+    out = tiny_run.out_dir
     proc = run_cli("evaluate", "--generator", out, "--n", 500, "--table", "--plot", tmp_path / "shares.png")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[0])
@@ -122,23 +123,6 @@ def test_evaluate_scores_real_digits_with_their_labels_as_real(tmp_path, mnist_p
     assert (tmp_path / "digits.png").stat().st_size > 5000
 
 
-def test_every_public_name_is_the_object_not_a_module():
-    # names load lazily; a submodule imported first must not shadow a function of the same name (train, ...)
-    import importlib
-    import pkgutil
-    import types
-
-    import gan_mnist
-
-    for module in pkgutil.iter_modules(gan_mnist.__path__):
-        if module.name not in ("__main__",):
-            importlib.import_module(f"gan_mnist.{module.name}")
-    for name in gan_mnist.__all__:
-        assert not isinstance(getattr(gan_mnist, name), types.ModuleType), name
-    assert callable(gan_mnist.train) and gan_mnist.train.__module__ == "gan_mnist.training"
-    assert set(gan_mnist.__all__) <= set(dir(gan_mnist))
-
-
 def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli):
     from gan_mnist import TrainConfig, train
 
@@ -162,3 +146,95 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     cell = lambda line, name: float(line.split("|")[[c.strip() for c in header.split("|")].index(name)])  # noqa: E731
     real = rows["real MNIST digits (reference)"]
     assert cell(real, "precision") > 0.6 and cell(real, "recall") > 0.6 > cell(rows[str(run)], "recall")
+
+
+def _train_parser():
+    from gan_mnist.cli import _parser
+
+    parser = _parser()
+    return next(a for a in parser._actions if a.dest == "command").choices["train"]
+
+
+def test_every_config_field_is_a_train_flag_whose_help_states_the_configs_default():
+    import re
+
+    from gan_mnist.cli import _shown
+    from gan_mnist.config import MODELS, config_fields, flag
+    from gan_mnist.recipes import ARCHITECTURE_FIELDS
+
+    actions = {a.dest: a for a in _train_parser()._actions}
+    for field in config_fields():
+        action = actions[field.name]
+        assert action.option_strings[0] == flag(field.name) and action.default is None, field.name
+        if field.name in ARCHITECTURE_FIELDS:  # "default per model: dcgan 0.0001; mlp/cgan/... 0.0002"
+            text = re.search(r"default per model: (.*?)\)\.", action.help).group(1)
+            per_model = {m: value for part in text.split("; ") for names, value in [part.rsplit(" ", 1)]
+                         for m in names.split("/")}
+            assert per_model == {m: _shown(getattr(TrainConfig(model=m), field.name)) for m in MODELS}, field.name
+        elif field.name != "gamma":  # gamma: the penalty's (tested in test_recipes)
+            config = TrainConfig(penalty="r1")  # (penalty_every means nothing without a penalty: stored as 1)
+            assert f"(default {_shown(getattr(config, field.name))})" in action.help, field.name
+
+
+@pytest.mark.parametrize("name", ["batch_size", "g_learning_rate", "penalty", "spectral_norm", "limit", "model",
+                                  "clusters", "mixed_precision", "ema_rampup"])
+def test_a_flag_sets_its_config_field(name):
+    from gan_mnist.cli import _train_config
+    from gan_mnist.config import flag
+
+    value = {"batch_size": 64, "g_learning_rate": 3e-4, "penalty": "r1,r2", "spectral_norm": True, "limit": 500,
+             "model": "cgan", "clusters": 12, "mixed_precision": False, "ema_rampup": 0.1}[name]
+    base = ["--model", "resize_proj"] if name == "clusters" else []
+    option = ([flag(name)] if value is True else [f"--no-{flag(name)[2:]}"] if value is False
+              else [flag(name), str(value)])
+    args = _train_parser().parse_args([*base, *option, "--out", "r"])
+    assert getattr(_train_config(args), name) == value
+
+
+def test_every_leaderboard_row_is_a_train_command_that_gives_its_config():
+    import shlex
+
+    from gan_mnist.cli import _train_config
+    from gan_mnist.experiments.leaderboard import LEADERBOARD, command, leaderboard_config
+
+    for name in LEADERBOARD:
+        argv = shlex.split(command(name, "runs/NAME", seed=2))
+        assert argv[:4] == ["python", "-m", "gan_mnist", "train"]
+        config = _train_config(_train_parser().parse_args(argv[4:]))
+        assert config == leaderboard_config(name, seed=2), name
+
+
+def _documented_commands() -> list[str]:
+    """Every concrete `python -m gan_mnist ...` command in README.md, docs/*.md and the notebooks' text: lines of
+    code blocks and `inline code`, without the usage synopses ([optional], {a,b}, ...)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [p.read_text() for p in [root / "README.md", *sorted((root / "docs").glob("*.md"))] if p.exists()]
+    for nb in sorted((root / "notebooks").glob("*.ipynb")):
+        texts += ["".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "markdown"]
+    found = []
+    for text in texts:
+        for match in re.finditer(r"`(python -m gan_mnist [^`]+)`|^(python -m gan_mnist .+)$", text, re.M):
+            line = (match.group(1) or match.group(2)).split("  #")[0].split(" # ")[0].strip()
+            if not re.search(r"[\[\]{}|]|\.\.\.|…", line) and len(line.split()) > 4:  # (not "the `train` command")
+                found.append(" ".join(line.split()))
+    return found
+
+
+def test_every_documented_command_parses():
+    # a renamed or removed flag breaks this test, not a reader's command
+    import shlex
+
+    from gan_mnist.cli import _parser
+
+    commands = _documented_commands()
+    assert len(commands) >= 15
+    parser = _parser()
+    for line in commands:
+        try:
+            parser.parse_args(shlex.split(line)[3:])
+        except SystemExit as e:
+            if e.code:  # (--help exits 0)
+                pytest.fail(f"documented command does not parse: {line}")

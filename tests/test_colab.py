@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from gan_mnist import GanMnistError, TrainConfig, in_colab, run_dir, train
+from gan_mnist import GanMnistError, TrainConfig, run_dir, train
+from gan_mnist.colab import in_colab
 
 
 class FakeDrive:

@@ -3,8 +3,9 @@ import urllib.error
 import numpy as np
 import pytest
 
-from gan_mnist import data
-from gan_mnist.data import (
+from gan_mnist.errors import GanMnistError
+from gan_mnist.run import data
+from gan_mnist.run.data import (
     IDX_NAMES,
     load_dataset,
     load_mnist,
@@ -14,7 +15,6 @@ from gan_mnist.data import (
     to_model_range,
     to_uint8,
 )
-from gan_mnist.errors import GanMnistError
 from tests.conftest import write_fake_mnist
 
 

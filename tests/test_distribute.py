@@ -16,14 +16,15 @@ from tests.conftest import run_cli
 CHILD = """
 import json, sys
 import numpy as np
-import gan_mnist
-gan_mnist.split_cpu(2)
+from gan_mnist.run.distribute import split_cpu
+split_cpu(2)
 import keras
 import tensorflow as tf
-from gan_mnist import GAN, make_strategy
+from gan_mnist.gan import GAN
+from gan_mnist.run.distribute import make_strategy
 from gan_mnist.ema import make_ema_copy
-from gan_mnist.models import build_mlp_discriminator
-from gan_mnist.penalties import r1
+from gan_mnist.networks import build_mlp_discriminator
+from gan_mnist.objectives.penalties import r1
 
 recipe = sys.argv[1] == "recipe"  # R1 (every step), an EMA generator and spectral norm, or the plain step
 
@@ -90,7 +91,8 @@ def test_cli_trains_and_resumes_on_two_devices(model, resume_devices, recipe, tm
 
 
 def test_more_devices_than_there_are_is_a_clear_error(tmp_path):
-    from gan_mnist import GanMnistError, make_strategy
+    from gan_mnist import GanMnistError
+    from gan_mnist.run.distribute import make_strategy
 
     with pytest.raises(GanMnistError, match="asked for 3 devices, found 1 CPU"):
         make_strategy(3)  # this test process has one CPU device
@@ -102,10 +104,10 @@ def test_two_workers_on_loopback_train_as_one_process_on_two_devices(tmp_path, f
     steps as one process on two logical CPUs (the default MLP recipe: EMA, several steps per call)."""
     import numpy as np
 
-    from gan_mnist.checkpoint import load_checkpoint
     from gan_mnist.config import TrainConfig
-    from gan_mnist.run_directory import CHECKPOINTS
-    from gan_mnist.training import build_gan
+    from gan_mnist.run.checkpoint import load_checkpoint
+    from gan_mnist.run.directory import CHECKPOINTS
+    from gan_mnist.run.training import build_gan
 
     args = ["train", "--limit", 320, "--batch-size", 64, "--epochs", 2, "--quiet"]
     hosts = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]

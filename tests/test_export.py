@@ -7,10 +7,10 @@ import sys
 import numpy as np
 import pytest
 
-from gan_mnist.callbacks import save_generator
 from gan_mnist.config import TrainConfig
-from gan_mnist.export import PORTABLE, all_layers, portable_copy
-from gan_mnist.training import build_gan
+from gan_mnist.run.callbacks import save_generator
+from gan_mnist.run.export import PORTABLE, all_layers, portable_copy
+from gan_mnist.run.training import build_gan
 
 # a child Python in which `import gan_mnist` fails: load the file, draw from the saved inputs, save the images
 CHILD = """

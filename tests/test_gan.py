@@ -1,10 +1,15 @@
+"""The training step (gan_mnist.gan): both networks move, short batches, noise from the seed, the lazy penalty."""
+
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_mnist import TrainConfig, build_gan, make_dataset
-from gan_mnist.losses import discriminator_loss
+from gan_mnist import TrainConfig
+from gan_mnist.objectives.losses import discriminator_loss
+from gan_mnist.objectives.penalties import r1
+from gan_mnist.run.data import make_dataset
+from gan_mnist.run.training import build_gan
 
 
 def _weights(model):
@@ -61,3 +66,24 @@ def test_noise_comes_from_the_seed(small_images):
         gan.fit(make_dataset(small_images[:64], 32, seed=3), epochs=1, verbose=0, shuffle=False)
     np.testing.assert_allclose(a.generator.trainable_weights[0].numpy(), b.generator.trainable_weights[0].numpy(),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
+    critic_calls = []
+
+    def counting_r1(critic, real, fake, seed=None):
+        critic_calls.append(1)
+        return r1(critic, real, fake, seed)
+
+    config = TrainConfig(model="resize", penalty="r1", gamma=1.0, penalty_every=3, width=0.25, batch_size=8)
+    gan = build_gan(config)
+    gan.penalty_fn = counting_r1
+    real = tf.constant(np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)), "float32")
+    first = float(r1(lambda x: gan.discriminator(x, training=False), real, real))
+    seen = []
+    for _ in range(4):  # eager steps; the tracker is reset so each value is that step's
+        gan.trackers["d_penalty"].reset_state()
+        seen.append(float(gan.train_step(real)["d_penalty"]))
+    # the penalty runs on critic steps 0 and 3 only, and where it runs it carries k = 3 times its value
+    assert len(critic_calls) == 2 and [v > 0 for v in seen] == [True, False, False, True]
+    assert seen[0] == pytest.approx(3 * first, rel=1e-4)

@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from gan_mnist import load_mnist, to_model_range
 from gan_mnist.evaluation.evaluator import CARD, classifier_outputs, load_evaluator
 from gan_mnist.evaluation.metrics import (
     Reference,
@@ -21,6 +20,7 @@ from gan_mnist.evaluation.metrics import (
     per_digit_accuracy,
     precision_recall,
 )
+from gan_mnist.run.data import load_mnist, to_model_range
 
 
 def test_frechet_distance_known_answers():

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist import TrainConfig, generate, load_generator, train
-from gan_mnist.checkpoint import list_checkpoints
+from gan_mnist.run.checkpoint import list_checkpoints
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow  # child processes killed and resumed: minutes, not seconds
@@ -35,7 +35,7 @@ CONFIGS = {
 KILLER = """
 import os, signal, sys
 import keras
-import gan_mnist.checkpoint as checkpoint
+import gan_mnist.run.checkpoint as checkpoint
 from gan_mnist import TrainConfig, train
 
 config, out, where = TrainConfig.load(sys.argv[1]), sys.argv[2], sys.argv[3]

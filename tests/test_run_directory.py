@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gan_mnist.models import build_models
-from gan_mnist.run_directory import LOCK, MARKER, atomic_path, clear, owned_files
+from gan_mnist.networks import build_models
+from gan_mnist.run.directory import LOCK, MARKER, atomic_path, clear, owned_files
 from tests.conftest import assert_usage_error, run_cli, snapshot, write_fake_mnist
 
 STRANGERS = {  # a stranger's files in and around a run directory, as the issue found them deleted
@@ -131,7 +131,7 @@ def test_temporary_names_are_unique_and_removed_on_failure(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["history.csv"]
 
 
-HOLD = "import sys, time; from gan_mnist.run_directory import locked\nwith locked(sys.argv[1]):\n    " \
+HOLD = "import sys, time; from gan_mnist.run.directory import locked\nwith locked(sys.argv[1]):\n    " \
        "print('locked', flush=True); time.sleep(600)"
 
 
@@ -257,7 +257,7 @@ def test_the_lock_file_names_no_process_once_the_run_ends(tmp_path, tiny, cli):
 
 
 def test_without_file_locks_a_run_goes_on_and_says_so(tmp_path, monkeypatch):
-    from gan_mnist.run_directory import locked
+    from gan_mnist.run.directory import locked
 
     monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows: `import fcntl` fails
     with pytest.warns(UserWarning, match="nothing stops a second process"), locked(tmp_path / "run"):

@@ -38,7 +38,7 @@ def test_searched_configs_are_valid_and_vary():
     assert {c.clusters for c in configs if c.model in ("self_cgan", "resize_proj")} == {10, 20, 30}
     assert {c.d_scale for c in configs if c.model in ("conv", "resize")} == {1.0, 2.0, 3.0}
     assert {c.batch_size for c in configs} == {64, 128, 256, 512} and {c.d_dropout for c in configs} == {0.0, 0.3}
-    assert {c.penalty for c in configs} == {None, "r1", "r2", "r1,r2", "gp"}
+    assert {c.penalty for c in configs} == {"none", "r1", "r2", "r1,r2", "gp"}
     assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
     assert len({c.g_learning_rate for c in configs}) == 80
 
@@ -78,9 +78,9 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     code, _, err = cli("tune", "--out", tmp_path, "--budget-minutes", "-1")
     assert_usage_error(code, err, "--budget-minutes")
     code, _, err = cli("tune", "--out", tmp_path, "--confirm", "-1")
-    assert_usage_error(code, err, "--confirm must be 0 or more")
+    assert_usage_error(code, err, "argument --confirm: must be 0 or more")
     code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
-    assert_usage_error(code, err, "--seeds must be positive")
+    assert_usage_error(code, err, "argument --seeds: must be a positive integer")
     code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
@@ -131,7 +131,7 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "1024",
                             "--out", tmp_path / "best", "--quiet", "--data", mnist_path)
     assert code == 0, err
-    trained = json.loads((tmp_path / "best" / "config.json").read_text())
+    trained = TrainConfig.load(tmp_path / "best" / "config.json").to_dict()
     assert {k: trained[k] for k in preset if k != "epochs"} == {k: v for k, v in preset.items() if k != "epochs"}
 
     # the best trial confirmed with a second seed: its own run is seed 0, seed 1 trains at the same budget
@@ -141,7 +141,7 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     assert confirmed["trial"].tolist() == [best, best] and confirmed["seed"].tolist() == [0, 1]
     assert confirmed["run_dir"].tolist() == [again.loc[best, "run_dir"], f"confirm/{best:04d}_seed1"]
     assert confirmed[["fd", "precision", "recall"]].notna().all().all() and confirmed["fd"].nunique() == 2
-    assert json.loads((out / f"confirm/{best:04d}_seed1/config.json").read_text())["seed"] == 1
+    assert TrainConfig.load(out / f"confirm/{best:04d}_seed1/config.json").seed == 1
     assert "fd_mean" in err  # the per-trial summary
     code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
     assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again

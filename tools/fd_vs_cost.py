@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from gan_mnist.plotting import plot_quality_curves
-from gan_mnist.run_directory import HISTORY
+from gan_mnist.run.directory import HISTORY
 
 out, *specs = sys.argv[1:]
 histories, cost = {}, {}

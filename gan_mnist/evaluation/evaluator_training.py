@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gan_mnist.data import load_mnist, to_model_range
 from gan_mnist.evaluation.evaluator import CARD, WEIGHTS, classifier_outputs, load_evaluator, train_classifier
 from gan_mnist.evaluation.metrics import Reference, evaluate_images
+from gan_mnist.run.data import load_mnist, to_model_range
 
 
 def train_evaluator(data_path: str | os.PathLike | None = None, epochs: int = 10, seed: int = 0,

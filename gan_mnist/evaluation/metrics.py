@@ -148,7 +148,7 @@ class Reference:
     _cache: dict = {}
 
     def __init__(self, data_path: str | os.PathLike | None = None, n_train: int = 20000, n_test: int = 2000):
-        from gan_mnist.data import load_mnist, to_model_range
+        from gan_mnist.run.data import load_mnist, to_model_range
 
         key = (str(data_path), n_train, n_test)
         if key not in Reference._cache:

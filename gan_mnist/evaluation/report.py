@@ -11,8 +11,9 @@ from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.evaluator import evaluator_card
 from gan_mnist.evaluation.metrics import PR_SAMPLES, Reference, evaluate_images
-from gan_mnist.models import is_conditional
-from gan_mnist.run_directory import CONFIG, GENERATOR, HISTORY
+from gan_mnist.networks import is_conditional
+from gan_mnist.recipes import penalty_names
+from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 
@@ -27,7 +28,7 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     config = TrainConfig.load(out / CONFIG)
     history = pd.read_csv(out / HISTORY)
     if raw:
-        from gan_mnist.training import load_run
+        from gan_mnist.run.training import load_run
 
         gan = load_run(out)
         generator = gan.drawn(gan.generator)
@@ -36,7 +37,7 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     labels = all_digit_labels(n) if is_conditional(generator) else None
     metrics = evaluate_images(generate(generator, n, seed=seed, labels=labels), labels, reference or Reference())
     recipe = {"model": config.model, "loss": config.loss,
-              "penalty": f"{config.penalty} {config.gamma:g}" if config.penalty else "-",
+              "penalty": f"{config.penalty} {config.gamma:g}" if penalty_names(config.penalty) else "-",
               "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg, "clusters": config.clusters}
     return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": int(history["epoch"].max()),
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}

@@ -16,9 +16,9 @@ import pandas as pd
 import tensorflow as tf
 
 from gan_mnist.config import TrainConfig
-from gan_mnist.data import make_dataset
 from gan_mnist.errors import GanMnistError
-from gan_mnist.models import build_dcgan_discriminator, build_dcgan_generator
+from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
+from gan_mnist.run.data import make_dataset
 
 TUTORIAL_BATCH = 256
 
@@ -100,7 +100,7 @@ def tutorial_loop_throughput(images: np.ndarray, steps: int = 30, warmup: int = 
 def fit_throughput(config: TrainConfig, images: np.ndarray, labels: np.ndarray | None = None, steps: int = 30,
                    warmup: int = 5, repeats: int = 3) -> float:
     """Images/s of our GAN.fit() for `config` (its model, batch size and speed options) on real images."""
-    from gan_mnist.training import build_gan  # training imports plotting; keep `bench` importable on its own
+    from gan_mnist.run.training import build_gan  # training imports plotting; keep `bench` importable on its own
 
     gan = build_gan(config)
     if config.clusters:  # self-conditioned: timed on stand-in pseudo-labels (clustering is train()'s, timed there)
@@ -129,7 +129,7 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     """
     import tempfile
 
-    from gan_mnist.training import train
+    from gan_mnist.run.training import train
 
     clock = _EpochClock()
     with tempfile.TemporaryDirectory() as out:
@@ -162,7 +162,8 @@ def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTO
 
     setups = {}
     for model in models or tuple(ARCHITECTURES):
-        plain = TrainConfig(model=model, batch_size=batch_size)
+        # float32, one step per call: what the speed settings are measured against (some defaults turn them on)
+        plain = TrainConfig(model=model, batch_size=batch_size, mixed_precision=False, steps_per_execution=1)
         setups[f"{model} float32"] = plain
         tuned = ARCHITECTURES[model].speed
         label = " ".join("bf16" if k == "mixed_precision" else f"{k}={v}" for k, v in tuned.items())

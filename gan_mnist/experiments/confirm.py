@@ -13,7 +13,7 @@ import pandas as pd
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
-from gan_mnist.run_directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_bytes
+from gan_mnist.run.directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_bytes
 
 CONFIRM_SAMPLES = 10_000  # samples behind each confirmed number (the targets are stated at 10,000)
 
@@ -33,8 +33,8 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
     trial's budget; returns the rows of DIR/confirm.csv: trial, seed, fd, precision, recall, mnist_score,
     min_class_share, epochs, train_s, run_dir."""
     from gan_mnist.evaluation.metrics import Reference
+    from gan_mnist.run.training import train
     from gan_mnist.sample import load_generator
-    from gan_mnist.training import train
 
     complete = sorted(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)),
                       key=lambda t: (t.value, t.number))[:top]
@@ -45,7 +45,7 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
     done = {(int(r["trial"]), int(r["seed"])) for r in rows}
     reference = Reference(data_path)  # the real digits' statistics, loaded once for every run scored
     for trial in complete:
-        config = TrainConfig(**trial.user_attrs["config"])
+        config = TrainConfig.from_dict(trial.user_attrs["config"])
         for k in range(seeds):
             seed = config.seed + k
             if (trial.number, seed) in done:

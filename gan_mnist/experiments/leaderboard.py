@@ -8,7 +8,7 @@ TensorFlow tutorial's loop runs one), so the MLP rows train 25 epochs and the tu
 
 from __future__ import annotations
 
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import TrainConfig, flag
 
 BUDGET_TL_EPOCHS = 2
 _MLP = {"preset": "fast", "epochs": 25}
@@ -30,10 +30,6 @@ LEADERBOARD = {
 }
 EVAL_EVERY = 5  # every leaderboard run records its FD curve
 
-# CLI flag of each TrainConfig field that differs from the flag's own name
-_FLAGS = {"g_learning_rate": "lr-g", "d_learning_rate": "lr-d"}
-
-
 def leaderboard_config(name: str, seed: int = 0, **changes) -> TrainConfig:
     """The TrainConfig of leaderboard row `name` with `seed` (and `changes`, e.g. a smaller `limit`)."""
     fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY, **changes}
@@ -48,6 +44,7 @@ def command(name: str, out: str = "runs/NAME", seed: int = 0) -> str:
     if "preset" in fields:
         parts.append(f"--preset {fields.pop('preset')}")
     for field, value in fields.items():
-        flag = "--" + _FLAGS.get(field, field.replace("_", "-"))
-        parts.append(flag if value is True else f"{flag} {value:g}" if isinstance(value, float) else f"{flag} {value}")
+        option = flag(field)  # the train flag of that field (its name and spelling come from TrainConfig)
+        parts.append(option if value is True else f"{option} {value:g}" if isinstance(value, float)
+                     else f"{option} {value}")
     return " ".join([*parts, f"--out {out.replace('NAME', f'{name}_s{seed}')}"])

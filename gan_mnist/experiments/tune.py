@@ -30,7 +30,7 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
-from gan_mnist.run_directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
+from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
@@ -42,7 +42,7 @@ EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epoch
 _DEFAULT = TrainConfig()
 _SEARCHED = ("model", "loss", "spectral_norm", "ema_kimg", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
              "width", "batch_size", "d_dropout")
-BASELINE = {"penalty": _DEFAULT.penalty or "none", **{name: getattr(_DEFAULT, name) for name in _SEARCHED},
+BASELINE = {"penalty": _DEFAULT.penalty, **{name: getattr(_DEFAULT, name) for name in _SEARCHED},
             **({"gamma_r": _DEFAULT.gamma, "penalty_every": _DEFAULT.penalty_every}
                if _DEFAULT.penalty in ("r1", "r2", "r1,r2") else {}),
             **({"gamma_gp": _DEFAULT.gamma} if _DEFAULT.penalty == "gp" else {}),
@@ -72,7 +72,7 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     if model in ("conv", "resize"):  # the pairs whose balance the defaults may have wrong
         recipe["d_scale"] = trial.suggest_categorical("d_scale", [1.0, 2.0, 3.0])
     return base.replace(
-        model=model, loss=loss, penalty=None if penalty == "none" else penalty, **recipe,
+        model=model, loss=loss, penalty=penalty, **recipe,
         spectral_norm=trial.suggest_categorical("spectral_norm", [False, True]),
         ema_kimg=trial.suggest_categorical("ema_kimg", [0.0, 2.0, 5.0, 10.0, 20.0]),
         g_learning_rate=trial.suggest_float("g_learning_rate", 5e-5, 2e-3, log=True),
@@ -86,9 +86,10 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
 
 
 class ReportToTrial(keras.callbacks.Callback):
-    """At the first epoch end past each tenth of the budget, reports the epoch's `fd` (QualityEvery puts it in the
-    logs) to the trial as step 1..10; when the pruner says so, stops training cleanly (pictures and checkpoint of
-    that epoch written) and remembers it, for the objective to raise TrialPruned after `train` returns."""
+    """At the first epoch end past each tenth of the budget, reports the epoch's `fd` (the run's EpochBook puts its
+    record in the logs) to the trial as step 1..10; when the pruner says so, stops training cleanly (pictures and
+    checkpoint of that epoch written) and remembers it, for the objective to raise TrialPruned after `train`
+    returns."""
 
     def __init__(self, trial: optuna.Trial, budget_s: float):
         super().__init__()
@@ -117,8 +118,8 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
     """The objective: train the suggested config for base.budget_minutes, return the sampler's FD on
     FINAL_SAMPLES samples. Each trial's run directory, config, epochs and scores go into its user attributes."""
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    from gan_mnist.run.training import train
     from gan_mnist.sample import generate
-    from gan_mnist.training import train
 
     def objective(trial: optuna.Trial) -> float:
         config = suggest_config(trial, base)

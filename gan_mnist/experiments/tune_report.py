@@ -10,9 +10,9 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import TrainConfig, fields_from
 from gan_mnist.plotting import save_figure
-from gan_mnist.run_directory import BEST_PRESET, PLOTS, RESULTS, atomic_write_bytes
+from gan_mnist.run.directory import BEST_PRESET, PLOTS, RESULTS, atomic_write_bytes
 
 # run-specific fields a preset leaves out: the budget becomes the epochs the trial reached, evaluation is per run
 _NOT_IN_PRESET = ("budget_minutes", "epochs", "eval_every", "eval_samples", "limit", "seed")
@@ -42,7 +42,7 @@ def best_preset(study: optuna.Study) -> dict:
     """The best complete trial's recipe as TrainConfig fields, with `epochs` the epochs it trained in its budget."""
     best = study.best_trial  # raises ValueError when no trial is complete
     config = {k: v for k, v in best.user_attrs["config"].items() if k not in _NOT_IN_PRESET}
-    preset = {**config, "epochs": int(best.user_attrs["epochs"])}
+    preset = fields_from({**config, "epochs": int(best.user_attrs["epochs"])})  # (a study's older spellings read)
     TrainConfig(**preset)  # a preset that does not validate is a bug here, not a surprise in `train`
     return preset
 
@@ -101,8 +101,8 @@ def plot_trial_curves(study_dir: str | Path, table: pd.DataFrame, path: str | Pa
     solid, pruned ones dashed, the baseline (the default recipe) black. Returns the figure; saves it to `path`."""
     import matplotlib.pyplot as plt
 
-    from gan_mnist.run_directory import TENSORBOARD
-    from gan_mnist.tensorboard_logs import read_tensorboard
+    from gan_mnist.run.directory import TENSORBOARD
+    from gan_mnist.run.tensorboard_logs import read_tensorboard
 
     figure, ax = plt.subplots(figsize=(9, 4.5))
     for trial, row in table.iterrows():

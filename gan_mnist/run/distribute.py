@@ -11,7 +11,7 @@ from pathlib import Path
 import tensorflow as tf
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.run_directory import WORKERS
+from gan_mnist.run.directory import WORKERS
 
 
 def split_cpu(n: int) -> None:

@@ -1,6 +1,6 @@
 """Portable generators: the saved `generator.keras` uses only Keras's own layers, so it loads without gan_mnist.
 
-Training uses faster layers of ours (gan_mnist.layers): same maths, same weights and config as the Keras layer
+Training uses faster layers of ours (gan_mnist.networks.layers): same maths, same weights and config as the Keras layer
 they extend, different kernels. Before saving, each is swapped back for its Keras parent, weights copied, so
 `keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_mnist.layers import FastDropout, FusedBatchNormalization
+from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization
 
 # our training layer -> the standard Keras layer with the same weights and inference maths
 PORTABLE = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout}

@@ -1,4 +1,4 @@
-"""Speed options (width, bfloat16, steps per execution), presets, and the benchmark's table (never its timings)."""
+"""Speed (gan_mnist.experiments.bench): steps per execution, and the benchmark's table (never its timings)."""
 
 import json
 
@@ -6,29 +6,12 @@ import keras
 import numpy as np
 import pytest
 
-from gan_mnist import TrainConfig, build_gan, build_models, generate, load_generator, make_dataset
+from gan_mnist import TrainConfig, generate, load_generator
 from gan_mnist.config import PRESETS
-from gan_mnist.errors import GanMnistError
 from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
+from gan_mnist.run.data import make_dataset
+from gan_mnist.run.training import build_gan
 from tests.conftest import run_cli
-
-
-def test_width_scales_every_layer_but_not_the_image():
-    full_g, full_d = build_models("dcgan")
-    half_g, half_d = build_models("dcgan", width=0.5)
-    assert half_g.layers[1].units == 7 * 7 * 128 and full_g.layers[1].units == 7 * 7 * 256
-    assert half_g.output_shape == full_g.output_shape == (None, 28, 28, 1)
-    assert half_d.output_shape == (None, 1)
-    # a conv kernel scales with in x out filters (a quarter at half width), the dense layer from z only halves
-    kernels = {tuple(w.shape) for w in half_g.weights if w.path.endswith("kernel")}
-    assert {(100, 7 * 7 * 128), (5, 5, 64, 128), (5, 5, 32, 64), (5, 5, 1, 32)} == kernels
-    assert 0.2 < half_d.count_params() / full_d.count_params() < 0.35
-    for model in ("mlp", "cgan"):
-        assert build_models(model, width=0.5)[0].count_params() < build_models(model)[0].count_params()
-    with pytest.raises(ValueError, match="width must be > 0"):
-        build_models("dcgan", width=0)
-    with pytest.raises(GanMnistError, match="width must be > 0"):
-        TrainConfig(width=-1.0)
 
 
 @pytest.mark.parametrize("model", ["dcgan", "cgan"])
@@ -59,14 +42,6 @@ def test_steps_per_execution_runs_every_step(small_images):
     assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 4
 
 
-def test_presets():
-    tutorial = TrainConfig.preset("tutorial")
-    assert (tutorial.model, tutorial.batch_size, tutorial.g_learning_rate, tutorial.beta_1) == ("dcgan", 256, 1e-4, 0.9)
-    fast = TrainConfig.preset("fast", epochs=3)
-    assert fast.epochs == 3 and all(getattr(fast, k) == v for k, v in PRESETS["fast"].items() if k != "epochs")
-    assert (fast.model, fast.steps_per_execution) == ("mlp", 10)
-    with pytest.raises(GanMnistError, match="unknown preset 'slow'"):
-        TrainConfig.preset("slow")
 
 
 @pytest.mark.slow
@@ -86,6 +61,8 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     # the train() row counts the work between epochs (frames, GIF, plots, checkpoints), which fit() alone skips
     assert table.loc["train() mlp", "epoch_overhead_s"] > 0 and table["epoch_overhead_s"].iloc[:3].isna().all()
     assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}
+    cgan = default_setups(("cgan",))  # (the cGAN's default is bfloat16: its float32 row must still be float32)
+    assert not cgan["cgan float32"].mixed_precision and cgan["cgan bf16"].mixed_precision
     assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model self_cgan",
                                     *(f"train() --preset {name}" for name in PRESETS)}
     # a train() row also gives the whole run in tutorial-loop epochs: its epochs x its share of a tutorial epoch
@@ -107,7 +84,7 @@ def test_cli_bench_json_and_preset_train(tmp_path):
     proc = run_cli("train", "--preset", "fast", "--epochs", 1, "--limit", 128, "--batch-size", 64, "--out", out,
                    "--quiet")
     assert proc.returncode == 0, proc.stderr
-    saved = json.loads((out / "config.json").read_text())
+    saved = TrainConfig.load(out / "config.json").to_dict()
     assert saved["batch_size"] == 64, "a flag given beside --preset wins"
     assert all(saved[k] == v for k, v in PRESETS["fast"].items() if k not in ("batch_size", "epochs"))
     assert saved["epochs"] == 1 and (out / "generator.keras").is_file()

@@ -1,4 +1,4 @@
-"""Post-2016 architectures at 28x28: resize + convolution generators, plain and projection discriminators.
+"""The resize-convolution family: resize + convolution generators, plain and projection discriminators.
 
 Resize-then-convolve upsampling (Odena et al. 2016) avoids the checkerboard artefacts of strided transposed
 convolutions. The discriminators have neither batch norm nor dropout: a gradient penalty is a per-image
@@ -10,25 +10,33 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_mnist.layers import FusedBatchNormalization
-from gan_mnist.models import FEATURES, IMAGE_SHAPE, NUM_CLASSES, _dropout, _scaled
-from gan_mnist.spectral import conv2d, dense
+from gan_mnist.networks.blocks import (
+    EMBED_DIM,
+    FEATURES,
+    IMAGE_SHAPE,
+    NUM_CLASSES,
+    batch_norm,
+    dropout_layer,
+    label_conditioned,
+    scaled,
+)
+from gan_mnist.networks.spectral import conv2d, dense
 
 
 def _resize_body(x, width: float):
     """(B, n) code -> images (B, 28, 28, 1) in [-1, 1] by two nearest-neighbour doublings, each then convolved."""
-    f1, f2, f3 = (_scaled(n, width) for n in (128, 64, 32))
+    f1, f2, f3 = (scaled(n, width) for n in (128, 64, 32))
     x = layers.Dense(7 * 7 * f1, use_bias=False)(x)  # 6272
-    x = FusedBatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.Reshape((7, 7, f1))(x)  # 7x7x128
     x = layers.UpSampling2D(2)(x)  # 14x14x128
     x = layers.Conv2D(f2, 3, padding="same", use_bias=False)(x)  # 14x14x64
-    x = FusedBatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.2)(x)
     x = layers.UpSampling2D(2)(x)  # 28x28x64
     x = layers.Conv2D(f3, 3, padding="same", use_bias=False)(x)  # 28x28x32
-    x = FusedBatchNormalization()(x)
+    x = batch_norm()(x)
     x = layers.LeakyReLU(0.2)(x)
     return layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # 28x28x1
 
@@ -41,12 +49,12 @@ def build_resize_generator(latent_dim: int = 100, width: float = 1.0) -> keras.M
 
 def _features(img, width: float, spectral_norm: bool, dropout: float = 0.0):
     """images (B, 28, 28, C) -> features (B, 6272): two stride-2 convolutions, no normalisation (dropout 0: none)."""
-    x = conv2d(_scaled(64, width), 4, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
+    x = conv2d(scaled(64, width), 4, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
     x = layers.LeakyReLU(0.2)(x)
-    x = _dropout(True, dropout)(x)
-    x = conv2d(_scaled(128, width), 4, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
+    x = dropout_layer(dropout)(x)
+    x = conv2d(scaled(128, width), 4, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
     x = layers.LeakyReLU(0.2)(x)
-    x = _dropout(True, dropout)(x)
+    x = dropout_layer(dropout)(x)
     return layers.Flatten(name=FEATURES)(x)  # 6272
 
 
@@ -57,22 +65,19 @@ def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False, d
     return keras.Model(img, logit, name="plain_discriminator")
 
 
-def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, embed_dim: int = 50,
-                                num_classes: int = NUM_CLASSES) -> keras.Model:
+def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, num_classes: int = NUM_CLASSES
+                                ) -> keras.Model:
     """Conditional resize-conv generator: (z (B, latent_dim), label (B,) int in [0, num_classes)) -> images
     (B, 28, 28, 1).
 
-    As `build_cgan_generator`, the label becomes a learned code (layer 'label_embedding') read with z by the
-    sub-model 'resize_cgan_generator_body', so `sample.interpolate_classes` works on it too.
+    As `build_cgan_generator`, the label becomes a learned code read with z by the sub-model
+    'resize_cgan_generator_body' (`label_conditioned`), so `sample.interpolate_classes` works on it too.
     """
     z = keras.Input((latent_dim,), name="z")
-    code = keras.Input((embed_dim,), name="code")
+    code = keras.Input((EMBED_DIM,), name="code")
     body = keras.Model([z, code], _resize_body(layers.Concatenate()([z, code]), width),  # latent_dim + 50
                        name="resize_cgan_generator_body")
-    z_in = keras.Input((latent_dim,), name="z")
-    label = keras.Input((), dtype="int32", name="label")
-    label_code = layers.Embedding(num_classes, embed_dim, name="label_embedding")(label)  # 50 per class
-    return keras.Model([z_in, label], body([z_in, label_code]), name="resize_cgan_generator")
+    return label_conditioned(body, num_classes, name="resize_cgan_generator")
 
 
 def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.run_directory import atomic_write_bytes, epoch_file, epoch_files
+from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files
 
 
 def _groups(gan) -> dict[str, list]:

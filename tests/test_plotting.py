@@ -1,10 +1,13 @@
+"""Pictures (gan_mnist.plotting): grids, GIFs, loss and quality curves, architecture diagrams."""
+
 import imageio.v3 as iio
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
-from gan_mnist import image_grid, make_gif, plot_history, preview_gif, render_grid, save_grid
+from gan_mnist import plot_history, preview_gif, render_grid
+from gan_mnist.plotting import image_grid, make_gif, save_grid
 
 
 def test_image_grid_tiles_in_row_order():
@@ -63,7 +66,8 @@ def test_plot_history_draws_losses_and_accuracy(tmp_path):
 def test_architecture_diagram_or_a_readable_hint(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from gan_mnist import build_mlp_discriminator, plot_architecture
+    from gan_mnist.networks import build_mlp_discriminator
+    from gan_mnist.plotting import plot_architecture
 
     model = build_mlp_discriminator()
     monkeypatch.setattr(shutil, "which", lambda name: None)  # as on a machine without Graphviz
@@ -78,7 +82,7 @@ def test_architecture_diagram_or_a_readable_hint(tmp_path, monkeypatch, capsys):
 
 
 def test_quality_curves_with_and_without_measurements():
-    from gan_mnist import plot_quality_curves
+    from gan_mnist.plotting import plot_quality_curves
 
     measured = pd.DataFrame({"epoch": [1, 2], "wall_s": [60.0, 120.0], "fd": [300.0, 90.0]})
     fig = plot_quality_curves({"a": measured, "b": measured.drop(columns="fd")})

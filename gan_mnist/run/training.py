@@ -12,31 +12,18 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from gan_mnist.callbacks import (
-    CheckpointEvery,
-    GeneratorSnapshots,
-    HistoryCSV,
-    KeepBest,
-    QualityEvery,
-    RunPictures,
-    SampleFrames,
-    SetEpoch,
-    StopOnNonFinite,
-    TimeBudget,
-    write_run_pictures,
-)
-from gan_mnist.checkpoint import list_checkpoints, load_checkpoint
 from gan_mnist.clustering import Clusters, Recluster
 from gan_mnist.config import TrainConfig
-from gan_mnist.data import load_training_data, make_dataset
-from gan_mnist.distribute import cluster, make_strategy, worker_dir
 from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
-from gan_mnist.models import NUM_CLASSES, build_models
-from gan_mnist.penalties import combined
+from gan_mnist.networks import NUM_CLASSES, build_models
+from gan_mnist.objectives.penalties import combined
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
-from gan_mnist.run_directory import (
+from gan_mnist.run.callbacks import EpochBook, Outputs, StopOnNonFinite, write_run_pictures
+from gan_mnist.run.checkpoint import list_checkpoints, load_checkpoint
+from gan_mnist.run.data import load_training_data, make_dataset
+from gan_mnist.run.directory import (
     BEST,
     CHECKPOINTS,
     CONFIG,
@@ -45,8 +32,6 @@ from gan_mnist.run_directory import (
     GIF,
     HISTORY,
     LOSS_PLOT,
-    SNAPSHOTS,
-    TENSORBOARD,
     check_folder,
     claim,
     clear,
@@ -55,8 +40,8 @@ from gan_mnist.run_directory import (
     locked,
     remove_temporaries,
 )
+from gan_mnist.run.distribute import cluster, make_strategy, worker_dir
 from gan_mnist.sample import fixed_noise
-from gan_mnist.tensorboard_logs import tensorboard_callbacks
 
 
 @dataclasses.dataclass
@@ -125,7 +110,7 @@ def build_gan(config: TrainConfig) -> GAN:
         g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
         d_loss_fn=resolve(loss.d), g_loss_fn=resolve(loss.g),
         penalty_fn=combined([resolve(PENALTIES[name].fn) for name in penalty_names(config.penalty)])
-        if config.penalty else None,
+        if penalty_names(config.penalty) else None,
         gamma=config.gamma or 0.0, penalty_every=config.penalty_every, n_critic=config.n_critic,
         # several steps per call break under a tf.distribute strategy (TF 2.21: "You must feed a value for
         # placeholder tensor" from Keras's multi-step loop): one step per call there; the maths is the same
@@ -200,14 +185,6 @@ def _epochs_recorded(out: Path) -> int:
     except (OSError, ValueError, KeyError, pd.errors.EmptyDataError):
         return 0
     return int(epochs.max()) if len(epochs) else 0
-
-
-def _best_so_far(history: pd.DataFrame | None) -> tuple[float, int] | None:
-    """(lowest fd, its epoch) in a resumed run's history, None when none was measured."""
-    if history is None or "fd" not in history or history["fd"].isna().all():
-        return None
-    best = history.loc[history["fd"].idxmin()]
-    return float(best["fd"]), int(best["epoch"])
 
 
 def load_run(out_dir: str | os.PathLike) -> GAN:
@@ -303,33 +280,19 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
         previous = previous[previous["epoch"] <= start]  # drop epochs that ran after the checkpoint
     config.save(out / CONFIG)
 
-    history = HistoryCSV(out / HISTORY, previous)
     noise, frame_labels, ncols = frame_inputs(config)
+    outputs = Outputs(out, config.epochs, noise, frame_labels, ncols, config.gif_frame_ms, config.checkpoint_every,
+                      save_every=config.save_every, eval_every=config.eval_every, eval_samples=config.eval_samples,
+                      budget_s=config.budget_minutes * 60 if config.budget_minutes else None, data_path=data_path)
     # self-conditioned: clustered at the first epoch and every recluster_every after; the true labels, where the
     # data has them, only measure the clusters' purity
-    clustering = [Recluster(gan.clusters, x, config.recluster_every,
-                             truth=y if y is not None and len(y) == len(x) else None)] if config.clusters else []
+    recluster = Recluster(gan.clusters, x, config.recluster_every,
+                          truth=y if y is not None and len(y) == len(x) else None) if config.clusters else None
     # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
     epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
-    run_callbacks = [
-        SetEpoch(epoch),  # before the epoch's first batch is drawn
-        *clustering,  # before it too: the batches read the pseudo-labels
-        # the NaN guard before any callback that saves: it must stop a broken epoch before anything saves it
-        StopOnNonFinite(out / CHECKPOINTS),
-        # quality next: it adds its metrics to the logs that the history then records
-        *([QualityEvery(config.eval_every, config.epochs, config.eval_samples, data_path=data_path),
-           KeepBest(out / BEST, _best_so_far(previous))]  # after the quality it reads, before the history
-          if config.eval_every and config.dataset == "mnist" else []),
-        history,
-        SampleFrames(out / FRAMES, noise, frame_labels, ncols),
-        RunPictures(history, out / FRAMES, out / LOSS_PLOT, out / GIF, config.gif_frame_ms),
-        *([GeneratorSnapshots(out / SNAPSHOTS, config.save_every)] if config.save_every else []),
-        CheckpointEvery(out / CHECKPOINTS, out / GENERATOR, config.checkpoint_every, config.epochs),
-        # after the history, which adds seconds and wall_s to the logs, and after the frames it shows
-        *tensorboard_callbacks(out / TENSORBOARD, out / FRAMES),
-        *([TimeBudget(config.budget_minutes * 60)] if config.budget_minutes else []),
-        *(callbacks or []),
-    ]
+    book = EpochBook(outputs, epoch, previous, recluster)
+    # the NaN guard stops a broken epoch before the book saves anything; the book hands its record on in `logs`
+    run_callbacks = [StopOnNonFinite(out / CHECKPOINTS), book, *(callbacks or [])]
     if start < config.epochs:
         # n_critic slices need a whole batch: a ragged last batch is dropped (the next epoch reshuffles)
         labels = gan.clusters.labels if config.clusters else y if config.conditional else None
@@ -338,7 +301,7 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 
-    frame = history.frame
+    frame = book.history
     if start >= config.epochs:  # nothing trained now: the pictures of a finished run, drawn again to be sure
         write_run_pictures(frame, out / FRAMES, out / LOSS_PLOT, out / GIF, config.gif_frame_ms, config.epochs)
     return TrainResult(gan=gan, history=frame, out_dir=out, config=config)

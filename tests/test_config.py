@@ -1,0 +1,133 @@
+"""TrainConfig (gan_mnist.config): validation with one clear message per bad value, the architectures' defaults,
+`replace`, presets, config.json in groups (and the flat configs of older runs)."""
+
+import pytest
+
+from gan_mnist import TrainConfig
+from gan_mnist.config import PRESETS
+from gan_mnist.errors import GanMnistError
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [({"epochs": 0}, "epochs must be a positive"), ({"batch_size": -1}, "batch_size"),
+     ({"model": "vae"}, "unknown model"), ({"dataset": "cifar"}, "unknown dataset"), ({"limit": 0}, "limit"),
+     # types are checked, not coerced: a non-empty string would be True, "2" would fail deep inside Keras
+     ({"mixed_precision": "false"}, "mixed_precision must be a boolean"), ({"deterministic": 1}, "a boolean"),
+     ({"width": "2"}, "width must be a number"), ({"g_learning_rate": float("nan")}, "a number \\(finite\\)"),
+     ({"epochs": 2.0}, "epochs must be an integer"), ({"model": ["mlp"]}, "model must be a string"),
+     ({"seed": 2**70}, "seed is out of range")],
+)
+def test_bad_config_values(changes, message):
+    with pytest.raises(GanMnistError, match=message):
+        TrainConfig(**changes)
+
+
+def test_optimizer_defaults_follow_the_model():
+    tutorial = TrainConfig.preset("tutorial")
+    assert (tutorial.g_learning_rate, tutorial.beta_1, tutorial.batch_size, tutorial.epochs) == (1e-4, 0.9, 256, 50)
+    default = TrainConfig()  # the default recipe: the MLP GAN with an EMA generator, 100 epochs
+    assert (default.model, default.loss, default.penalty, default.ema_kimg) == ("mlp", "ns", "none", 10.0)
+    assert (default.epochs, default.steps_per_execution, default.batch_size) == (100, 10, 128)
+    # an architecture brings its own Adam settings, width, precision, budget and penalty (recipes.ARCHITECTURES)
+    resize = TrainConfig(model="resize")
+    assert (resize.g_learning_rate, resize.beta_1, resize.beta_2, resize.width) == (2e-4, 0.5, 0.99, 0.5)
+    assert resize.d_scale == 3.0  # its discriminator sized to its generator
+    assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == (True, 40, "r1", 4)
+    cgan = TrainConfig(model="cgan")
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1", 0.05, True, 24)
+    assert TrainConfig(model="cgan", penalty="none").penalty == "none"
+    assert TrainConfig(model="cgan", penalty=None).penalty == "r1"  # None: the architecture's
+    assert TrainConfig(model="dcgan").width == 1.0 and not TrainConfig(model="dcgan").mixed_precision
+    mlp = TrainConfig(model="mlp")
+    assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
+    assert TrainConfig(model="mlp", beta_1=0.9).beta_1 == 0.9
+    # replace(model=...): fields left unset follow the new model; values set by hand (a preset's too) are kept
+    moved = TrainConfig(model="dcgan").replace(model="mlp")
+    assert (moved.g_learning_rate, moved.d_learning_rate, moved.beta_1, moved.epochs) == (2e-4, 2e-4, 0.5, 100)
+    pinned = TrainConfig.preset("tutorial").replace(model="mlp")
+    assert (pinned.g_learning_rate, pinned.beta_1, pinned.epochs, pinned.penalty) == (1e-4, 0.9, 50, "none")
+    assert TrainConfig(model="mlp").replace(model="cgan").penalty == "r1"
+    assert TrainConfig(model="mlp", penalty="none").replace(model="cgan").penalty == "none"
+    assert TrainConfig(model="cgan").replace(penalty="gp").gamma == 10.0  # an unset weight follows the penalty
+    assert TrainConfig(model="cgan", gamma=0.2).replace(penalty="r2").gamma == 0.2
+    resized = TrainConfig(model="resize").replace(model="dcgan")  # width 0.5 and bfloat16 were resize's defaults
+    assert (resized.width, resized.mixed_precision, resized.beta_2, resized.epochs) == (1.0, False, 0.999, 50)
+    kept = TrainConfig(g_learning_rate=3e-4).replace(model="cgan", beta_1=0.8)
+    assert (kept.g_learning_rate, kept.d_learning_rate, kept.beta_1) == (3e-4, 2e-4, 0.8)
+    assert TrainConfig.preset("tutorial").replace(seed=3).g_learning_rate == 1e-4
+    with pytest.raises(GanMnistError, match="beta_1"):
+        TrainConfig(beta_1=1.5)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"loss": "wgan"}, "needs a Lipschitz critic"),
+    ({"penalty": "none", "gamma": 5.0}, "gamma weighs the gradient penalty"),
+    ({"penalty": "r1", "gamma": 0.0}, "gamma must be > 0"),
+    ({"n_critic": 3, "batch_size": 64}, "must split into n_critic=3"),
+    ({"n_critic": 0}, "n_critic must be a positive integer"),
+    ({"loss": "nope"}, "unknown loss"),
+    ({"penalty": "r3"}, "unknown penalty"),
+    ({"penalty": "r1,r3"}, "unknown penalty"),
+    ({"penalty": "r1,r1"}, "names a penalty twice"),
+    ({"penalty": "r1,gp"}, r"different default weights \(r1 0.05, gp 10\)"),
+    ({"ema_kimg": -1.0}, "ema_kimg must be >= 0"),
+    ({"beta_2": 1.0}, "beta_2 must be in"),
+    ({"clusters": 10}, "clusters \\(self-conditioning\\) needs a conditional model"),
+    ({"model": "cgan", "clusters": 1}, "clusters must be 0 \\(off\\) or 2-1000, got 1"),
+    ({"model": "self_cgan", "clusters": 0}, "model 'self_cgan' is self-conditioned: clusters must be 2 or more"),
+    ({"model": "cgan", "clusters": 50, "limit": 20}, "clusters must be 0 \\(off\\) or 2-20, got 50"),
+    ({"model": "cgan", "clusters": 10, "recluster_every": 0}, "recluster_every must be a positive integer"),
+    ({"d_dropout": 1.0}, "d_dropout must be in \\[0, 1\\)"),
+    ({"d_scale": 0.0}, "d_scale must be > 0"),
+])
+def test_unsupported_recipes_are_refused_clearly(changes, message):
+    with pytest.raises(GanMnistError, match=message):
+        TrainConfig(**changes)
+
+
+def test_presets():
+    tutorial = TrainConfig.preset("tutorial")
+    assert (tutorial.model, tutorial.batch_size, tutorial.g_learning_rate, tutorial.beta_1) == ("dcgan", 256, 1e-4, 0.9)
+    fast = TrainConfig.preset("fast", epochs=3)
+    assert fast.epochs == 3 and all(getattr(fast, k) == v for k, v in PRESETS["fast"].items() if k != "epochs")
+    assert (fast.model, fast.steps_per_execution) == ("mlp", 10)
+    with pytest.raises(GanMnistError, match="unknown preset 'slow'"):
+        TrainConfig.preset("slow")
+
+
+def test_config_json_is_written_in_groups_and_read_back(tmp_path):
+    import json
+
+    from gan_mnist.config import GROUPS
+
+    config = TrainConfig(model="cgan", seed=3, eval_every=2)
+    config.save(tmp_path / "config.json")
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert list(saved) == list(GROUPS)
+    assert saved["recipe"]["model"] == "cgan" and saved["optimiser"]["epochs"] == 24
+    assert saved["data"]["seed"] == 3 and saved["outputs"]["eval_every"] == 2 and saved["speed"]["mixed_precision"]
+    assert TrainConfig.load(tmp_path / "config.json") == config
+    # every field sits in exactly one group
+    assert sorted(k for group in saved.values() for k in group) == sorted(config.to_dict())
+
+
+def test_a_flat_config_of_an_older_run_loads_with_its_null_penalty_meaning_none(tmp_path):
+    import json
+
+    old = {**TrainConfig(model="cgan", penalty="none").to_dict(), "penalty": None, "gamma": None}
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    loaded = TrainConfig.load(tmp_path / "config.json")
+    assert loaded.penalty == "none" and loaded == TrainConfig(model="cgan", penalty="none")
+    (tmp_path / "bad.json").write_text(json.dumps({"recipe": {"model": "mlp"}, "optimiser": 3}))
+    with pytest.raises(GanMnistError, match="each group"):
+        TrainConfig.load(tmp_path / "bad.json")
+
+
+def test_every_architecture_row_sets_every_field_it_decides():
+    from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES
+
+    for name, arch in ARCHITECTURES.items():
+        config = TrainConfig(model=name)
+        assert {field: getattr(config, field) for field in ARCHITECTURE_FIELDS} == arch.defaults, name
+        assert config.unset >= set(ARCHITECTURE_FIELDS)
