@@ -42,8 +42,6 @@ def test_steps_per_execution_runs_every_step(small_images):
     assert int(gan.g_optimizer.iterations) == 4 and int(gan.d_optimizer.iterations) == 4
 
 
-
-
 @pytest.mark.slow
 def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     setups = {"mlp": TrainConfig(model="mlp", batch_size=32), "cgan": TrainConfig(model="cgan", batch_size=32)}
@@ -53,11 +51,14 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
                     "train() self": TrainConfig(model="self_cgan", clusters=4, width=0.25, batch_size=32, grid_size=2)}
     table = run_benchmark(small_images, small_labels, setups, steps=2, warmup=1, progress=None,
                           train_setups=train_setups)
-    assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan", "train() mlp", "train() self"]
+    assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan", "train() mlp", "train() self",
+                                 "live view redraw (notebooks)"]
     assert table.loc["train() self", "epoch_overhead_s"] > 0
+    assert table.loc["live view redraw (notebooks)", "epoch_overhead_s"] > 0  # a notebook run's extra per epoch
     assert table["vs_tutorial"].iloc[0] == 1.0
-    np.testing.assert_allclose(table["vs_tutorial"], table["images_per_s"] / table["images_per_s"].iloc[0])
-    np.testing.assert_allclose(table["s_per_epoch"], 60_000 / table["images_per_s"])
+    timed = table.iloc[:-1]
+    np.testing.assert_allclose(timed["vs_tutorial"], timed["images_per_s"] / timed["images_per_s"].iloc[0])
+    np.testing.assert_allclose(timed["s_per_epoch"], 60_000 / timed["images_per_s"])
     # the train() row counts the work between epochs (frames, GIF, plots, checkpoints), which fit() alone skips
     assert table.loc["train() mlp", "epoch_overhead_s"] > 0 and table["epoch_overhead_s"].iloc[:3].isna().all()
     assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}

@@ -154,6 +154,28 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 
 
+def live_view_seconds(epochs: int = 50, repeats: int = 5) -> float:
+    """Median seconds of one redraw of the notebook live view (run.live: render the PNG, hand it to a display that
+    drops it) at epoch `epochs` of a run evaluated every epoch: what the view adds to each epoch of a notebook run."""
+    from gan_mnist.run.live import LiveView
+
+    class _Drop:
+        def update(self, obj):
+            pass
+
+    rng = np.random.default_rng(0)
+    history = pd.DataFrame({"epoch": np.arange(1, epochs + 1), "d_loss": rng.random(epochs),
+                            "g_loss": rng.random(epochs), "fd": 100 / np.arange(1, epochs + 1)})
+    grid = rng.integers(0, 255, (3 * 182, 3 * 182), dtype=np.uint8)  # a 6x6 frame, enlarged 3x
+    view = LiveView(2 * epochs, display=lambda obj, display_id=True: _Drop())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        view.update(history, grid, epochs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTORIAL_BATCH
                    ) -> dict[str, TrainConfig]:
     """Setups to time: each architecture (all by default) in float32 and with its speed settings
@@ -220,6 +242,10 @@ def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, Trai
         rows.append({"setup": name, "model": config.model, "batch_size": config.batch_size,
                      "images_per_s": 60_000 / timed["s_per_epoch"], "s_per_epoch": timed["s_per_epoch"],
                      "epoch_overhead_s": timed["epoch_overhead_s"], "epochs": config.epochs})
+    if train_setups:  # the notebook's live view, redrawn once per epoch: its cost between epochs
+        if progress:
+            progress("timing the live view's redraw ...")
+        rows.append({"setup": "live view redraw (notebooks)", "epoch_overhead_s": live_view_seconds()})
     table = pd.DataFrame(rows).set_index("setup")
     table["vs_tutorial"] = table["images_per_s"] / table["images_per_s"].iloc[0]
     if "epochs" in table:

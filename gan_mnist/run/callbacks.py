@@ -5,8 +5,8 @@ user's) in `logs`. `StopOnNonFinite` guards the batches.
 
 The steps an epoch end takes: measure quality (when due) and keep the best generator, append the history row,
 draw the frame, redraw losses.png and training.gif, keep a generator snapshot (when due), write generator.keras and
-the checkpoint (last: its existence promises that everything before it reaches this epoch), log to TensorBoard,
-stop when the time budget is spent.
+the checkpoint (last of the files: its existence promises that everything before it reaches this epoch), log to
+TensorBoard, redraw the notebook's live view (when shown), stop when the time budget is spent.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from gan_mnist.errors import TrainingDiverged
 from gan_mnist.networks import is_conditional
-from gan_mnist.plotting import make_gif, plot_history, save_grid
+from gan_mnist.plotting import image_grid, make_gif, plot_history, save_grid
 from gan_mnist.run.checkpoint import list_checkpoints, save_checkpoint
 from gan_mnist.run.directory import (
     BEST,
@@ -40,6 +41,7 @@ from gan_mnist.run.directory import (
     epoch_file,
     epoch_files,
 )
+from gan_mnist.run.live import LiveView
 from gan_mnist.run.tensorboard_logs import TensorBoardLog
 from gan_mnist.sample import generate_from
 
@@ -85,12 +87,16 @@ class Outputs:
 class EpochBook(keras.callbacks.Callback):
     """Owns a run's epochs: at each start sets the dataset's epoch (`epoch_variable`, so batch order follows from
     the epoch number) and re-clusters when self-conditioned (`recluster(discriminator, epoch) -> dict`); at each end
-    takes the steps of the module docstring in that order. `previous`: a resumed run's history so far."""
+    takes the steps of the module docstring in that order. `previous`: a resumed run's history so far; `live`: a
+    notebook view redrawn after each epoch and, with `live_every`, every that many steps."""
 
     def __init__(self, outputs: Outputs, epoch_variable, previous: pd.DataFrame | None = None,
-                 recluster: Callable[[keras.Model, int], dict] | None = None):
+                 recluster: Callable[[keras.Model, int], dict] | None = None, live: LiveView | None = None,
+                 live_every: int | None = None):
         super().__init__()
         self.outputs, self.epoch_variable, self.recluster = outputs, epoch_variable, recluster
+        self.live, self.live_every = live, live_every  # the notebook's view, and its steps between epoch ends
+        self._live_step = 0
         self.rows = [] if previous is None else previous.to_dict("records")
         self.best = _best_so_far(previous)
         self.tensorboard = TensorBoardLog(outputs.out / TENSORBOARD)
@@ -105,6 +111,7 @@ class EpochBook(keras.callbacks.Callback):
         self.epoch_variable.assign(epoch)
         self._start = time.perf_counter()  # the clustering below is training time
         self.record = EpochRecord(epoch + 1)
+        self._live_step = 0
         if self.recluster is not None:
             self.record.clustering = self.recluster(self.model.discriminator, epoch)
 
@@ -129,10 +136,20 @@ class EpochBook(keras.callbacks.Callback):
             save_generator(sampler, o.out / GENERATOR)
             save_checkpoint(self.model, o.out / CHECKPOINTS, record.epoch)
         self.tensorboard.write(record, frame, _learning_rates(self.model))
+        if self.live is not None:
+            self.live.update(self.history, np.asarray(Image.open(frame)), record.epoch)
         if o.budget_s is not None and record.wall_s >= o.budget_s:
             self.model.stop_training = True
         if logs is not None:  # for the callbacks after this one: tune's pruning, a user's
             logs.update(record.row())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.live is None or not self.live_every or (batch + 1) // self.live_every <= self._live_step:
+            return  # (batch: the last step of a compiled call, so steps_per_execution > 1 may skip a few)
+        self._live_step = (batch + 1) // self.live_every
+        o = self.outputs
+        grid = image_grid(generate_from(self.model.sampler, o.frame_noise, o.frame_labels), ncols=o.frame_columns)
+        self.live.update(self.history, grid, self.record.epoch, step=f"step {batch + 1}")
 
     def on_train_end(self, logs=None):
         self.tensorboard.close()

@@ -41,6 +41,7 @@ from gan_mnist.run.directory import (
     remove_temporaries,
 )
 from gan_mnist.run.distribute import cluster, make_strategy, worker_dir
+from gan_mnist.run.live import LiveView, wanted
 from gan_mnist.sample import fixed_noise
 
 
@@ -214,6 +215,8 @@ def train(
     verbose: int | str = "auto",
     callbacks: list[keras.callbacks.Callback] | None = None,
     devices: int | None = None,
+    live: bool | None = None,
+    live_every: int | None = None,
 ) -> TrainResult:
     """Train `config` into `out_dir` (frames, history.csv, losses.png, training.gif, generator.keras, checkpoints,
     tensorboard/).
@@ -224,12 +227,16 @@ def train(
     new, empty, free of names a run uses, or marked as a run; the run holds its lock until it returns.
     `devices` > 1 trains data-parallel on that many GPUs (or logical CPUs), config.batch_size being the global batch;
     with TF_CONFIG naming a cluster, on all its workers (the chief writes `out_dir`, worker k out_dir/workers/k).
+    `live` redraws one notebook display every epoch (samples, curves, time left; see run.live): None turns it on
+    in a notebook kernel outside pytest; `live_every` N also redraws it every N steps.
     """
     strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
     out = check_folder(worker_dir(out_dir), "out_dir")
     if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
         raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
                             "between devices yet")
+    if live_every is not None and (isinstance(live_every, bool) or not isinstance(live_every, int) or live_every <= 0):
+        raise GanMnistError(f"live_every must be a positive integer or None, got {live_every!r}")
     if config.budget_minutes and cluster()[0] > 1:
         raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
                             "give a number of epochs")
@@ -249,11 +256,12 @@ def train(
     # every check passed: only now touch the disk, holding the folder's lock until the run ends
     with locked(out):
         return _train_locked(config, out, x, y, strategy, resume=resume, force=force, verbose=verbose,
-                             callbacks=callbacks, data_path=data_path)
+                             callbacks=callbacks, data_path=data_path, live=live, live_every=live_every)
 
 
 def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray | None, strategy, *, resume: bool,
-                  force: bool, verbose, callbacks, data_path) -> TrainResult:
+                  force: bool, verbose, callbacks, data_path, live: bool | None = None,
+                  live_every: int | None = None) -> TrainResult:
     """`train` once it holds the run directory's lock: the folder's state is read again (another process may have
     changed it since the first look), then the run starts or resumes."""
     check_folder(out, "out_dir")
@@ -290,7 +298,8 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
                           truth=y if y is not None and len(y) == len(x) else None) if config.clusters else None
     # epoch e's batch order depends on (seed, e) only, so a resumed run sees the batches it would have seen
     epoch = tf.Variable(start, dtype=tf.int64, trainable=False)
-    book = EpochBook(outputs, epoch, previous, recluster)
+    book = EpochBook(outputs, epoch, previous, recluster, live=LiveView(config.epochs) if wanted(live) else None,
+                     live_every=live_every)
     # the NaN guard stops a broken epoch before the book saves anything; the book hands its record on in `logs`
     run_callbacks = [StopOnNonFinite(out / CHECKPOINTS), book, *(callbacks or [])]
     if start < config.epochs:
