@@ -38,12 +38,12 @@ def model_default(model: str, field: str):
 CLASSIC_RECIPE = {"loss": "ns", "penalty": NO_PENALTY, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
                   "ema_kimg": 0.0, "beta_2": 0.999}
 
-# named settings, TrainConfig fields (`--preset NAME`; flags given beside it win). Measured in the README.
+# named settings, TrainConfig fields (`--preset NAME`; flags given beside it win). Measured in docs/recipes.md.
 PRESETS = {
     # the TensorFlow DCGAN tutorial: its architecture, Adam 1e-4 (beta_1 0.9), batch 256, float32, 50 epochs
     "tutorial": {"model": "dcgan", "epochs": 50, "batch_size": 256, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
                  "beta_1": 0.9, "width": 1.0, "mixed_precision": False, "steps_per_execution": 1, **CLASSIC_RECIPE},
-    # the MLP GAN, the best of the classic recipes in 8 tutorial-loop epochs (README, "Recipes"): 100 epochs;
+    # the MLP GAN, the best of the classic recipes in 8 tutorial-loop epochs (docs/recipes.md): 100 epochs;
     # 10 steps per compiled call saves the per-step Python round trip of its tiny steps
     "fast": {"model": "mlp", "epochs": 100, "batch_size": 128, "g_learning_rate": 2e-4, "d_learning_rate": 2e-4,
              "beta_1": 0.5, "width": 1.0, "mixed_precision": False, "steps_per_execution": 10, **CLASSIC_RECIPE},
@@ -62,7 +62,7 @@ def _field(default, group: str, help: str, flag: str | None = None, choices=None
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of one training run. The defaults are the recipe README "Recipes" chose for 8 tutorial-loop
+    """Hyperparameters of one training run. The defaults are the recipe docs/recipes.md chose for 8 tutorial-loop
     epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs for a 12
     tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 

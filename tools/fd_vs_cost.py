@@ -1,4 +1,4 @@
-"""The README's FD-vs-cost figure: runs' Fréchet-distance histories against tutorial-loop epochs of training.
+"""The FD-vs-cost figures of docs/recipes.md: runs' Fréchet-distance histories against tutorial-loop epochs of training.
 
     python tools/fd_vs_cost.py OUT.png LABEL=RUN_DIR:TL_PER_EPOCH [...]
 

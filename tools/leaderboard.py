@@ -1,4 +1,4 @@
-"""Train the README's recipe leaderboard (gan_mnist.experiments.leaderboard) into OUT/NAME_sSEED, then score it.
+"""Train the recipe leaderboard of docs/recipes.md (gan_mnist.experiments.leaderboard) into OUT/NAME_sSEED; score it.
 
     python tools/leaderboard.py OUT [NAME ...] [--seeds 0 1 2]   # train (resumable; finished runs are skipped)
     python -m gan_mnist compare OUT/* --n 10000 --raw --markdown  # the table

@@ -1,2 +1,2 @@
 """Experiments about the training core, not part of it: `bench` (speed in tutorial-loop epochs) and `leaderboard`
-(the README's named recipes at one budget)."""
+(docs/recipes.md's named recipes at one budget)."""

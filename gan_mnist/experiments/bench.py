@@ -218,7 +218,7 @@ def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, Trai
     """One row per setup: images/s, seconds per 60k-image epoch, and the ratio to the tutorial loop.
 
     Rows of `train_setups` also give `run_tl_epochs`: the whole run (the config's epochs of 60,000 images) in
-    tutorial-loop epochs, the budget unit of the README.
+    tutorial-loop epochs, the budget unit of the docs.
 
     The first row is the tutorial loop (dcgan, float32, batch 256); `setups` (default `default_setups()`) time
     fit() steps. `train_setups` time the whole `train()` path for `train_epochs` epochs of `images` (see

@@ -1,8 +1,8 @@
-"""The README's recipe leaderboard (and notebook 05's): named recipes at one budget, as TrainConfig fields.
+"""The recipe leaderboard of docs/recipes.md (and notebook 05's): named recipes at one budget, as TrainConfig fields.
 
 Budget: 2 tutorial-loop epochs per run (`bench`: the MLP's train() path runs about 12.6 epochs in the time the
 TensorFlow tutorial's loop runs one), so the MLP rows train 25 epochs and the tutorial 2. The full-budget runs
-(8 tutorial-loop epochs: the default recipe and the old fast preset) are the README's other table.
+(8 tutorial-loop epochs: the default recipe and the old fast preset) are that page's other table.
 `python tools/leaderboard.py OUT` trains them; `command(name)` is the same run written as a CLI call.
 """
 

@@ -261,7 +261,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
-              "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (README, Tuning)",
+              "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",
               file=sys.stderr)
     if not study.trials:
         study.enqueue_trial(BASELINE, user_attrs={"baseline": True})

@@ -14,7 +14,7 @@ class FusedBatchNormalization(layers.BatchNormalization):
     Keras 3 builds batch norm from separate mean/variance/normalize ops (and, under mixed precision, casts the
     whole activation to float32 and back). The fused kernel does the same normalisation in one pass over the
     data and reads bfloat16 directly; measured here it halves the cost of the generators' norm layers (see
-    README "Speed"). Inference, and any option the kernel lacks, use the Keras implementation unchanged, so
+    docs/speed.md). Inference, and any option the kernel lacks, use the Keras implementation unchanged, so
     the layer keeps BatchNormalization's weights, config and saved format.
     """
 

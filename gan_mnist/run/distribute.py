@@ -1,6 +1,6 @@
 """Training on several devices: a `tf.distribute.MirroredStrategy` over N GPUs (or N logical CPUs for testing), or
 on several machines: `tf.distribute.MultiWorkerMirroredStrategy` when the TF_CONFIG environment variable names
-a cluster of two or more workers (README, "Training on several machines")."""
+a cluster of two or more workers (docs/scale-out.md)."""
 
 from __future__ import annotations
 
