@@ -7,6 +7,7 @@ import keras
 from keras import layers
 
 from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization
+from gan_mnist.networks.spectral import conv2d
 
 IMAGE_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -32,6 +33,32 @@ def dropout_layer(rate: float, fast: bool = True):
     if not 0 <= rate < 1:
         raise ValueError(f"dropout must be in [0, 1), got {rate!r}")
     return (FastDropout if fast else layers.Dropout)(rate) if rate else (lambda x: x)
+
+
+def project(x, filters: int, slope: float, fast: bool = True):
+    """(B, n) -> (B, 7, 7, filters): Dense without bias, batch norm, LeakyReLU(slope), reshaped to a 7x7 map."""
+    x = layers.Dense(7 * 7 * filters, use_bias=False)(x)
+    x = batch_norm(fast)(x)
+    x = layers.LeakyReLU(slope)(x)
+    return layers.Reshape((7, 7, filters))(x)
+
+
+def upsample(x, filters: int, strides: int, slope: float, fast: bool = True):
+    """A transposed 5x5 convolution (`strides` 2 doubles the map), batch norm, LeakyReLU(slope)."""
+    x = layers.Conv2DTranspose(filters, 5, strides=strides, padding="same", use_bias=False)(x)
+    x = batch_norm(fast)(x)
+    return layers.LeakyReLU(slope)(x)
+
+
+def conv_features(x, width: float, kernel: int, slope: float, spectral_norm: bool = False, dropout: float = 0.0,
+                  fast: bool = True):
+    """images (B, 28, 28, C) -> D's features (B, 6272) at width 1: two stride-2 convolutions of 64 and 128 filters
+    (times `width`), each followed by LeakyReLU(slope) and dropout (0: none); the layer is named FEATURES."""
+    for filters in (64, 128):  # 14x14x64, then 7x7x128
+        x = conv2d(scaled(filters, width), kernel, spectral_norm, strides=2, padding="same")(x)
+        x = layers.LeakyReLU(slope)(x)
+        x = dropout_layer(dropout, fast)(x)
+    return layers.Flatten(name=FEATURES)(x)  # 6272
 
 
 def label_conditioned(body: keras.Model, num_classes: int, name: str) -> keras.Model:

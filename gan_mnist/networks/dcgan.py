@@ -8,15 +8,15 @@ from keras import layers
 
 from gan_mnist.networks.blocks import (
     EMBED_DIM,
-    FEATURES,
     IMAGE_SHAPE,
     NUM_CLASSES,
-    batch_norm,
-    dropout_layer,
+    conv_features,
     label_conditioned,
+    project,
     scaled,
+    upsample,
 )
-from gan_mnist.networks.spectral import conv2d, dense
+from gan_mnist.networks.spectral import dense
 
 
 def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers: bool = True) -> keras.Model:
@@ -27,16 +27,9 @@ def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers
     """
     f1, f2, f3 = (scaled(n, width) for n in (256, 128, 64))
     z = keras.Input((latent_dim,), name="z")
-    x = layers.Dense(7 * 7 * f1, use_bias=False)(z)  # 12544
-    x = batch_norm(fast_layers)(x)
-    x = layers.LeakyReLU(0.3)(x)
-    x = layers.Reshape((7, 7, f1))(x)  # 7x7x256
-    x = layers.Conv2DTranspose(f2, 5, strides=1, padding="same", use_bias=False)(x)  # 7x7x128
-    x = batch_norm(fast_layers)(x)
-    x = layers.LeakyReLU(0.3)(x)
-    x = layers.Conv2DTranspose(f3, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
-    x = batch_norm(fast_layers)(x)
-    x = layers.LeakyReLU(0.3)(x)
+    x = project(z, f1, 0.3, fast_layers)  # 7x7x256
+    x = upsample(x, f2, 1, 0.3, fast_layers)  # 7x7x128
+    x = upsample(x, f3, 2, 0.3, fast_layers)  # 14x14x64
     # tanh matches the data scaling to [-1, 1]
     out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
     return keras.Model(z, out, name="dcgan_generator")
@@ -50,13 +43,7 @@ def build_dcgan_discriminator(width: float = 1.0, spectral_norm: bool = False, d
     `fast_layers=False` uses `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
-    x = conv2d(scaled(64, width), 5, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
-    x = layers.LeakyReLU(0.3)(x)
-    x = dropout_layer(dropout, fast_layers)(x)
-    x = conv2d(scaled(128, width), 5, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
-    x = layers.LeakyReLU(0.3)(x)
-    x = dropout_layer(dropout, fast_layers)(x)
-    x = layers.Flatten(name=FEATURES)(x)  # 6272
+    x = conv_features(img, width, 5, 0.3, spectral_norm, dropout, fast_layers)  # 14x14x64 -> 7x7x128 -> 6272
     logit = dense(1, spectral_norm)(x)  # a logit, not a probability: the losses apply the sigmoid
     return keras.Model(img, logit, name="dcgan_discriminator")
 
@@ -72,13 +59,8 @@ def build_cgan_generator(latent_dim: int = 100, width: float = 1.0, num_classes:
     code = keras.Input((EMBED_DIM,), name="code")
     x = layers.Concatenate()([z, code]) if num_classes else z  # latent_dim + 50
     f1, f2 = scaled(128, width), scaled(64, width)
-    x = layers.Dense(7 * 7 * f1, use_bias=False)(x)  # 6272
-    x = batch_norm(fast_layers)(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((7, 7, f1))(x)  # 7x7x128
-    x = layers.Conv2DTranspose(f2, 5, strides=2, padding="same", use_bias=False)(x)  # 14x14x64
-    x = batch_norm(fast_layers)(x)
-    x = layers.LeakyReLU(0.2)(x)
+    x = project(x, f1, 0.2, fast_layers)  # 7x7x128
+    x = upsample(x, f2, 2, 0.2, fast_layers)  # 14x14x64
     out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
     if not num_classes:
         return keras.Model(z, out, name="conv_generator")
@@ -98,13 +80,7 @@ def build_cgan_discriminator(width: float = 1.0, spectral_norm: bool = False, dr
         plane = layers.Embedding(num_classes, 28 * 28)(label)  # 784
         plane = layers.Reshape(IMAGE_SHAPE)(plane)  # 28x28x1
         x = layers.Concatenate()([img, plane])  # 28x28x2
-    x = conv2d(scaled(64, width), 5, spectral_norm, strides=2, padding="same")(x)  # 14x14x64
-    x = layers.LeakyReLU(0.2)(x)
-    x = dropout_layer(dropout, fast_layers)(x)
-    x = conv2d(scaled(128, width), 5, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
-    x = layers.LeakyReLU(0.2)(x)
-    x = dropout_layer(dropout, fast_layers)(x)
-    x = layers.Flatten(name=FEATURES)(x)  # 6272
+    x = conv_features(x, width, 5, 0.2, spectral_norm, dropout, fast_layers)  # 14x14x64 -> 7x7x128 -> 6272
     logit = dense(1, spectral_norm)(x)
     if not num_classes:
         return keras.Model(img, logit, name="conv_discriminator")

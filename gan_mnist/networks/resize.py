@@ -12,24 +12,21 @@ from keras import layers
 
 from gan_mnist.networks.blocks import (
     EMBED_DIM,
-    FEATURES,
     IMAGE_SHAPE,
     NUM_CLASSES,
     batch_norm,
-    dropout_layer,
+    conv_features,
     label_conditioned,
+    project,
     scaled,
 )
-from gan_mnist.networks.spectral import conv2d, dense
+from gan_mnist.networks.spectral import dense
 
 
 def _resize_body(x, width: float):
     """(B, n) code -> images (B, 28, 28, 1) in [-1, 1] by two nearest-neighbour doublings, each then convolved."""
     f1, f2, f3 = (scaled(n, width) for n in (128, 64, 32))
-    x = layers.Dense(7 * 7 * f1, use_bias=False)(x)  # 6272
-    x = batch_norm()(x)
-    x = layers.LeakyReLU(0.2)(x)
-    x = layers.Reshape((7, 7, f1))(x)  # 7x7x128
+    x = project(x, f1, 0.2)  # 7x7x128
     x = layers.UpSampling2D(2)(x)  # 14x14x128
     x = layers.Conv2D(f2, 3, padding="same", use_bias=False)(x)  # 14x14x64
     x = batch_norm()(x)
@@ -47,21 +44,10 @@ def build_resize_generator(latent_dim: int = 100, width: float = 1.0) -> keras.M
     return keras.Model(z, _resize_body(z, width), name="resize_generator")
 
 
-def _features(img, width: float, spectral_norm: bool, dropout: float = 0.0):
-    """images (B, 28, 28, C) -> features (B, 6272): two stride-2 convolutions, no normalisation (dropout 0: none)."""
-    x = conv2d(scaled(64, width), 4, spectral_norm, strides=2, padding="same")(img)  # 14x14x64
-    x = layers.LeakyReLU(0.2)(x)
-    x = dropout_layer(dropout)(x)
-    x = conv2d(scaled(128, width), 4, spectral_norm, strides=2, padding="same")(x)  # 7x7x128
-    x = layers.LeakyReLU(0.2)(x)
-    x = dropout_layer(dropout)(x)
-    return layers.Flatten(name=FEATURES)(x)  # 6272
-
-
 def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> keras.Model:
     """Discriminator for gradient penalties: images (B, 28, 28, 1) -> one logit (B, 1); 37k weights at width 0.5."""
     img = keras.Input(IMAGE_SHAPE, name="image")
-    logit = dense(1, spectral_norm)(_features(img, width, spectral_norm, dropout))
+    logit = dense(1, spectral_norm)(conv_features(img, width, 4, 0.2, spectral_norm, dropout))
     return keras.Model(img, logit, name="plain_discriminator")
 
 
@@ -89,7 +75,7 @@ def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = Fal
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
-    h = _features(img, width, spectral_norm, dropout)  # 6272
+    h = conv_features(img, width, 4, 0.2, spectral_norm, dropout)  # 6272
     unconditional = dense(1, spectral_norm)(h)  # psi(h)
     class_vector = layers.Embedding(num_classes, h.shape[-1], name="class_projection")(label)  # 6272 per digit
     projection = layers.Dot(axes=1, name="project")([h, class_vector])  # (B, 1)
