@@ -34,7 +34,7 @@ def model_default(model: str, field: str):
     return ARCHITECTURES[model].defaults[field]
 
 
-# the classic recipe: the 2014 loss, no penalty, no weight average (presets and notebooks 01-04 pin it)
+# the classic recipe: the 2014 loss, no penalty, no weight average (the fast and tutorial presets pin it)
 CLASSIC_RECIPE = {"loss": "ns", "penalty": NO_PENALTY, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
                   "ema_kimg": 0.0, "beta_2": 0.999}
 

@@ -18,21 +18,6 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
     os.environ["GAN_MNIST_DATA"] = str(_DEFAULT_DATA)
 
 
-def pytest_xdist_make_scheduler(config, log):
-    """Under pytest-xdist with the default `--dist load` (CI: `-n 2`): every test is its own work unit, except the
-    notebooks, which run on one worker one after another (notebook 04 compares the runs that 01-03 make, and the
-    cells of a notebook share one kernel). xdist's own `loadgroup` cannot do this under pytest 9 (node ids)."""
-    if config.getoption("dist") != "load":
-        return None
-    from xdist.scheduler import LoadScopeScheduling
-
-    class NotebooksTogether(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return "notebooks" if "ipynb::" in nodeid else nodeid  # "x.ipynb::Cell 3" (or "x::ipynb::...")
-
-    return NotebooksTogether(config, log)
-
-
 # the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...))
 TINY = TrainConfig(epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
 

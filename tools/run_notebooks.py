@@ -1,6 +1,6 @@
 """Execute notebooks for real (their own parameters, no smoke mode) and keep their outputs small and readable.
 
-    python tools/run_notebooks.py notebooks/01_first_gan.ipynb [...]      # execute, clean, write in place
+    python tools/run_notebooks.py notebooks/01_train_and_watch.ipynb [...]      # execute, clean, write in place
     python tools/run_notebooks.py --clean-only notebooks/*.ipynb           # only clean existing outputs
 
 Cleaning keeps what a reader sees and drops what only bloats the file: Keras progress bars are redrawn with
