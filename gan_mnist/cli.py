@@ -190,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
     u = sub.add_parser("tune", help="search recipes with Optuna for the best FD in a training-time budget",
-                       description="Hyperparameter search (Optuna: TPE sampler, Hyperband pruner) over architecture, "
+                       description="Hyperparameter search (Optuna: TPE sampler, margin pruner) over architecture, "
                                    "loss, penalty and its weight, spectral norm, EMA, Adam, width and batch. Each "
                                    "trial trains for --budget-minutes of training time into DIR/trials/NNNN and "
                                    "scores FD on 5,000 samples. Run it again to resume; run it on several machines "

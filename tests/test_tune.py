@@ -232,3 +232,37 @@ def test_a_wrong_password_on_a_real_server_is_not_shown(postgres_url, cli, tmp_p
     code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage", wrong, *SMALL)
     assert_usage_error(code, err, "password authentication failed")
     assert "wrong-pw" not in _everything(stdout + err, tmp_path) and ":***@" in err
+
+
+def test_the_margin_pruner_stops_hopeless_trials_and_keeps_slow_starters():
+    from gan_mnist.experiments.tune import MarginPruner, margin
+
+    assert [margin(s) for s in (1, 5, 6, 9)] == pytest.approx([4.0, 4.0, 3.3, 1.2])
+    study = optuna.create_study(direction="minimize", pruner=MarginPruner())
+    # the MLP default's curve in the search of 2026-11-29 (FD on 1,000 samples at tenths 1-4)
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=13.1,
+                                              intermediate_values={1: 87.9, 2: 31.6, 3: 23.0, 4: 15.0}))
+
+    def verdicts(curve):
+        trial = study.ask()
+        out = []
+        for step, value in curve.items():
+            trial.report(value, step)
+            out.append(trial.should_prune())
+        study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        return out
+
+    # the self-conditioned cGAN's curve, which Hyperband cut at 3/10 and a narrower margin at 4/10 (it finishes
+    # ahead of the MLP): kept
+    assert verdicts({1: 36.6, 2: 28.3, 3: 30.3, 4: 37.9}) == [False, False, False, False]
+    # the conv pair's first report, one slow epoch in (it finished second): kept
+    assert verdicts({1: 106.0}) == [False]
+    # hopeless recipes: stopped at the first tenth that shows it
+    assert verdicts({1: 364.8}) == [True]
+    assert verdicts({1: 140.0, 2: 150.0}) == [False, True]  # 4 x the best at 2/10 (28.3) is 113
+    # late in the budget the margin is narrow: 1.2 x the best
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=12.0,
+                                              intermediate_values={9: 12.9}))
+    assert verdicts({9: 16.0}) == [True] and verdicts({9: 15.0}) == [False]
+    # nothing to compare with at a step no other trial reached: go on
+    assert verdicts({7: 500.0}) == [False]
