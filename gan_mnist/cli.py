@@ -201,6 +201,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="complete or pruned trials the study should reach, "
                         "counting those already there (default 20)")
     u.add_argument("--budget-minutes", type=_positive_float, default=10.0, help="training time per trial (default 10)")
+    u.add_argument("--timeout-minutes", type=_positive_float, metavar="M",
+                   help="start no trial (or confirmation run) after M minutes; those running finish, and the same "
+                        "command later goes on (default: no limit)")
     u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
                                      "the password in ~/.pgpass (mode 0600), or postgresql:///?service=NAME for a "
                                      "libpq service file; a password written in the URL shows in `ps` and shell "
@@ -449,7 +452,7 @@ def _tune(args: argparse.Namespace) -> None:
     result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
                   limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
                   stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
-                  confirm_top=args.confirm, seeds=args.seeds)
+                  confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes)
     table = result.table
     columns = [c for c in ("state", "fd", "mnist_score", "epochs", "train_s", "param_model", "param_loss",
                            "param_penalty") if c in table]

@@ -81,6 +81,8 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     assert_usage_error(code, err, "argument --confirm: must be 0 or more")
     code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
     assert_usage_error(code, err, "argument --seeds: must be a positive integer")
+    code, _, err = cli("tune", "--out", tmp_path, "--timeout-minutes", "0")
+    assert_usage_error(code, err, "argument --timeout-minutes: must be a positive number")
     code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
@@ -116,8 +118,9 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
         history = pd.read_csv(run / "history.csv")
         assert history["fd"].notna().all() and history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
 
-    # run again with a larger target: the trials stay, one more runs
-    code, stdout, err = cli("tune", "--out", out, "--n-trials", len(table) + 1, *SMALL)
+    # run again with a larger target but a timeout (3 s) shorter than a trial's training budget (3 s, plus the rest):
+    # the trials stay, one more runs
+    code, stdout, err = cli("tune", "--out", out, "--n-trials", len(table) + 3, "--timeout-minutes", "0.05", *SMALL)
     assert code == 0, err
     again = _trials(out)
     assert len(again) == len(table) + 1 and again.loc[table.index, "fd"].equals(table["fd"])
