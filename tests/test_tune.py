@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -148,6 +149,13 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     assert "fd_mean" in err  # the per-trial summary
     code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
     assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
+
+    # docs/tuning.md's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
+    tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
+    rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | mlp ns none")
+    rows = subprocess.run([*tool, "--confirmed"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rows) == 3 and rows[2].startswith(f"| {best} | `train ") and " ± " in rows[2]
 
 
 @pytest.mark.slow

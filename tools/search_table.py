@@ -1,8 +1,9 @@
-"""A search's trials as the markdown table of docs/tuning.md: one row per trial, in trial order, its recipe in one
+"""A search's trials as the markdown tables of docs/tuning.md: one row per trial, in trial order, its recipe in one
 line (only what differs from the searched defaults beyond model, loss and penalty), state, FD, epochs and the last
-in-trial report.
+in-trial report; with --confirmed, one row per confirmed trial (`tune --confirm`): the `train` command that trains
+it, and its numbers on 10,000 samples as mean ± standard deviation over its seeds, the values in brackets.
 
-    python tools/search_table.py runs/search21 [--storage URL] [--study-name gan_mnist]
+    python tools/search_table.py runs/search21 [--confirmed] [--storage URL] [--study-name gan_mnist]
 """
 
 from __future__ import annotations
@@ -11,8 +12,14 @@ import argparse
 from pathlib import Path
 
 import optuna
+import pandas as pd
 
+from gan_mnist.config import TrainConfig
+from gan_mnist.experiments.confirm import summary
+from gan_mnist.experiments.leaderboard import config_command
 from gan_mnist.experiments.tune import STEPS
+from gan_mnist.experiments.tune_report import trial_preset
+from gan_mnist.run.directory import CONFIRM_CSV
 
 # the recipe values a row leaves out when a trial uses them (the MLP/cGAN defaults' optimiser and shapes)
 _USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0,
@@ -45,15 +52,7 @@ def recipe(params: dict) -> str:
     return ", ".join(parts)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("study_dir", type=Path)
-    parser.add_argument("--storage", help="default: sqlite:///STUDY_DIR/study.db")
-    parser.add_argument("--study-name", default="gan_mnist")
-    args = parser.parse_args()
-    storage = args.storage or f"sqlite:///{args.study_dir / 'study.db'}"
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.load_study(study_name=args.study_name, storage=storage)
+def trials(study: optuna.Study) -> None:
     print("| trial | recipe | state | FD | epochs | last report |")
     print("| ---: | --- | --- | ---: | ---: | --- |")
     for t in study.get_trials(deepcopy=False):
@@ -64,6 +63,40 @@ def main() -> None:
         step = max(t.intermediate_values) if t.intermediate_values else None
         last = "–" if step is None else f"{step}/{STEPS}: {t.intermediate_values[step]:.1f}"
         print(f"| {t.number} | {recipe(t.params)} | {t.state.name.lower()} | {fd} | {epochs} | {last} |")
+
+
+def confirmed(study: optuna.Study, rows: pd.DataFrame) -> None:
+    def cell(trial: int, name: str, digits: int) -> str:
+        values = rows.loc[rows["trial"] == trial, name]
+        if len(values) == 1:
+            return f"{values.iloc[0]:.{digits}f}"
+        inner = ", ".join(f"{v:.{digits}f}" for v in values)
+        return f"{values.mean():.{digits}f} ± {values.std():.{digits}f} ({inner})"
+
+    print("| trial | command | epochs | FD | P | R | MNIST score | rarest digit |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for trial in summary(rows).index:
+        preset = trial_preset(study.trials[trial])
+        command = config_command(TrainConfig(**preset), f"runs/trial{trial}").removeprefix("python -m gan_mnist ")
+        epochs = "/".join(str(e) for e in rows.loc[rows["trial"] == trial, "epochs"])
+        print(f"| {trial} | `{command}` | {epochs} | {cell(trial, 'fd', 2)} | {cell(trial, 'precision', 3)} | "
+              f"{cell(trial, 'recall', 3)} | {cell(trial, 'mnist_score', 2)} | {cell(trial, 'min_class_share', 3)} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("study_dir", type=Path)
+    parser.add_argument("--confirmed", action="store_true", help="the confirmed trials (STUDY_DIR/confirm.csv)")
+    parser.add_argument("--storage", help="default: sqlite:///STUDY_DIR/study.db")
+    parser.add_argument("--study-name", default="gan_mnist")
+    args = parser.parse_args()
+    storage = args.storage or f"sqlite:///{args.study_dir / 'study.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.load_study(study_name=args.study_name, storage=storage)
+    if args.confirmed:
+        confirmed(study, pd.read_csv(args.study_dir / CONFIRM_CSV))
+    else:
+        trials(study)
 
 
 if __name__ == "__main__":
