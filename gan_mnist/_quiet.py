@@ -20,15 +20,6 @@ def _fd2_to_devnull():
         os.close(devnull)
 
 
-def import_tensorflow_quietly() -> None:
-    """Import tensorflow once with fd 2 muted; exceptions still propagate (and print) after fd 2 is back."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if "tensorflow" in sys.modules:
-        return
-    with _fd2_to_devnull():
-        import tensorflow  # noqa: F401
-
-
 class _MutedTensorFlowFinder:
     """A sys.meta_path entry that lets the first `import tensorflow` (whoever asks: keras, a submodule of ours, the
     user) run with fd 2 muted, then steps aside. Installed when gan_mnist is imported; imports nothing itself."""

@@ -9,7 +9,6 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist._quiet import import_tensorflow_quietly
 from gan_mnist.config import FIELD_TYPES, GROUPS, MODELS, PRESETS, TrainConfig, config_fields, flag
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
@@ -18,6 +17,7 @@ from gan_mnist.run.directory import CONFIG, STUDY, check_folder, is_run
 
 # the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
 MAX_SAMPLES, MAX_GRID = 1_000_000, 10_000
+
 
 def _table_help(table: dict) -> str:
     return "; ".join(f"{name}: {entry.about}" for name, entry in table.items())
@@ -201,6 +201,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="complete or pruned trials the study should reach, "
                         "counting those already there (default 20)")
     u.add_argument("--budget-minutes", type=_positive_float, default=10.0, help="training time per trial (default 10)")
+    u.add_argument("--timeout-minutes", type=_positive_float, metavar="M",
+                   help="start no trial (or confirmation run) after M minutes; those running finish, and the same "
+                        "command later goes on (default: no limit)")
     u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
                                      "the password in ~/.pgpass (mode 0600), or postgresql:///?service=NAME for a "
                                      "libpq service file; a password written in the URL shows in `ps` and shell "
@@ -255,7 +258,6 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
 def _train(args: argparse.Namespace) -> None:
     check_folder(args.out)  # argument errors first, before TensorFlow is loaded
     config = _train_config(args)
-    import_tensorflow_quietly()
     import tensorflow as tf
 
     from gan_mnist.run.distribute import split_cpu
@@ -298,7 +300,6 @@ def _sample(args: argparse.Namespace) -> None:
             raise GanMnistError(f"{out} already exists: pass --force to replace it, or choose another name")
     else:
         check_folder(out, "--out")  # not a path under a file
-    import_tensorflow_quietly()
     from gan_mnist.networks import is_conditional
     from gan_mnist.plotting import save_grid
     from gan_mnist.sample import (
@@ -371,7 +372,6 @@ def _evaluate(args: argparse.Namespace) -> None:
             raise GanMnistError(f"--plot must name a new .png file, got {args.plot}"
                                 + (" (it exists)" if args.plot.exists() else ""))
         check_folder(args.plot, "--plot")  # not a path under a file
-    import_tensorflow_quietly()
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
     from gan_mnist.networks import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
@@ -408,7 +408,6 @@ def _rounded(value):
 
 
 def _compare(args: argparse.Namespace) -> None:
-    import_tensorflow_quietly()
     from gan_mnist.evaluation.report import compare_runs
 
     table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw)
@@ -420,14 +419,12 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _train_evaluator(args: argparse.Namespace) -> None:
-    import_tensorflow_quietly()
     from gan_mnist.evaluation.evaluator_training import train_evaluator
 
     print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
 
 
 def _bench(args: argparse.Namespace) -> None:
-    import_tensorflow_quietly()
     from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
     from gan_mnist.run.data import load_training_data
 
@@ -450,13 +447,12 @@ def _bench(args: argparse.Namespace) -> None:
 
 def _tune(args: argparse.Namespace) -> None:
     check_folder(args.out, "--out", STUDY)
-    import_tensorflow_quietly()
     from gan_mnist.experiments.tune import tune
 
     result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
                   limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
                   stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
-                  confirm_top=args.confirm, seeds=args.seeds)
+                  confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes)
     table = result.table
     columns = [c for c in ("state", "fd", "mnist_score", "epochs", "train_s", "param_model", "param_loss",
                            "param_penalty") if c in table]

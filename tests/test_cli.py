@@ -204,6 +204,24 @@ def test_every_leaderboard_row_is_a_train_command_that_gives_its_config():
         assert config == leaderboard_config(name, seed=2), name
 
 
+def test_config_command_is_the_shortest_train_command_that_gives_the_config():
+    import shlex
+
+    from gan_mnist.cli import _train_config
+    from gan_mnist.experiments.leaderboard import config_command
+
+    searched = TrainConfig(model="self_cgan", loss="rpgan", penalty="r1,r2", d_dropout=0.0, epochs=14,
+                           g_learning_rate=1e-4, mixed_precision=False, batch_size=256)
+    for config in (TrainConfig(), TrainConfig(model="cgan", penalty="gp"), searched):
+        argv = shlex.split(config_command(config, "runs/x"))
+        assert argv[:4] == ["python", "-m", "gan_mnist", "train"] and argv[-2:] == ["--out", "runs/x"]
+        assert _train_config(_train_parser().parse_args(argv[4:])) == config
+    assert config_command(TrainConfig(), "runs/x") == "python -m gan_mnist train --out runs/x"
+    assert config_command(TrainConfig(model="cgan", penalty="gp"), "d") == \
+        "python -m gan_mnist train --model cgan --penalty gp --out d"  # gp's own weight comes with it
+    assert "--no-mixed-precision" in config_command(searched)
+
+
 def _documented_commands() -> list[str]:
     """Every concrete `python -m gan_mnist ...` command in README.md, docs/*.md and the notebooks' text: lines of
     code blocks and `inline code`, without the usage synopses ([optional], {a,b}, ...)."""

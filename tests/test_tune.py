@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -81,6 +82,8 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     assert_usage_error(code, err, "argument --confirm: must be 0 or more")
     code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
     assert_usage_error(code, err, "argument --seeds: must be a positive integer")
+    code, _, err = cli("tune", "--out", tmp_path, "--timeout-minutes", "0")
+    assert_usage_error(code, err, "argument --timeout-minutes: must be a positive number")
     code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
@@ -116,8 +119,9 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
         history = pd.read_csv(run / "history.csv")
         assert history["fd"].notna().all() and history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
 
-    # run again with a larger target: the trials stay, one more runs
-    code, stdout, err = cli("tune", "--out", out, "--n-trials", len(table) + 1, *SMALL)
+    # run again with a larger target but a timeout (3 s) shorter than a trial's training budget (3 s, plus the rest):
+    # the trials stay, one more runs
+    code, stdout, err = cli("tune", "--out", out, "--n-trials", len(table) + 3, "--timeout-minutes", "0.05", *SMALL)
     assert code == 0, err
     again = _trials(out)
     assert len(again) == len(table) + 1 and again.loc[table.index, "fd"].equals(table["fd"])
@@ -145,6 +149,13 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     assert "fd_mean" in err  # the per-trial summary
     code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
     assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
+
+    # docs/tuning.md's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
+    tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
+    rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | mlp ns none")
+    rows = subprocess.run([*tool, "--confirmed"], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert len(rows) == 3 and rows[2].startswith(f"| {best} | `train ") and " ± " in rows[2]
 
 
 @pytest.mark.slow

@@ -6,6 +6,7 @@ per (trial, seed) as each run finishes, so a stopped confirmation loses only the
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import optuna
@@ -27,11 +28,11 @@ def _score(generator, reference) -> dict:
     return {k: float(metrics[k]) for k in ("fd", "precision", "recall", "mnist_score", "min_class_share")}
 
 
-def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_path=None, verbose: int = 0
-            ) -> pd.DataFrame:
+def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_path=None, verbose: int = 0,
+            deadline: float | None = None) -> pd.DataFrame:
     """Train the `top` best complete trials with `seeds` seeds each (the trial's own run being the first) at the
-    trial's budget; returns the rows of DIR/confirm.csv: trial, seed, fd, precision, recall, mnist_score,
-    min_class_share, epochs, train_s, run_dir."""
+    trial's budget, starting no run after `deadline` (time.monotonic()); returns the rows of DIR/confirm.csv: trial,
+    seed, fd, precision, recall, mnist_score, min_class_share, epochs, train_s, run_dir."""
     from gan_mnist.evaluation.metrics import Reference
     from gan_mnist.run.training import train
     from gan_mnist.sample import load_generator
@@ -53,6 +54,8 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
             if k == 0:  # the trial's own run
                 run = out / trial.user_attrs["run_dir"]
             else:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return pd.DataFrame(rows)  # out of time: the same call later trains the rest
                 run = out / CONFIRM / f"{trial.number:04d}_seed{seed}"
                 train(config.replace(seed=seed), run, data_path=data_path, resume=run.exists(), force=True,
                       verbose=verbose)

@@ -37,14 +37,29 @@ def leaderboard_config(name: str, seed: int = 0, **changes) -> TrainConfig:
     return TrainConfig.preset(preset, **fields) if preset else TrainConfig(**fields)
 
 
+def _flags(fields: dict) -> list[str]:
+    """One `train` flag per TrainConfig field (names and spellings come from TrainConfig), a preset first."""
+    fields = dict(fields)
+    parts = [f"--preset {fields.pop('preset')}"] if "preset" in fields else []
+    for field, value in fields.items():
+        option = flag(field)
+        parts.append(option if value is True else f"--no-{option[2:]}" if value is False
+                     else f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}")
+    return parts
+
+
 def command(name: str, out: str = "runs/NAME", seed: int = 0) -> str:
     """Row `name` as a `python -m gan_mnist train` command line."""
     fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY}
-    parts = ["python -m gan_mnist train"]
-    if "preset" in fields:
-        parts.append(f"--preset {fields.pop('preset')}")
-    for field, value in fields.items():
-        option = flag(field)  # the train flag of that field (its name and spelling come from TrainConfig)
-        parts.append(option if value is True else f"{option} {value:g}" if isinstance(value, float)
-                     else f"{option} {value}")
-    return " ".join([*parts, f"--out {out.replace('NAME', f'{name}_s{seed}')}"])
+    return " ".join(["python -m gan_mnist train", *_flags(fields), f"--out {out.replace('NAME', f'{name}_s{seed}')}"])
+
+
+def config_command(config: TrainConfig, out: str = "runs/NAME") -> str:
+    """The shortest `python -m gan_mnist train` command that trains `config`: its model, then every field whose
+    value differs from that model's defaults (`TrainConfig(model=...)`)."""
+    default = TrainConfig(model=config.model)
+    changed = {k: v for k, v in config.to_dict().items() if k != "model" and v != getattr(default, k)}
+    if "gamma" in changed and changed["gamma"] == TrainConfig(model=config.model, penalty=config.penalty).gamma:
+        del changed["gamma"]  # the weight a new penalty brings anyway
+    model = [] if config.model == TrainConfig().model else [f"--model {config.model}"]
+    return " ".join(["python -m gan_mnist train", *model, *_flags(changed), f"--out {out}"])

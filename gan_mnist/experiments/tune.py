@@ -262,10 +262,12 @@ class TuneResult:
 def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float = 10.0, storage: str | None = None,
          limit: int | None = None, data_path=None, seed: int = 0, study_name: str = "gan_mnist",
          stale_after: float = 120.0, progress: bool = True, eval_samples: int = 2000, confirm_top: int = 0,
-         seeds: int = 3) -> TuneResult:
+         seeds: int = 3, timeout_minutes: float | None = None) -> TuneResult:
     """Run (or resume, or join) a search until the study has `n_trials` complete or pruned trials; then write the
     leaderboard CSV, the best trial's preset file and Optuna's plots (see tune_report); with `confirm_top`, train
-    that many best trials with `seeds` seeds each into confirm.csv (see confirm). Returns them."""
+    that many best trials with `seeds` seeds each into confirm.csv (see confirm). Returns them. With
+    `timeout_minutes`, no trial or confirmation run starts after that many minutes (those running finish), so a
+    search fits a session; the same call later goes on where it stopped."""
     from gan_mnist.experiments.tune_report import write_report
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
@@ -274,6 +276,8 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
     if not stale_after > 0:
         raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
+    if timeout_minutes is not None and not timeout_minutes > 0:
+        raise GanMnistError(f"timeout_minutes must be > 0, got {timeout_minutes!r}")
     for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
             raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
@@ -300,14 +304,17 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         optuna.storages.fail_stale_trials(study)
     counted = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     remaining = n_trials - len(study.get_trials(deepcopy=False, states=counted))
+    # the clock starts with the search itself (opening the study is not counted): a first trial always starts
+    deadline = None if timeout_minutes is None else time.monotonic() + 60 * timeout_minutes
     if remaining > 0:
         study.optimize(make_objective(out, base, data_path), n_trials=remaining, catch=(TrainingDiverged,),
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)],
+                       timeout=None if deadline is None else deadline - time.monotonic(),
                        show_progress_bar=progress, gc_after_trial=True)
     table, files = write_report(study, out)
     if confirm_top:
         from gan_mnist.experiments.confirm import confirm
 
-        confirm(study, out, confirm_top, seeds, data_path)
+        confirm(study, out, confirm_top, seeds, data_path, deadline=deadline)
         files["confirm"] = out / CONFIRM_CSV
     return TuneResult(study=study, table=table, out_dir=out, files=files)

@@ -38,13 +38,17 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return table.sort_values(["fd", "trial"], na_position="last").set_index("trial")
 
 
-def best_preset(study: optuna.Study) -> dict:
-    """The best complete trial's recipe as TrainConfig fields, with `epochs` the epochs it trained in its budget."""
-    best = study.best_trial  # raises ValueError when no trial is complete
-    config = {k: v for k, v in best.user_attrs["config"].items() if k not in _NOT_IN_PRESET}
-    preset = fields_from({**config, "epochs": int(best.user_attrs["epochs"])})  # (a study's older spellings read)
+def trial_preset(trial: optuna.trial.FrozenTrial) -> dict:
+    """A finished trial's recipe as TrainConfig fields, with `epochs` the epochs it trained in its budget."""
+    config = {k: v for k, v in trial.user_attrs["config"].items() if k not in _NOT_IN_PRESET}
+    preset = fields_from({**config, "epochs": int(trial.user_attrs["epochs"])})  # (a study's older spellings read)
     TrainConfig(**preset)  # a preset that does not validate is a bug here, not a surprise in `train`
     return preset
+
+
+def best_preset(study: optuna.Study) -> dict:
+    """The best complete trial's recipe as TrainConfig fields, with `epochs` the epochs it trained in its budget."""
+    return trial_preset(study.best_trial)  # (study.best_trial raises ValueError when no trial is complete)
 
 
 def _most_important(study: optuna.Study, n: int) -> list[str] | None:
