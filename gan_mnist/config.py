@@ -66,14 +66,14 @@ class TrainConfig:
     epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs for a 12
     tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
-    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (Adam
-    settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
+    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (loss,
+    Adam settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
     penalty's (recipes.PENALTIES). `replace` keeps that: a field left unset follows a new model, a field set stays.
     """
 
     # recipe: what is trained, and how
     model: str = _field("mlp", "recipe", "architecture", choices=MODELS)
-    loss: str = _field("ns", "recipe", "adversarial loss", choices=tuple(LOSSES))
+    loss: str | None = _field(None, "recipe", "adversarial loss", choices=tuple(LOSSES))
     penalty: str | None = _field(None, "recipe", "gradient penalty on D (none: no penalty); several, comma-separated, "
                                  "are summed with one weight (r1,r2: R3GAN's pair)",
                                  metavar="{" + ",".join((*PENALTIES, NO_PENALTY)) + "}")
@@ -137,15 +137,16 @@ class TrainConfig:
         given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         for name, value in check_types(given).items():  # first: the checks below assume the types
             object.__setattr__(self, name, value)
-        for field, table, what in (("model", ARCHITECTURES, "model"), ("loss", LOSSES, "loss")):
-            if getattr(self, field) not in table:
-                raise GanMnistError(f"unknown {what} {getattr(self, field)!r}; choose one of {', '.join(table)}")
+        if self.model not in ARCHITECTURES:
+            raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(ARCHITECTURES)}")
         # frozen: filled in once, here, from the architecture's row; `unset` remembers which, for `replace`
         object.__setattr__(self, "unset", frozenset(name for name in (*ARCHITECTURE_FIELDS, "gamma")
                                                     if given[name] is None))
         for name in ARCHITECTURE_FIELDS:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, model_default(self.model, name))
+        if self.loss not in LOSSES:
+            raise GanMnistError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         names = penalty_names(self.penalty)
         if self.penalty != NO_PENALTY:
             if not names or any(name not in PENALTIES for name in names):
