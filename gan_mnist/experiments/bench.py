@@ -193,13 +193,11 @@ def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTO
     return setups
 
 
-# what `train` runs without a preset: the default recipe, and the defaults of --model cgan and --model self_cgan
-DEFAULTS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-self_cgan": {"model": "self_cgan"}}
-
 
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
-    """The `train()` path of each named preset, or of the defaults ('default', 'default-cgan'), as bench setups
-    (all by default)."""
+    """The `train()` path of each named preset, or of the defaults (config.DEFAULT_RUNS: 'default', 'default-cgan',
+    'default-mlp'), as bench setups (all by default)."""
+    from gan_mnist.config import DEFAULT_RUNS as DEFAULTS
     from gan_mnist.config import PRESETS
 
     setups = {}
