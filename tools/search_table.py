@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import TrainConfig, model_default
 from gan_mnist.experiments.confirm import summary
 from gan_mnist.experiments.leaderboard import config_command
 from gan_mnist.experiments.tune import STEPS
@@ -27,7 +27,7 @@ _USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta
 
 def recipe(params: dict) -> str:
     """'self_cgan ns r1 γ 0.05 k30, batch 128, EMA 10k', then whatever differs from _USUAL, D's dropout where it
-    differs from the architecture's (0.3 for self_cgan, 0 for the others) and spectral norm when on."""
+    differs from the architecture's (config.model_default) and spectral norm when on."""
     gamma = params.get("gamma_r", params.get("gamma_gp"))
     head = [params["model"], params["loss"], "gp" if params["loss"] == "wgan" else params.get("penalty", "none")]
     if gamma is not None:
@@ -46,10 +46,8 @@ def recipe(params: dict) -> str:
         parts.append(f"β {params['beta_1']:g}/{params['beta_2']:g}")
     if off("width"):
         parts.append(f"width {params['width']:g}")
-    if params["d_dropout"] and params["model"] in ("conv", "resize", "resize_proj", "mlp"):
+    if params["d_dropout"] != model_default(params["model"], "d_dropout"):
         parts.append(f"D dropout {params['d_dropout']:g}")
-    elif not params["d_dropout"] and params["model"] == "self_cgan":
-        parts.append("D dropout 0")
     if params["spectral_norm"]:
         parts.append("SN")
     return ", ".join(parts)
