@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist.config import FIELD_TYPES, GROUPS, MODELS, PRESETS, TrainConfig, config_fields, flag
+from gan_mnist.config import DEFAULT_RUNS, FIELD_TYPES, GROUPS, MODELS, PRESETS, TrainConfig, config_fields, flag
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
@@ -180,11 +180,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--limit", type=_positive_int, default=15360,
                    help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
-    b.add_argument("--presets", nargs="*", choices=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
-                   default=["default", "default-cgan", "default-self_cgan", *sorted(PRESETS)],
+    b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
+                   default=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "defaults (default: bare `train`, default-cgan: `train --model cgan`, default-self_cgan: "
-                        "`train --model self_cgan`) and of these presets, "
+                        "defaults (" + ", ".join(f"{name}: `train{''.join(f' --{k} {v}' for k, v in changes.items())}`"
+                                                 for name, changes in DEFAULT_RUNS.items()) + ") and of these presets, "
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")

@@ -52,6 +52,10 @@ PRESETS = {
                 "g_learning_rate": 1e-4, "d_learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
 }
 
+# what `train` runs without a preset, by the names `bench --presets` gives them: bare `train` (self_cgan), and the
+# defaults of --model cgan and of --model mlp (bare `train` before issue 21's search)
+DEFAULT_RUNS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-mlp": {"model": "mlp"}}
+
 
 def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None):
     """A TrainConfig field with what the CLI and config.json need: its group, help text, flag name (default: the
@@ -62,18 +66,19 @@ def _field(default, group: str, help: str, flag: str | None = None, choices=None
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of one training run. The defaults are the recipe docs/recipes.md chose for 8 tutorial-loop
-    epochs: the MLP GAN with an EMA generator; `model="cgan"` brings its own (bfloat16, lazy R1, 24 epochs for a 12
+    """Hyperparameters of one training run. The defaults are the recipe the search of docs/tuning.md chose for 8
+    tutorial-loop epochs: the self-conditioned cGAN (30 clusters of D's features) with R3GAN's loss and penalties
+    (rpgan, lazy R1 + R2), an EMA generator, bfloat16; `model="cgan"` brings its own (lazy R1, 24 epochs for a 12
     tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
-    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (Adam
-    settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
+    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (loss,
+    Adam settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
     penalty's (recipes.PENALTIES). `replace` keeps that: a field left unset follows a new model, a field set stays.
     """
 
     # recipe: what is trained, and how
-    model: str = _field("mlp", "recipe", "architecture", choices=MODELS)
-    loss: str = _field("ns", "recipe", "adversarial loss", choices=tuple(LOSSES))
+    model: str = _field("self_cgan", "recipe", "architecture", choices=MODELS)
+    loss: str | None = _field(None, "recipe", "adversarial loss", choices=tuple(LOSSES))
     penalty: str | None = _field(None, "recipe", "gradient penalty on D (none: no penalty); several, comma-separated, "
                                  "are summed with one weight (r1,r2: R3GAN's pair)",
                                  metavar="{" + ",".join((*PENALTIES, NO_PENALTY)) + "}")
@@ -137,15 +142,16 @@ class TrainConfig:
         given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
         for name, value in check_types(given).items():  # first: the checks below assume the types
             object.__setattr__(self, name, value)
-        for field, table, what in (("model", ARCHITECTURES, "model"), ("loss", LOSSES, "loss")):
-            if getattr(self, field) not in table:
-                raise GanMnistError(f"unknown {what} {getattr(self, field)!r}; choose one of {', '.join(table)}")
+        if self.model not in ARCHITECTURES:
+            raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(ARCHITECTURES)}")
         # frozen: filled in once, here, from the architecture's row; `unset` remembers which, for `replace`
         object.__setattr__(self, "unset", frozenset(name for name in (*ARCHITECTURE_FIELDS, "gamma")
                                                     if given[name] is None))
         for name in ARCHITECTURE_FIELDS:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, model_default(self.model, name))
+        if self.loss not in LOSSES:
+            raise GanMnistError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
         names = penalty_names(self.penalty)
         if self.penalty != NO_PENALTY:
             if not names or any(name not in PENALTIES for name in names):
@@ -193,7 +199,9 @@ class TrainConfig:
                                     f"({', '.join(CONDITIONAL_MODELS)}), not {self.model!r}")
             most = min(self.limit or 1000, 1000)  # no more clusters than images
             if not 2 <= self.clusters <= most:
-                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}")
+                hint = (f" (the model's default; give clusters= (--clusters) at most {most}, or more images)"
+                        if "clusters" in self.unset else "")
+                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}{hint}")
         self._check_recipe()
 
     def _check_recipe(self) -> None:

@@ -18,8 +18,9 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
     os.environ["GAN_MNIST_DATA"] = str(_DEFAULT_DATA)
 
 
-# the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...))
-TINY = TrainConfig(epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
+# the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...)), on the MLP,
+# the cheapest networks (the default, self_cgan, has its own: test_clustering, test_resume, test_learning)
+TINY = TrainConfig(model="mlp", epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +33,7 @@ def mnist_path() -> Path:
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, mnist_path):
-    """One finished TINY run (the default recipe: MLP + EMA), trained once per test process and shared by the tests
+    """One finished TINY run (MLP + EMA), trained once per test process and shared by the tests
     that only read a run (its TrainResult; its folder is result.out_dir). Tests that change a run train their own."""
     from gan_mnist import train
 

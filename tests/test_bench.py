@@ -64,7 +64,7 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}
     cgan = default_setups(("cgan",))  # (the cGAN's default is bfloat16: its float32 row must still be float32)
     assert not cgan["cgan float32"].mixed_precision and cgan["cgan bf16"].mixed_precision
-    assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model self_cgan",
+    assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model mlp",
                                     *(f"train() --preset {name}" for name in PRESETS)}
     # a train() row also gives the whole run in tutorial-loop epochs: its epochs x its share of a tutorial epoch
     assert table.loc["train() mlp", "run_tl_epochs"] == pytest.approx(

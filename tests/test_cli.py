@@ -127,8 +127,8 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     from gan_mnist import TrainConfig, train
 
     run = tmp_path / "run"
-    train(TrainConfig(epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1"), run, data_path=mnist_path,
-          verbose=0)
+    train(TrainConfig(model="mlp", epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1"), run,
+          data_path=mnist_path, verbose=0)
     code, out, err = cli("compare", run, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
     assert code == 0, err
     header = out.splitlines()[0]

@@ -26,9 +26,14 @@ def test_bad_config_values(changes, message):
 def test_optimizer_defaults_follow_the_model():
     tutorial = TrainConfig.preset("tutorial")
     assert (tutorial.g_learning_rate, tutorial.beta_1, tutorial.batch_size, tutorial.epochs) == (1e-4, 0.9, 256, 50)
-    default = TrainConfig()  # the default recipe: the MLP GAN with an EMA generator, 100 epochs
-    assert (default.model, default.loss, default.penalty, default.ema_kimg) == ("mlp", "ns", "none", 10.0)
-    assert (default.epochs, default.steps_per_execution, default.batch_size) == (100, 10, 128)
+    # the default recipe: the self-conditioned cGAN with R3GAN's loss and penalties, no dropout, an EMA generator
+    default = TrainConfig()
+    assert (default.model, default.loss, default.penalty, default.gamma) == ("self_cgan", "rpgan", "r1,r2", 0.05)
+    assert (default.clusters, default.d_dropout, default.ema_kimg, default.mixed_precision) == (30, 0.0, 10.0, True)
+    assert (default.epochs, default.steps_per_execution, default.batch_size) == (14, 1, 128)
+    # the loss is the architecture's too, and follows a new model unless given
+    assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "ns"
+    assert TrainConfig(loss="hinge").replace(model="cgan").loss == "hinge"
     # an architecture brings its own Adam settings, width, precision, budget and penalty (recipes.ARCHITECTURES)
     resize = TrainConfig(model="resize")
     assert (resize.g_learning_rate, resize.beta_1, resize.beta_2, resize.width) == (2e-4, 0.5, 0.99, 0.5)
@@ -73,7 +78,7 @@ def test_optimizer_defaults_follow_the_model():
     ({"penalty": "r1,gp"}, r"different default weights \(r1 0.05, gp 10\)"),
     ({"ema_kimg": -1.0}, "ema_kimg must be >= 0"),
     ({"beta_2": 1.0}, "beta_2 must be in"),
-    ({"clusters": 10}, "clusters \\(self-conditioning\\) needs a conditional model"),
+    ({"model": "mlp", "clusters": 10}, "clusters \\(self-conditioning\\) needs a conditional model"),
     ({"model": "cgan", "clusters": 1}, "clusters must be 0 \\(off\\) or 2-1000, got 1"),
     ({"model": "self_cgan", "clusters": 0}, "model 'self_cgan' is self-conditioned: clusters must be 2 or more"),
     ({"model": "cgan", "clusters": 50, "limit": 20}, "clusters must be 0 \\(off\\) or 2-20, got 50"),

@@ -101,7 +101,8 @@ def test_more_devices_than_there_are_is_a_clear_error(tmp_path):
 @pytest.mark.slow
 def test_two_workers_on_loopback_train_as_one_process_on_two_devices(tmp_path, free_port):
     """MultiWorkerMirroredStrategy via TF_CONFIG: two worker processes on 127.0.0.1, one CPU each, take the same
-    steps as one process on two logical CPUs (the default MLP recipe: EMA, several steps per call)."""
+    steps as one process on two logical CPUs (the MLP recipe: EMA, several steps per call; self-conditioning, the
+    default, refuses several devices)."""
     import numpy as np
 
     from gan_mnist.config import TrainConfig
@@ -109,7 +110,7 @@ def test_two_workers_on_loopback_train_as_one_process_on_two_devices(tmp_path, f
     from gan_mnist.run.directory import CHECKPOINTS
     from gan_mnist.run.training import build_gan
 
-    args = ["train", "--limit", 320, "--batch-size", 64, "--epochs", 2, "--quiet"]
+    args = ["train", "--model", "mlp", "--limit", 320, "--batch-size", 64, "--epochs", 2, "--quiet"]
     hosts = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
     workers = [subprocess.Popen(
         [sys.executable, "-m", "gan_mnist", *map(str, args), "--out", str(tmp_path / "cluster")],

@@ -44,7 +44,7 @@ def test_short_last_batch_meets_as_many_fakes(small_images):
         seen.append((int(real_logits.shape[0]), int(fake_logits.shape[0])))
         return discriminator_loss(real_logits, fake_logits)
 
-    gan = build_gan(TrainConfig(batch_size=8))
+    gan = build_gan(TrainConfig(model="mlp", batch_size=8))
     gan.compile(d_optimizer=keras.optimizers.Adam(1e-4), g_optimizer=keras.optimizers.Adam(1e-4),
                 d_loss_fn=recording_loss)
     gan.train_step(tf.constant(small_images[:5]))  # eager call: shapes are concrete
@@ -53,15 +53,15 @@ def test_short_last_batch_meets_as_many_fakes(small_images):
 
 def test_discriminator_learns_to_separate_real_from_fake(small_images):
     # a few steps with a learning discriminator: its loss on this data must drop below chance (2 ln 2)
-    gan = build_gan(TrainConfig(batch_size=64, d_learning_rate=1e-3))
+    gan = build_gan(TrainConfig(model="mlp", batch_size=64, d_learning_rate=1e-3))
     history = gan.fit(make_dataset(small_images, 64), epochs=3, verbose=0, shuffle=False)
     assert history.history["d_loss"][-1] < 2 * np.log(2)
     assert history.history["d_real_acc"][-1] > 0.9
 
 
 def test_noise_comes_from_the_seed(small_images):
-    a = build_gan(TrainConfig(seed=3))
-    b = build_gan(TrainConfig(seed=3))
+    a = build_gan(TrainConfig(model="mlp", seed=3))
+    b = build_gan(TrainConfig(model="mlp", seed=3))
     for gan in (a, b):
         gan.fit(make_dataset(small_images[:64], 32, seed=3), epochs=1, verbose=0, shuffle=False)
     np.testing.assert_allclose(a.generator.trainable_weights[0].numpy(), b.generator.trainable_weights[0].numpy(),

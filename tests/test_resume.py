@@ -132,3 +132,17 @@ def test_same_seed_same_run_and_another_seed_differs(tmp_path):
     np.testing.assert_array_equal(generate(first.gan.generator, 16, seed=1), generate(again.gan.generator, 16, seed=1))
     assert (Image.open(first.frames[-1]).tobytes() == Image.open(again.frames[-1]).tobytes())
     assert not np.array_equal(first.history[columns].to_numpy(), other.history[columns].to_numpy())
+
+
+def test_quality_evaluations_and_a_budget_change_nothing_that_trains(tmp_path):
+    # a search's trial runs with --eval-every 1 and --budget-minutes: its numbers are those of the same config run
+    # plainly (the default's scores in the docs come from such runs), so neither may touch a weight or a noise draw
+    config = CONFIGS["selfcond"].replace(epochs=2)
+    plain = train(config, tmp_path / "plain", verbose=0)
+    watched = train(config.replace(eval_every=1, eval_samples=200, budget_minutes=1000.0), tmp_path / "watched",
+                    verbose=0)
+    assert "fd" in watched.history and "fd" not in plain.history
+    columns = ["d_loss", "g_loss", "d_real_acc", "d_fake_acc", "cluster_purity"]
+    np.testing.assert_array_equal(plain.history[columns].to_numpy(), watched.history[columns].to_numpy())
+    for a, b in zip(plain.gan.variables, watched.gan.variables, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

@@ -108,7 +108,9 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     for worker, (_, err) in zip(workers, results, strict=True):
         assert worker.returncode == 0, err[-2000:]
     table = _trials(out)
-    assert (table["state"] == "COMPLETE").sum() >= 2 and table["baseline"].sum() == 1
+    # the margin pruner may stop one of the two (the default's conv pair barely starts in 3 s), never the best
+    assert table["state"].isin(["COMPLETE", "PRUNED"]).all() and (table["state"] == "COMPLETE").any()
+    assert table["baseline"].sum() == 1
     assert table["worker"].nunique() == 2  # both processes ran trials of the one study
     assert table["run_dir"].is_unique and (out / "study.db").is_file()
     for name in ("history", "slice", "importances"):
@@ -117,7 +119,9 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
         run = out / run_dir
         assert (run / "generator.keras").is_file() and (run / "training.gif").is_file()
         history = pd.read_csv(run / "history.csv")
-        assert history["fd"].notna().all() and history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
+        assert history["fd"].notna().all()
+        if table.loc[table["run_dir"] == run_dir, "state"].item() == "COMPLETE":
+            assert history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
 
     # run again with a larger target but a timeout (3 s) shorter than a trial's training budget (3 s, plus the rest):
     # the trials stay, one more runs
@@ -153,7 +157,7 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     # docs/tuning.md's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
     tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | mlp ns none")
+    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | self_cgan rpgan r1,r2")
     rows = subprocess.run([*tool, "--confirmed"], capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(rows) == 3 and rows[2].startswith(f"| {best} | `train ") and " ± " in rows[2]
 

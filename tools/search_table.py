@@ -14,20 +14,20 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import TrainConfig, model_default
 from gan_mnist.experiments.confirm import summary
 from gan_mnist.experiments.leaderboard import config_command
 from gan_mnist.experiments.tune import STEPS
 from gan_mnist.experiments.tune_report import trial_preset
-from gan_mnist.run.directory import CONFIRM_CSV
+from gan_mnist.run.directory import CONFIRM_CSV, STUDY_DB
 
 # the recipe values a row leaves out when a trial uses them (the MLP/cGAN defaults' optimiser and shapes)
-_USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0,
-          "d_dropout": None, "spectral_norm": False}
+_USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0}
 
 
 def recipe(params: dict) -> str:
-    """'self_cgan ns r1 γ 0.05 k30, batch 128, EMA 10k' and whatever else differs from _USUAL."""
+    """'self_cgan ns r1 γ 0.05 k30, batch 128, EMA 10k', then whatever differs from _USUAL, D's dropout where it
+    differs from the architecture's (config.model_default) and spectral norm when on."""
     gamma = params.get("gamma_r", params.get("gamma_gp"))
     head = [params["model"], params["loss"], "gp" if params["loss"] == "wgan" else params.get("penalty", "none")]
     if gamma is not None:
@@ -37,16 +37,17 @@ def recipe(params: dict) -> str:
     if "d_scale" in params:
         head.append(f"dscale {params['d_scale']:g}")
     parts = [" ".join(head), f"batch {params['batch_size']}", f"EMA {params['ema_kimg']:g}k"]
-    if (params["g_learning_rate"], params["d_learning_rate"]) != (2e-4, 2e-4):
+    def off(*names: str) -> bool:
+        return any(params[name] != _USUAL[name] for name in names)
+
+    if off("g_learning_rate", "d_learning_rate"):
         parts.append(f"lr G {params['g_learning_rate']:.2g} / D {params['d_learning_rate']:.2g}")
-    if (params["beta_1"], params["beta_2"]) != (0.5, 0.999):
+    if off("beta_1", "beta_2"):
         parts.append(f"β {params['beta_1']:g}/{params['beta_2']:g}")
-    if params["width"] != 1.0:
+    if off("width"):
         parts.append(f"width {params['width']:g}")
-    if params["d_dropout"] and params["model"] in ("conv", "resize", "resize_proj", "mlp"):
+    if params["d_dropout"] != model_default(params["model"], "d_dropout"):
         parts.append(f"D dropout {params['d_dropout']:g}")
-    elif not params["d_dropout"] and params["model"] == "self_cgan":
-        parts.append("D dropout 0")
     if params["spectral_norm"]:
         parts.append("SN")
     return ", ".join(parts)
@@ -87,10 +88,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("study_dir", type=Path)
     parser.add_argument("--confirmed", action="store_true", help="the confirmed trials (STUDY_DIR/confirm.csv)")
-    parser.add_argument("--storage", help="default: sqlite:///STUDY_DIR/study.db")
+    parser.add_argument("--storage", help=f"default: sqlite:///STUDY_DIR/{STUDY_DB}")
     parser.add_argument("--study-name", default="gan_mnist")
     args = parser.parse_args()
-    storage = args.storage or f"sqlite:///{args.study_dir / 'study.db'}"
+    storage = args.storage or f"sqlite:///{args.study_dir / STUDY_DB}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(study_name=args.study_name, storage=storage)
     if args.confirmed:

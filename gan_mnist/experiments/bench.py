@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, flag
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
 from gan_mnist.run.data import make_dataset
@@ -193,20 +193,14 @@ def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTO
     return setups
 
 
-# what `train` runs without a preset: the default recipe, and the defaults of --model cgan and --model self_cgan
-DEFAULTS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-self_cgan": {"model": "self_cgan"}}
-
-
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
-    """The `train()` path of each named preset, or of the defaults ('default', 'default-cgan'), as bench setups
-    (all by default)."""
-    from gan_mnist.config import PRESETS
-
+    """The `train()` path of each named preset, or of the defaults (config.DEFAULT_RUNS: 'default', 'default-cgan',
+    'default-mlp'), as bench setups (all by default)."""
     setups = {}
-    for name in presets or (*DEFAULTS, *PRESETS):
-        if name in DEFAULTS:
-            flags = " ".join(f"--{k} {v}" for k, v in DEFAULTS[name].items())
-            setups[f"train() {flags or '(defaults)'}"] = TrainConfig(**DEFAULTS[name])
+    for name in presets or (*DEFAULT_RUNS, *PRESETS):
+        if name in DEFAULT_RUNS:
+            flags = " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
+            setups[f"train() {flags or '(defaults)'}"] = TrainConfig(**DEFAULT_RUNS[name])
         else:
             setups[f"train() --preset {name}"] = TrainConfig.preset(name)
     return setups

@@ -23,7 +23,7 @@ LEADERBOARD = {
     "mlp_rpgan_ema": {**_EMA, "loss": "rpgan"},
     "mlp_r1_ema": {**_EMA, "epochs": 21, "penalty": "r1", "penalty_every": 4},  # lazy R1, gamma 0.05
     "mlp_hinge_sn_ema": {**_EMA, "epochs": 23, "loss": "hinge", "spectral_norm": True},  # SNGAN's loss and regulariser
-    "mlp_wgan_gp_ema": {"preset": "wgan-gp", "epochs": 16},  # 5 critic steps, GP every step
+    "mlp_wgan_gp_ema": {"preset": "wgan-gp", "model": "mlp", "epochs": 16},  # 5 critic steps, GP every step
     # `--model resize`'s recipe as it was measured (D at width 0.5 like G: d_scale 1), cut to the budget
     "resize_r1_ema": {"model": "resize", "d_scale": 1.0, "epochs": 9},
     "tutorial": {"preset": "tutorial", "epochs": 2},
