@@ -32,7 +32,7 @@ def test_optimizer_defaults_follow_the_model():
     assert (default.clusters, default.d_dropout, default.ema_kimg, default.mixed_precision) == (30, 0.0, 10.0, True)
     assert (default.epochs, default.steps_per_execution, default.batch_size) == (14, 1, 128)
     # the loss is the architecture's too, and follows a new model unless given
-    assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "ns"
+    assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "rpgan"
     assert TrainConfig(loss="hinge").replace(model="cgan").loss == "hinge"
     # an architecture brings its own Adam settings, width, precision, budget and penalty (recipes.ARCHITECTURES)
     resize = TrainConfig(model="resize")
@@ -40,9 +40,9 @@ def test_optimizer_defaults_follow_the_model():
     assert resize.d_scale == 3.0  # its discriminator sized to its generator
     assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == (True, 40, "r1", 4)
     cgan = TrainConfig(model="cgan")
-    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1", 0.05, True, 24)
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, True, 24)
     assert TrainConfig(model="cgan", penalty="none").penalty == "none"
-    assert TrainConfig(model="cgan", penalty=None).penalty == "r1"  # None: the architecture's
+    assert TrainConfig(model="cgan", penalty=None).penalty == "r1,r2"  # None: the architecture's
     assert TrainConfig(model="dcgan").width == 1.0 and not TrainConfig(model="dcgan").mixed_precision
     mlp = TrainConfig(model="mlp")
     assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
@@ -52,7 +52,7 @@ def test_optimizer_defaults_follow_the_model():
     assert (moved.g_learning_rate, moved.d_learning_rate, moved.beta_1, moved.epochs) == (2e-4, 2e-4, 0.5, 100)
     pinned = TrainConfig.preset("tutorial").replace(model="mlp")
     assert (pinned.g_learning_rate, pinned.beta_1, pinned.epochs, pinned.penalty) == (1e-4, 0.9, 50, "none")
-    assert TrainConfig(model="mlp").replace(model="cgan").penalty == "r1"
+    assert TrainConfig(model="mlp").replace(model="cgan").penalty == "r1,r2"
     assert TrainConfig(model="mlp", penalty="none").replace(model="cgan").penalty == "none"
     assert TrainConfig(model="cgan").replace(penalty="gp").gamma == 10.0  # an unset weight follows the penalty
     assert TrainConfig(model="cgan", gamma=0.2).replace(penalty="r2").gamma == 0.2

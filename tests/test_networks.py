@@ -232,7 +232,7 @@ def test_discriminator_scale_and_dropout_follow_the_config():
     wide = build_gan(TrainConfig(model="conv", width=0.5, d_scale=2.0)).discriminator
     assert wide.get_layer(index=1).filters == 2 * plain.get_layer(index=1).filters  # 64 vs 32 filters
     dropouts = lambda d: [la.rate for la in d.layers if "dropout" in type(la).__name__.lower()]  # noqa: E731
-    assert dropouts(plain) == [] and dropouts(build_gan(TrainConfig(model="cgan")).discriminator) == [0.3, 0.3]
+    assert dropouts(plain) == [] and dropouts(build_gan(TrainConfig(model="dcgan")).discriminator) == [0.3, 0.3]
     assert dropouts(build_gan(TrainConfig(model="cgan", d_dropout=0.0)).discriminator) == []
     # resize's discriminator is sized to its generator by default, no longer a tenth of it
     g, d = (m.count_params() for m in build_models("resize", width=0.5, d_scale=TrainConfig(model="resize").d_scale))

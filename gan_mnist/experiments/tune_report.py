@@ -121,7 +121,7 @@ def plot_trial_curves(study_dir: str | Path, table: pd.DataFrame, path: str | Pa
                 label=f"{trial}: {row.get('param_model', '')} {row.get('param_loss', '')} "
                       f"{'gp' if row.get('param_loss') == 'wgan' else row.get('param_penalty', '')}"  # WGAN: always GP
                       f"{' (default)' if row['baseline'] else ''}", **style)
-    ax.set(xlabel="training minutes", ylabel="FD (2,000 samples, log scale)", yscale="log",
+    ax.set(xlabel="training minutes", ylabel="FD of the in-training evaluations (log scale)", yscale="log",
            title="Every trial's FD as it trained (dashed: pruned)")
     ax.legend(fontsize=7, ncol=2)
     figure.tight_layout()
