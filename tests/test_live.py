@@ -69,3 +69,15 @@ def test_the_status_line_counts_epochs_elapsed_and_time_left(monkeypatch):
     png = Image.open(io.BytesIO(live.LiveView(10, display=FakeDisplay()).render(history, np.zeros((50, 50), np.uint8),
                                                                                   2)))
     assert png.format == "PNG" and png.size == (864, 302)  # 12 x 4.2 inches at 72 dpi
+
+
+def test_bench_times_the_train_path_without_the_live_view(small_images, monkeypatch):
+    # in a notebook the view would be on by default; bench times it on its own row, never inside a recipe's cost
+    from gan_mnist.experiments.bench import train_path_seconds
+
+    display = FakeDisplay()
+    monkeypatch.setattr(live, "notebook_display", lambda: display)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    assert live.wanted(None), "the stand-in notebook would show the view by default"
+    train_path_seconds(TINY.replace(batch_size=32, steps_per_execution=1), small_images[:96], epochs=3)
+    assert display.shown == [] and display.updated == []

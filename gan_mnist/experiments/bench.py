@@ -133,8 +133,11 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
 
     clock = _EpochClock()
     with tempfile.TemporaryDirectory() as out:
+        # live=False: in a notebook train() would redraw its live view between epochs; bench times that on its own
+        # row (live_view_seconds), so it must not hide in every recipe's cost
         history = train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
-                        labels=labels if config.conditional else None, verbose=0, callbacks=[clock]).history
+                        labels=labels if config.conditional else None, verbose=0, callbacks=[clock],
+                        live=False).history
     # a self-conditioned run clusters all its images at the start of every recluster_every-th epoch (inside the
     # gap before it): those clusterings leave the gaps, and one of epoch_images, scaled linearly from the ones
     # timed here, is spread over recluster_every epochs
