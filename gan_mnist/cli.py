@@ -9,7 +9,17 @@ import sys
 import time
 from pathlib import Path
 
-from gan_mnist.config import DEFAULT_RUNS, FIELD_TYPES, GROUPS, MODELS, PRESETS, TrainConfig, config_fields, flag
+from gan_mnist.config import (
+    DEFAULT_RUNS,
+    FIELD_TYPES,
+    GROUPS,
+    MODELS,
+    PRESETS,
+    TrainConfig,
+    config_fields,
+    default_run_flags,
+    flag,
+)
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
@@ -183,8 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    default=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "defaults (" + ", ".join(f"{name}: `train{''.join(f' --{k} {v}' for k, v in changes.items())}`"
-                                                 for name, changes in DEFAULT_RUNS.items()) + ") and of these presets, "
+                        "defaults (" + ", ".join(f"{name}: `{f'train {default_run_flags(name)}'.strip()}`"
+                                                 for name in DEFAULT_RUNS) + ") and of these presets, "
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")

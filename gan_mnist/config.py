@@ -57,6 +57,11 @@ PRESETS = {
 DEFAULT_RUNS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-mlp": {"model": "mlp"}}
 
 
+def default_run_flags(name: str) -> str:
+    """DEFAULT_RUNS[name] as `train` flags, e.g. "--model cgan" ("" for bare `train`)."""
+    return " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
+
+
 def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None):
     """A TrainConfig field with what the CLI and config.json need: its group, help text, flag name (default: the
     field's name with dashes), choices. The CLI appends the default to the help (cli._config_flags)."""
@@ -68,8 +73,8 @@ def _field(default, group: str, help: str, flag: str | None = None, choices=None
 class TrainConfig:
     """Hyperparameters of one training run. The defaults are the recipe the search of docs/tuning.md chose for 8
     tutorial-loop epochs: the self-conditioned cGAN (30 clusters of D's features) with R3GAN's loss and penalties
-    (rpgan, lazy R1 + R2), an EMA generator, bfloat16; `model="cgan"` brings its own (lazy R1, 24 epochs for a 12
-    tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
+    (rpgan, lazy R1 + R2), an EMA generator, bfloat16; `model="cgan"` brings its own (the same loss and penalties,
+    24 epochs for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (loss,
     Adam settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
-from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, flag
+from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, default_run_flags
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
 from gan_mnist.run.data import make_dataset
@@ -202,8 +202,7 @@ def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConf
     setups = {}
     for name in presets or (*DEFAULT_RUNS, *PRESETS):
         if name in DEFAULT_RUNS:
-            flags = " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
-            setups[f"train() {flags or '(defaults)'}"] = TrainConfig(**DEFAULT_RUNS[name])
+            setups[f"train() {default_run_flags(name) or '(defaults)'}"] = TrainConfig(**DEFAULT_RUNS[name])
         else:
             setups[f"train() --preset {name}"] = TrainConfig.preset(name)
     return setups
