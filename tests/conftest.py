@@ -13,9 +13,44 @@ import pytest
 from gan_mnist.config import TrainConfig
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Under pytest-xdist each worker gets its share of the cores for TensorFlow's thread pools (inherited by the child
+# processes and notebook kernels it starts). TensorFlow's default, a pool as wide as the machine in every process,
+# oversubscribes the CPU: two learning tests side by side on two workers took 275 s with it and 213 s with one
+# thread each (measured 2026-11-30, tests/test_learning*.py)
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
+    for _var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
 _DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
 if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
     os.environ["GAN_MNIST_DATA"] = str(_DEFAULT_DATA)
+
+
+# CI (`--dist loadfile --no-loadscope-reorder`) hands whole modules to its two workers in this order, the next one
+# to whichever worker is free. The longest go first, so that neither worker ends the run alone on a minutes-long test
+# (longest processing time first; seconds per module from `--durations=0` of a CI run, 2026-11-30). The rest follow
+# in collection order.
+LONGEST_FIRST = (
+    "tests/test_tune_study.py",  # 296 s
+    "notebooks/05_gan_recipes.ipynb",  # 140 s
+    "tests/test_resume.py",  # 126 s
+    "tests/test_learning.py",  # 124 s
+    "tests/test_learning_cgan.py",  # 123 s
+    "tests/test_tune.py",  # 87 s
+    "tests/test_callbacks.py",  # 79 s
+    "tests/test_cli.py",  # 76 s
+    "tests/test_training.py",  # 76 s
+    "tests/test_run_directory.py",  # 67 s
+    "tests/test_distribute.py",  # 64 s
+    "tests/test_bench.py",  # 49 s
+)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Puts LONGEST_FIRST's modules first, in that order; a module's own tests (a notebook's cells) keep theirs."""
+    rank = {module: i for i, module in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
 
 
 # the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...)), on the MLP,
@@ -119,6 +154,24 @@ def assert_usage_error(code: int, err: str, message: str) -> None:
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
     assert message in err, err
+
+
+# `tune`'s tiny trials (test_tune, test_tune_study): 4,096 images, a 3-second training budget (a few epochs), FD
+# reports on 500 samples
+TUNE_SMALL = ("--budget-minutes", "0.05", "--limit", "4096", "--eval-samples", "500", "--quiet")
+
+
+def tune_process(out: Path, *extra) -> subprocess.Popen:
+    """`python -m gan_mnist tune --out OUT` with TUNE_SMALL and `extra`, started in a child process (text pipes)."""
+    return subprocess.Popen([sys.executable, "-m", "gan_mnist", "tune", "--out", str(out), *TUNE_SMALL, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def trials_table(out: Path):
+    """A study folder's trials.csv as a DataFrame indexed by trial number."""
+    import pandas as pd
+
+    return pd.read_csv(out / "trials.csv", index_col="trial")
 
 
 @pytest.fixture

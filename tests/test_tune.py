@@ -1,12 +1,9 @@
-"""`tune`: the Optuna recipe search. Its space and pruning reports, a search from scratch and resumed, the preset
-file `train` accepts, two workers on one study, a killed trial re-run, and PostgreSQL storage."""
+"""`tune`: the Optuna recipe search. Its space, pruning reports and pruner, bad arguments, a killed trial re-run,
+and PostgreSQL storage (a whole study on SQLite, two workers, resume, preset and confirm: test_tune_study)."""
 
 import json
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import optuna
 import pandas as pd
@@ -14,14 +11,7 @@ import pytest
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.experiments.tune import BASELINE, STEPS, ReportToTrial, suggest_config
-from tests.conftest import assert_usage_error
-
-# tiny trials: 4,096 images, a 3-second training budget (a few epochs), FD reports on 500 samples
-SMALL = ("--budget-minutes", "0.05", "--limit", "4096", "--eval-samples", "500", "--quiet")
-
-
-def _trials(out) -> pd.DataFrame:
-    return pd.read_csv(out / "trials.csv", index_col="trial")
+from tests.conftest import TUNE_SMALL, assert_usage_error, trials_table, tune_process
 
 
 def test_the_first_trial_is_the_default_recipe():
@@ -84,7 +74,7 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     assert_usage_error(code, err, "argument --seeds: must be a positive integer")
     code, _, err = cli("tune", "--out", tmp_path, "--timeout-minutes", "0")
     assert_usage_error(code, err, "argument --timeout-minutes: must be a positive number")
-    code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *SMALL)
+    code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *TUNE_SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
     bad.write_text(json.dumps({"modle": "mlp"}))
@@ -95,78 +85,11 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
 RETRY = ("--budget-minutes", "0.12", "--stale-after", "2")  # both runs: the re-run trial keeps the budget
 
 
-def _tune_process(out, *extra):
-    return subprocess.Popen([sys.executable, "-m", "gan_mnist", "tune", "--out", str(out), *SMALL, *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-@pytest.mark.slow
-def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_trains(cli, mnist_path, tmp_path):
-    out = tmp_path / "study"
-    workers = [_tune_process(out, "--n-trials", "2") for _ in range(2)]  # both at once, one new SQLite study
-    results = [w.communicate(timeout=600) for w in workers]
-    for worker, (_, err) in zip(workers, results, strict=True):
-        assert worker.returncode == 0, err[-2000:]
-    table = _trials(out)
-    # the margin pruner may stop one of the two (the default's conv pair barely starts in 3 s), never the best
-    assert table["state"].isin(["COMPLETE", "PRUNED"]).all() and (table["state"] == "COMPLETE").any()
-    assert table["baseline"].sum() == 1
-    assert table["worker"].nunique() == 2  # both processes ran trials of the one study
-    assert table["run_dir"].is_unique and (out / "study.db").is_file()
-    for name in ("history", "slice", "importances"):
-        assert (out / "plots" / f"{name}.png").stat().st_size > 5000, name
-    for run_dir in table["run_dir"]:  # each trial is an ordinary run directory, scored every epoch
-        run = out / run_dir
-        assert (run / "generator.keras").is_file() and (run / "training.gif").is_file()
-        history = pd.read_csv(run / "history.csv")
-        assert history["fd"].notna().all()
-        if table.loc[table["run_dir"] == run_dir, "state"].item() == "COMPLETE":
-            assert history["wall_s"].iloc[-1] >= 3.0  # stopped by its budget
-
-    # run again with a larger target but a timeout (3 s) shorter than a trial's training budget (3 s, plus the rest):
-    # the trials stay, one more runs
-    code, stdout, err = cli("tune", "--out", out, "--n-trials", len(table) + 3, "--timeout-minutes", "0.05", *SMALL)
-    assert code == 0, err
-    again = _trials(out)
-    assert len(again) == len(table) + 1 and again.loc[table.index, "fd"].equals(table["fd"])
-    summary = json.loads(stdout.strip().splitlines()[-1])
-    assert summary["best_fd"] == pytest.approx(again["fd"].min(), abs=1e-3)
-
-    preset = json.loads((out / "best_preset.json").read_text())
-    best = again["fd"].idxmin()
-    assert preset["epochs"] == again.loc[best, "epochs"] and preset["model"] == again.loc[best, "param_model"]
-    # (1,024 images: the search may pick batches up to 512)
-    code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "1024",
-                            "--out", tmp_path / "best", "--quiet", "--data", mnist_path)
-    assert code == 0, err
-    trained = TrainConfig.load(tmp_path / "best" / "config.json").to_dict()
-    assert {k: trained[k] for k in preset if k != "epochs"} == {k: v for k, v in preset.items() if k != "epochs"}
-
-    # the best trial confirmed with a second seed: its own run is seed 0, seed 1 trains at the same budget
-    code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
-    assert code == 0, err
-    confirmed = pd.read_csv(out / "confirm.csv")
-    assert confirmed["trial"].tolist() == [best, best] and confirmed["seed"].tolist() == [0, 1]
-    assert confirmed["run_dir"].tolist() == [again.loc[best, "run_dir"], f"confirm/{best:04d}_seed1"]
-    assert confirmed[["fd", "precision", "recall"]].notna().all().all() and confirmed["fd"].nunique() == 2
-    assert TrainConfig.load(out / f"confirm/{best:04d}_seed1/config.json").seed == 1
-    assert "fd_mean" in err  # the per-trial summary
-    code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *SMALL)
-    assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
-
-    # docs/tuning.md's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
-    tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
-    rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | self_cgan rpgan r1,r2")
-    rows = subprocess.run([*tool, "--confirmed"], capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(rows) == 3 and rows[2].startswith(f"| {best} | `train ") and " ± " in rows[2]
-
-
 @pytest.mark.slow
 def test_a_killed_trial_is_failed_and_rerun_from_its_checkpoint(cli, tmp_path):
     out = tmp_path / "study"
     # a 7-second budget, killed once its first checkpoint exists
-    worker = _tune_process(out, "--n-trials", "1", *RETRY)
+    worker = tune_process(out, "--n-trials", "1", *RETRY)
     checkpoints = out / "trials" / "0000" / "checkpoints"
     deadline = time.time() + 300
     while not (checkpoints.is_dir() and any(checkpoints.iterdir())) and time.time() < deadline:
@@ -177,9 +100,9 @@ def test_a_killed_trial_is_failed_and_rerun_from_its_checkpoint(cli, tmp_path):
     killed_at = len(pd.read_csv(out / "trials" / "0000" / "history.csv"))
     time.sleep(3)  # its heartbeat is now stale
 
-    code, _, err = cli("tune", "--out", out, *SMALL, "--n-trials", "1", *RETRY)
+    code, _, err = cli("tune", "--out", out, *TUNE_SMALL, "--n-trials", "1", *RETRY)
     assert code == 0, err
-    table = _trials(out)
+    table = trials_table(out)
     assert table.loc[0, "state"] == "FAIL"  # the killed trial is marked, not lost
     assert table.loc[1, "state"] == "COMPLETE" and table.loc[1, "run_dir"] == "trials/0000"  # re-run in its folder
     history = pd.read_csv(out / "trials" / "0000" / "history.csv")
@@ -202,14 +125,14 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
     # the password in the URL: it works, is masked in the warning, and is written nowhere, even with Optuna's log and
     # progress bar on (no --quiet)
     code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", postgres_url,
-                            *[a for a in SMALL if a != "--quiet"], "--data", mnist_path)
+                            *[a for a in TUNE_SMALL if a != "--quiet"], "--data", mnist_path)
     assert code == 0, err
     assert "warning: the password in postgresql://gan:***@127.0.0.1" in err and "~/.pgpass" in err
     assert url.password not in _everything(stdout + err, tmp_path)
     assert not (out / "study.db").exists()  # the study lives in the server
     loaded = optuna.load_study(study_name="gan_mnist", storage=postgres_url)
     assert [t.state for t in loaded.trials] == [optuna.trial.TrialState.COMPLETE]
-    assert loaded.best_value == pytest.approx(_trials(out)["fd"].iloc[0])
+    assert loaded.best_value == pytest.approx(trials_table(out)["fd"].iloc[0])
 
     # libpq's own ways keep the password off the command line: ~/.pgpass (here PGPASSFILE), a service file
     pgpass, services = tmp_path / "pgpass", tmp_path / "services"
@@ -220,7 +143,7 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
     monkeypatch.setenv("PGSERVICEFILE", str(services))
     for storage in (f"postgresql://{url.username}@{url.host}:{url.port}/{url.database}",
                     "postgresql:///?service=gan_test"):
-        code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", storage, *SMALL)
+        code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", storage, *TUNE_SMALL)
         assert code == 0, err
         assert "warning" not in err and json.loads(stdout.strip().splitlines()[-1])["best_fd"] == pytest.approx(
             loaded.best_value, abs=1e-3)  # the same study, read back
@@ -235,7 +158,7 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
 def test_a_storage_that_cannot_open_never_shows_its_password(storage, cli, tmp_path, capsys):
     password = "SECRET-d6f1"
     code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage",
-                            storage.format(pw=password), *SMALL)
+                            storage.format(pw=password), *TUNE_SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     assert password not in _everything(stdout + err, tmp_path)
     assert not (tmp_path / "study").exists(), "nothing is written when the storage cannot open"
@@ -244,7 +167,7 @@ def test_a_storage_that_cannot_open_never_shows_its_password(storage, cli, tmp_p
 @pytest.mark.slow
 def test_a_wrong_password_on_a_real_server_is_not_shown(postgres_url, cli, tmp_path):
     wrong = postgres_url.replace(":pw-", ":wrong-pw-")
-    code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage", wrong, *SMALL)
+    code, stdout, err = cli("tune", "--out", tmp_path / "study", "--n-trials", 1, "--storage", wrong, *TUNE_SMALL)
     assert_usage_error(code, err, "password authentication failed")
     assert "wrong-pw" not in _everything(stdout + err, tmp_path) and ":***@" in err
 
