@@ -28,21 +28,21 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
 
 # CI (`--dist loadfile --no-loadscope-reorder`) hands whole modules to its two workers in this order, the next one
 # to whichever worker is free. The longest go first, so that neither worker ends the run alone on a minutes-long test
-# (longest processing time first; seconds per module from `--durations=0` of a CI run, 2026-11-30). The rest follow
-# in collection order.
+# (longest processing time first). Seconds: the longest tests of a fresh-clone CI run, 2026-11-30 (one core's
+# threads per worker); the rest follow in collection order.
 LONGEST_FIRST = (
-    "tests/test_tune_study.py",  # 296 s
-    "notebooks/05_gan_recipes.ipynb",  # 140 s
-    "tests/test_resume.py",  # 126 s
-    "tests/test_learning.py",  # 124 s
-    "tests/test_learning_cgan.py",  # 123 s
-    "tests/test_tune.py",  # 87 s
-    "tests/test_callbacks.py",  # 79 s
-    "tests/test_cli.py",  # 76 s
-    "tests/test_training.py",  # 76 s
-    "tests/test_run_directory.py",  # 67 s
-    "tests/test_distribute.py",  # 64 s
-    "tests/test_bench.py",  # 49 s
+    "tests/test_learning_cgan.py",  # 227 s
+    "tests/test_learning.py",  # 186 s
+    "notebooks/05_gan_recipes.ipynb",  # its bench cell 99 s, its trainings 20 s
+    "tests/test_tune_study.py",  # 123 s
+    "tests/test_resume.py",  # five SIGKILL-and-resume runs, 13-34 s each
+    "tests/test_tune.py",  # a killed trial 30 s, PostgreSQL 15 s
+    "tests/test_distribute.py",  # 33 s + 24 s
+    "tests/test_bench.py",  # 27 s + 25 s
+    "tests/test_callbacks.py",  # 28 s + 17 s
+    "tests/test_run_directory.py",  # 28 s
+    "tests/test_cli.py",  # 21 s
+    "tests/test_training.py",
 )
 
 
