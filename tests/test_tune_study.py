@@ -1,8 +1,8 @@
 """`tune`'s whole study on SQLite: two workers share a new study, it resumes, its best recipe trains, the best trial
 is confirmed with a second seed, and docs/tuning.md's tables are drawn from it.
 
-Its own module (the longest test in CI) so that CI's `--dist loadfile` runs it on one core while test_tune's other
-slow tests take the other.
+Its own module (one of the longest tests in CI) so that CI's `--dist loadfile` can run it on one core while
+test_tune's other slow tests take the other.
 """
 
 import json
