@@ -55,6 +55,9 @@ class Loss:
     d: str
     g: str
     lipschitz: bool = False  # only meaningful with a Lipschitz critic: needs the 'gp' penalty or spectral norm
+    # D's loss sees only real-minus-fake logit differences: shifting every logit changes nothing, so D's output
+    # bias gets no gradient, and logits compared with 0 (d_real_acc, d_fake_acc) say little
+    relative: bool = False
     about: str = ""
 
 
@@ -119,9 +122,9 @@ LOSSES = {
                about="non-saturating (Goodfellow et al. 2014)"),
     "hinge": Loss(_OBJ + "losses:hinge_d", _OBJ + "losses:hinge_g", about="hinge (Lim & Ye 2017; SAGAN)"),
     "lsgan": Loss(_OBJ + "losses:lsgan_d", _OBJ + "losses:lsgan_g", about="least squares (Mao et al. 2017)"),
-    "wgan": Loss(_OBJ + "losses:wgan_d", _OBJ + "losses:wgan_g", lipschitz=True,
+    "wgan": Loss(_OBJ + "losses:wgan_d", _OBJ + "losses:wgan_g", lipschitz=True, relative=True,
                  about="Wasserstein (Arjovsky et al. 2017); with --penalty gp and --n-critic 5 it is WGAN-GP"),
-    "rpgan": Loss(_OBJ + "losses:rpgan_d", _OBJ + "losses:rpgan_g",
+    "rpgan": Loss(_OBJ + "losses:rpgan_d", _OBJ + "losses:rpgan_g", relative=True,
                   about="relativistic pairing (Jolicoeur-Martineau 2019; R3GAN 2024)"),
 }
 

@@ -45,6 +45,15 @@ def test_every_loss_at_known_logits(name):
     assert float(resolve(loss.g)(REAL, FAKE)) == pytest.approx(want_g, rel=1e-5)
 
 
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_relative_losses_ignore_a_shift_of_every_logit(name):
+    # `relative` in the loss table: D's loss is unchanged when every logit moves by the same amount (so its output
+    # bias gets no gradient); every other loss changes
+    d = resolve(LOSSES[name].d)
+    shifted = float(d(REAL + 0.7, FAKE + 0.7))
+    assert (shifted == pytest.approx(float(d(REAL, FAKE)), abs=1e-6)) == LOSSES[name].relative, shifted
+
+
 def test_values_at_zero_logits_quoted_in_the_docstrings():
     zeros = np.zeros((4, 1), "float32")
     at_zero = {name: (float(resolve(loss.d)(zeros, zeros)), float(resolve(loss.g)(zeros, zeros)))
