@@ -193,7 +193,7 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    default=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "defaults (" + ", ".join(f"{name}: `{f'train {default_run_flags(name)}'.strip()}`"
+                        "defaults (" + ", ".join(f"{name}: `{('train ' + default_run_flags(name)).strip()}`"
                                                  for name in DEFAULT_RUNS) + ") and of these presets, "
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")

@@ -72,11 +72,14 @@ class Penalty:
 
 _BF16 = {"mixed_precision": True}
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in this
-# machine's tutorial-loop epochs (bench 2026-11-30): mlp 100 = 7.3, cgan 24 = 11.4 (12.35 with R2, in a bench that
-# put mlp at 7.98), self_cgan 14 = 7.7 (its
-# clusterings of 60,000 digits included; 14: the epochs its recipe reached in the search's 18-minute trial, and
-# R3GAN's loss and penalties won that search and its confirmation on three seeds: docs/tuning.md; on the cGAN,
-# one 24-epoch run each, they beat ns + R1 + dropout 0.3 too: FD 2.83 against 3.10, accuracy 0.990 against 0.979).
+# machine's tutorial-loop epochs (bench 2026-11-30):
+# - mlp 100 = 7.3;
+# - cgan 24 = 12.35 with its rpgan + R1 + R2, in a bench that put mlp at 7.98 (ns + R1 alone: 11.4);
+# - self_cgan 14 = 7.7, its clusterings of 60,000 digits included. 14 is the epochs its recipe reached in the
+#   search's 18-minute trial.
+# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/tuning.md).
+# On the cGAN, one 24-epoch run each, they beat ns + R1 + dropout 0.3 too: FD 2.83 against 3.10, accuracy 0.990
+# against 0.979.
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k
 #              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters bf16 steps per call
 DCGAN = recipe("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, False, 1)
