@@ -7,6 +7,7 @@ import dataclasses
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from gan_mnist.config import (
@@ -176,8 +177,9 @@ def _parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="training speed (images/s) of each model vs the TensorFlow tutorial's loop",
                        description="Time a fixed number of training steps after a warm-up (median of --repeats "
-                                   "windows), for the TensorFlow DCGAN tutorial's loop and for each model with "
-                                   "default and with speed settings.")
+                                   "windows), for the TensorFlow DCGAN tutorial's loop and for each model in each "
+                                   "precision the device has kernels for and with its speed settings. The first "
+                                   "line names the device and what --mixed-precision auto picks there, and why.")
     b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
                    help="architectures to time (default all)")
     b.add_argument("--batch-size", type=_positive_int, default=256, help="batch size of our setups (default 256, the "
@@ -198,6 +200,10 @@ def _parser() -> argparse.ArgumentParser:
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    b.add_argument("--check-device", action="store_true",
+                   help="only check this machine (a GPU's name and compute capability, or the CPU's instruction "
+                        "set): what auto picks and why, images/s of the default's step in float32 and each 16-bit "
+                        "precision the device has, and one epoch of the default on --limit images")
 
     u = sub.add_parser("tune", help="search recipes with Optuna for the best FD in a training-time budget",
                        description="Hyperparameter search (Optuna: TPE sampler, margin pruner) over architecture, "
@@ -435,24 +441,29 @@ def _train_evaluator(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
-    from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
+    from gan_mnist.experiments.bench import default_setups, device_check, device_header, preset_setups, run_benchmark
     from gan_mnist.run.data import load_training_data
 
     images, labels = load_training_data(args.data, args.limit)
     if args.batch_size > len(images):
         raise GanMnistError(f"--batch-size {args.batch_size} is larger than --limit {len(images)}")
-    setups = default_setups(tuple(args.models), args.batch_size)
-    table = run_benchmark(images, labels, setups, args.steps, args.warmup, args.repeats,
-                          progress=None if args.json else lambda m: print(m, file=sys.stderr, flush=True),
-                          train_setups=preset_setups(tuple(args.presets)) if args.presets else None)
+    header = device_header()
+    print(json.dumps(header) if args.json else f"device: {header['device']}\nauto picks {header['auto']}: "
+          f"{header['why']}\n", flush=True)
+    progress = None if args.json else lambda m: print(m, file=sys.stderr, flush=True)
+    if args.check_device:
+        table = device_check(images, labels, args.steps, args.warmup, args.repeats, progress=progress)
+    else:
+        table = run_benchmark(images, labels, default_setups(tuple(args.models), args.batch_size), args.steps,
+                              args.warmup, args.repeats, progress=progress,
+                              train_setups=preset_setups(tuple(args.presets)) if args.presets else None)
     if args.json:
         for name, row in table.iterrows():
             values = {k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in row.items()}
             print(json.dumps({"setup": name, **values}))
     else:
         print(table.round({"images_per_s": 0, "s_per_epoch": 1, "epoch_overhead_s": 2, "vs_tutorial": 2,
-                       "run_tl_epochs": 1})
-              .to_markdown())
+                           "run_tl_epochs": 1, "seconds": 1}).to_markdown())
 
 
 def _tune(args: argparse.Namespace) -> None:
@@ -485,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code (2 for bad input or a file system that refuses, 3 for a diverged run or a
     generator that draws NaN: a one-line message, no traceback)."""
     args = _parser().parse_args(argv)
+    # our warnings (a slow precision, a checkpoint skipped) as one line each, without the source line
+    warnings.formatwarning = lambda message, category, *rest, **kw: f"warning: {message}\n"
     try:
         commands = {"train": _train, "sample": _sample, "evaluate": _evaluate, "compare": _compare,
                     "train-evaluator": _train_evaluator, "bench": _bench, "tune": _tune}

@@ -19,6 +19,8 @@ from gan_mnist.recipes import (
     penalty_names,
 )
 from gan_mnist.run.directory import atomic_write_bytes
+from gan_mnist.run.precision import CHOICES as PRECISIONS
+from gan_mnist.run.precision import LEGACY as LEGACY_PRECISIONS
 
 MODELS = tuple(ARCHITECTURES)
 DATASETS = ("mnist", "fashion_mnist")
@@ -27,6 +29,8 @@ CONDITIONAL_MODELS = tuple(name for name, arch in ARCHITECTURES.items()
                            if arch.conditional and not arch.defaults["clusters"])
 # the groups a saved config.json is written in, in that order
 GROUPS = ("recipe", "optimiser", "data", "outputs", "speed")
+# config.json's record of how the run ran on its device (the groups hold what was asked); never read as config
+RAN = "ran"
 
 
 def model_default(model: str, field: str):
@@ -42,11 +46,11 @@ CLASSIC_RECIPE = {"loss": "ns", "penalty": NO_PENALTY, "penalty_every": 1, "spec
 PRESETS = {
     # the TensorFlow DCGAN tutorial: its architecture, Adam 1e-4 (beta_1 0.9), batch 256, float32, 50 epochs
     "tutorial": {"model": "dcgan", "epochs": 50, "batch_size": 256, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                 "beta_1": 0.9, "width": 1.0, "mixed_precision": False, "steps_per_execution": 1, **CLASSIC_RECIPE},
+                 "beta_1": 0.9, "width": 1.0, "mixed_precision": "off", "steps_per_execution": 1, **CLASSIC_RECIPE},
     # the MLP GAN, the best of the classic recipes in 8 tutorial-loop epochs (docs/recipes.md): 100 epochs;
     # 10 steps per compiled call saves the per-step Python round trip of its tiny steps
     "fast": {"model": "mlp", "epochs": 100, "batch_size": 128, "g_learning_rate": 2e-4, "d_learning_rate": 2e-4,
-             "beta_1": 0.5, "width": 1.0, "mixed_precision": False, "steps_per_execution": 10, **CLASSIC_RECIPE},
+             "beta_1": 0.5, "width": 1.0, "mixed_precision": "off", "steps_per_execution": 10, **CLASSIC_RECIPE},
     # WGAN-GP as Gulrajani et al. train it: 5 critic steps per generator step, Adam 1e-4 (0, 0.9), lambda 10
     "wgan-gp": {"loss": "wgan", "penalty": "gp", "gamma": 10.0, "penalty_every": 1, "n_critic": 5, "batch_size": 160,
                 "g_learning_rate": 1e-4, "d_learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
@@ -62,18 +66,21 @@ def default_run_flags(name: str) -> str:
     return " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
 
 
-def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None):
+def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None,
+           legacy: dict | None = None):
     """A TrainConfig field with what the CLI and config.json need: its group, help text, flag name (default: the
-    field's name with dashes), choices. The CLI appends the default to the help (cli._config_flags)."""
+    field's name with dashes), choices, and `legacy`: booleans that older records hold, mapped to today's values.
+    The CLI appends the default to the help (cli._config_flags)."""
     return dataclasses.field(default=default, metadata={"group": group, "help": help, "flag": flag,
-                                                        "choices": choices, "metavar": metavar})
+                                                        "choices": choices, "metavar": metavar, "legacy": legacy})
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one training run. The defaults are the recipe the search of docs/tuning.md chose for 8
     tutorial-loop epochs: the self-conditioned cGAN (30 clusters of D's features) with R3GAN's loss and penalties
-    (rpgan, lazy R1 + R2), an EMA generator, bfloat16; `model="cgan"` brings its own (the same loss and penalties,
+    (rpgan, lazy R1 + R2), an EMA generator, the precision the device runs fastest (`mixed_precision="auto"`,
+    run.precision); `model="cgan"` brings its own (the same loss and penalties,
     24 epochs for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (loss,
@@ -133,9 +140,11 @@ class TrainConfig:
     eval_every: int | None = _field(None, "outputs", "add quality metrics (fd, precision/recall, mnist_score, "
                                     "coverage) to the history every K epochs and keep best.keras (MNIST only)")
     eval_samples: int = _field(2000, "outputs", "samples per evaluation")
-    # speed: settings that change how fast, never what is computed (bfloat16 aside)
-    mixed_precision: bool | None = _field(None, "speed", "compute in bfloat16, keep float32 weights (faster on CPUs "
-                                          "with AVX-512 BF16 and on GPUs)")
+    # speed: settings that change how fast, never what is computed (16-bit arithmetic aside)
+    mixed_precision: str | None = _field(None, "speed", "compute in 16 bits, keep float32 weights: auto picks per "
+                                         "device (bf16 on CPUs with AVX512_BF16 or AMX and on GPUs of compute "
+                                         "capability 8.0+, fp16 with loss scaling on 7.x GPUs, off = float32 "
+                                         "elsewhere)", choices=PRECISIONS, legacy=LEGACY_PRECISIONS)
     steps_per_execution: int | None = _field(None, "speed", "training steps per compiled call; the progress bar "
                                              "updates that often")
     deterministic: bool = _field(True, "speed", "TF op determinism: the same seed gives the same history and "
@@ -176,6 +185,8 @@ class TrainConfig:
             object.__setattr__(self, "gamma", shared)
         if self.dataset not in DATASETS:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.mixed_precision not in PRECISIONS:
+            raise GanMnistError(f"mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}")
         for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
                      "eval_samples", "steps_per_execution", "penalty_every", "n_critic", "recluster_every"):
             value = getattr(self, name)
@@ -270,9 +281,11 @@ class TrainConfig:
         return {group: {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                         if f.init and f.metadata["group"] == group} for group in GROUPS}
 
-    def save(self, path: str | Path) -> None:
-        """Write the config as pretty JSON in its groups (atomically: a crash never leaves half a config)."""
-        atomic_write_bytes(path, (json.dumps(self.grouped(), indent=2) + "\n").encode())
+    def save(self, path: str | Path, ran: dict | None = None) -> None:
+        """Write the config as pretty JSON in its groups (atomically: a crash never leaves half a config), with
+        `ran` (how the device ran it, e.g. the precision `auto` picked) as one more object that loading skips."""
+        record = {**self.grouped(), **({RAN: ran} if ran else {})}
+        atomic_write_bytes(path, (json.dumps(record, indent=2) + "\n").encode())
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
@@ -295,7 +308,8 @@ class TrainConfig:
 def fields_from(data: dict) -> dict:
     """TrainConfig fields of a saved record, flat or in its groups, type-checked. A record's null penalty, written
     before "none" was the spelling of no penalty, means none (in a record, penalties are always resolved)."""
-    if data and set(data) <= set(GROUPS):  # grouped, as `save` writes it: flatten
+    if data and set(data) <= {*GROUPS, RAN}:  # grouped, as `save` writes it (with its record of what ran): flatten
+        data = {group: fields for group, fields in data.items() if group != RAN}
         if not all(isinstance(group, dict) for group in data.values()):
             raise GanMnistError(f"each group ({', '.join(GROUPS)}) must be a JSON object of config fields")
         data = {name: value for group in data.values() for name, value in group.items()}
@@ -352,6 +366,9 @@ def check_types(fields: dict) -> dict:
     checked = {}
     for name, value in fields.items():
         allowed = FIELD_TYPES[name]
+        legacy = TrainConfig.__dataclass_fields__[name].metadata["legacy"]
+        if legacy and type(value) is bool:  # a record written when the field was a boolean
+            value = legacy[value]
         if value is None and type(None) in allowed:
             checked[name] = value
             continue

@@ -37,11 +37,12 @@ class GAN(keras.Model):
         self.ema_half_life, self.ema_rampup = ema_half_life, ema_rampup
         self.conditional = is_conditional(generator)  # the networks take labels (true ones, or clusters)
         self.clusters = None  # a clustering.Clusters when self-conditioned: its labels feed the conditional networks
+        self.precision = None  # the run.precision.Precision build_gan built it in
         self.latent_dim = int(generator.inputs[0].shape[-1])
         # noise is drawn from a seeded, checkpointable generator, not from global state
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty")}
+                         for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "skipped")}
         # both networks arrive built; without this, fit() under a tf.distribute strategy would try to build the
         # GAN by calling it on a batch of real images, which are not generator input
         self.built = True
@@ -72,9 +73,16 @@ class GAN(keras.Model):
         self.n_critic = int(n_critic)
 
     @property
+    def loss_scaled(self) -> bool:
+        """Whether the optimizers scale the losses (float16): they then skip steps whose gradients overflow."""
+        return isinstance(self.d_optimizer, keras.optimizers.LossScaleOptimizer)
+
+    @property
     def metrics(self):
-        # listed here so fit() resets them every epoch; d_penalty only where there is a penalty
-        return [t for name, t in self.trackers.items() if name != "d_penalty" or self.penalty_fn is not None]
+        # listed here so fit() resets them every epoch; d_penalty only where there is a penalty, skipped (the share
+        # of optimizer updates a loss-scaled run skipped for overflowing gradients) only where losses are scaled
+        shown = {"d_penalty": self.penalty_fn is not None, "skipped": self.loss_scaled}
+        return [t for name, t in self.trackers.items() if shown.get(name, True)]
 
     def call(self, inputs, training: bool = False):
         """Generate images (B, 28, 28, 1) in [-1, 1] from noise (B, latent_dim), or [noise, labels (B,)]."""
@@ -133,7 +141,7 @@ class GAN(keras.Model):
         with_labels = self._with_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
             fake_images = self.generator(with_labels(z), training=True)
-            # under mixed precision the logits are bfloat16: take the losses in float32
+            # under mixed precision the logits are 16-bit: take the losses in float32
             real_logits = ops.cast(self.discriminator(with_labels(real_images), training=True), "float32")
             fake_logits = ops.cast(self.discriminator(with_labels(fake_images), training=True), "float32")
             g_loss = self.g_loss_fn(real_logits, fake_logits)
@@ -141,13 +149,20 @@ class GAN(keras.Model):
             with g_tape.stop_recording():  # the penalty concerns D only
                 penalty = self._penalty(real_images, fake_images, labels)
             # replicas' gradients are summed: weighting each replica's batch mean by its share of the global
-            # batch makes the sum the gradient of the global batch mean, as on one device
-            g_scaled, d_scaled = g_loss * share, (d_loss + penalty) * share
+            # batch makes the sum the gradient of the global batch mean, as on one device; under float16 the
+            # optimizers scale the losses up (and the gradients back down), else scale_loss changes nothing
+            g_scaled = self.g_optimizer.scale_loss(g_loss * share)
+            d_scaled = self.d_optimizer.scale_loss((d_loss + penalty) * share)
+        skipped = 0.0
         if train_generator:
             g_vars = self.generator.trainable_variables
-            self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars, strict=True))
+            g_grads = g_tape.gradient(g_scaled, g_vars)
+            self.g_optimizer.apply_gradients(zip(g_grads, g_vars, strict=True))
+            skipped += self._skipped(self.g_optimizer, g_grads)
         d_vars = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars, strict=True))
+        d_grads = d_tape.gradient(d_scaled, d_vars)
+        self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
+        skipped += self._skipped(self.d_optimizer, d_grads)
         if train_generator and self.ema_generator is not None:
             # the global batch: under a strategy each replica holds `share` of it
             global_batch = ops.cast(batch_size, "float32") / share
@@ -159,17 +174,28 @@ class GAN(keras.Model):
             "d_real_acc": ops.mean(ops.cast(real_logits > 0, "float32")),
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
             "d_penalty": penalty,
+            "skipped": skipped,  # updates skipped in this step (0, 1 or 2)
         }, batch_size
+
+    @staticmethod
+    def _skipped(optimizer, grads):
+        """1.0 when a loss-scaling optimizer skips this update (a gradient overflowed float16), else 0.0."""
+        if not isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            return 0.0
+        return ops.cast(ops.logical_not(optimizer.check_finite(grads)), "float32")
 
     def train_step(self, data):
         real_images, labels = data if self.conditional else (data, None)
         total = ops.shape(real_images)[0]
         # n_critic equal slices (the config makes batch_size divisible and the dataset drops a ragged last batch):
         # the first n_critic - 1 update the discriminator alone, the last both networks
+        skipped = 0.0
         for i in range(self.n_critic):
             lo, hi = i * total // self.n_critic, (i + 1) * total // self.n_critic
             values, batch_size = self._step(real_images[lo:hi], None if labels is None else labels[lo:hi],
                                             train_generator=i == self.n_critic - 1)
+            skipped += values["skipped"]
+        values["skipped"] = skipped / (self.n_critic + 1)  # of the batch's n_critic + 1 updates
         for tracker in self.metrics:
             # weighted by images, so the epoch means are per-image means however batches are split
             tracker.update_state(values[tracker.name], sample_weight=batch_size)

@@ -41,11 +41,12 @@ class Architecture:
 
 
 def recipe(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
-           d_dropout: float, penalty: str, clusters: int, bf16: bool, steps: int) -> dict:
-    """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate)."""
+           d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
+    """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
+    a run.precision.CHOICES value)."""
     return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
                 width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, clusters=clusters,
-                mixed_precision=bf16, steps_per_execution=steps)
+                mixed_precision=precision, steps_per_execution=steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +71,6 @@ class Penalty:
     about: str = ""
 
 
-_BF16 = {"mixed_precision": True}
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in this
 # machine's tutorial-loop epochs (bench 2026-11-30):
 # - mlp 100 = 7.3;
@@ -80,41 +80,41 @@ _BF16 = {"mixed_precision": True}
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/tuning.md).
 # On the cGAN, one 24-epoch run each, they beat ns + R1 + dropout 0.3 too: FD 2.83 against 3.10, accuracy 0.990
 # against 0.979.
-# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k
-#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters bf16 steps per call
-DCGAN = recipe("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, False, 1)
-MLP = recipe("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, False, 10)
-CGAN = recipe("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, True, 1)
-SELF_CGAN = recipe("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, True, 1)
-CONV = recipe("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, True, 1)
-RESIZE = recipe("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, True, 1)
+# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
+# precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
+# than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
+#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters precision steps per call
+DCGAN = recipe("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
+MLP = recipe("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
+CGAN = recipe("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
+SELF_CGAN = recipe("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
+CONV = recipe("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
+RESIZE = recipe("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
 
 _NETS = "gan_mnist.networks."
 ARCHITECTURES = {
     "dcgan": Architecture(_NETS + "dcgan:build_dcgan_generator", _NETS + "dcgan:build_dcgan_discriminator", False,
-                          DCGAN, speed=_BF16,
+                          DCGAN,
                           about="the TensorFlow tutorial's: transposed convolutions, batch norm; D with dropout"),
     "mlp": Architecture(_NETS + "mlp:build_mlp_generator", _NETS + "mlp:build_mlp_discriminator", False, MLP,
                         speed={"steps_per_execution": 10},
                         about="the classic Keras GAN: fully connected, 1.5M + 0.5M weights, cheapest per image"),
     "cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True, CGAN,
-                         speed=_BF16,
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
-                              SELF_CGAN, speed=_BF16,
+                              SELF_CGAN,
                               about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
                                     "clusters of D's features instead of labels, unconditional (see --clusters); "
                                     "R3GAN's rpgan loss with R1 + R2, no dropout"),
     "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
-                         speed=_BF16,
                          about="the conditional DCGAN's networks without labels (1.2 M + 0.2 M weights); D without "
                                "dropout, for gradient penalties"),
     "resize": Architecture(_NETS + "resize:build_resize_generator", _NETS + "resize:build_plain_discriminator",
-                           False, RESIZE, speed=_BF16,
+                           False, RESIZE,
                            about="resize + convolution upsampling (no checkerboards); D without batch norm or "
                                  "dropout, for gradient penalties"),
     "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
-                                _NETS + "resize:build_projection_discriminator", True, RESIZE, speed=_BF16,
+                                _NETS + "resize:build_projection_discriminator", True, RESIZE,
                                 about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
                                       "2018)"),
 }

@@ -114,12 +114,29 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
     if not zipfile.is_zipfile(path):
         raise GanMnistError(f"could not load generator {path}: not a .keras file (a .keras file is a zip archive)")
     try:
-        return keras.models.load_model(path, compile=False)  # safe_mode: no Lambda bytecode, no arbitrary objects
+        generator = keras.models.load_model(path, compile=False)  # safe_mode: no Lambda bytecode, no arbitrary objects
     except Exception as e:  # Keras raises many types, with config dumps, for a damaged file: one line of it
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         first = first if len(first) <= 200 else first[:200] + "…"
         raise GanMnistError(f"could not load generator {path}: damaged or not a Keras model ({type(e).__name__}: "
                             f"{first})") from None
+    return runnable_here(generator)
+
+
+# a layer's compute dtype -> the run.precision policy that computes in it
+_POLICY_OF = {"bfloat16": "bf16", "float16": "fp16"}
+
+
+def runnable_here(generator: keras.Model) -> keras.Model:
+    """`generator` as it can run on this device: itself, or when it computes in a 16-bit type this device has no
+    kernels for (a bfloat16 generator on an AVX2 CPU, where oneDNN crashes), a float32 copy with the same weights."""
+    from gan_mnist.run.export import all_layers, float32_copy
+    from gan_mnist.run.precision import detect, supported
+
+    dtypes = {layer.compute_dtype for layer in all_layers(generator) if not isinstance(layer, keras.Model)}
+    if all(_POLICY_OF.get(dtype, "off") in supported(detect()) for dtype in dtypes):
+        return generator
+    return float32_copy(generator)
 
 
 def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0, labels=None) -> Path:

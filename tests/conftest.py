@@ -58,6 +58,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 TINY = TrainConfig(model="mlp", epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
 
 
+def runs_here(policy: str) -> bool:
+    """Whether this machine trains in precision `policy` (run.precision refuses bf16 where oneDNN has no bfloat16
+    kernels, and on GPUs before compute capability 8.0)."""
+    from gan_mnist.errors import GanMnistError
+    from gan_mnist.run.precision import choose, detect
+
+    try:
+        choose(policy, detect())
+    except GanMnistError:
+        return False
+    return True
+
+
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     path = os.environ.get("GAN_MNIST_DATA")

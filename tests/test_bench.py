@@ -2,39 +2,16 @@
 
 import json
 
-import keras
 import numpy as np
 import pytest
 
-from gan_mnist import TrainConfig, generate, load_generator
+from gan_mnist import TrainConfig
 from gan_mnist.config import PRESETS
 from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
 from gan_mnist.run.data import make_dataset
+from gan_mnist.run.precision import detect, supported
 from gan_mnist.run.training import build_gan
 from tests.conftest import run_cli
-
-
-@pytest.mark.parametrize("model", ["dcgan", "cgan"])
-def test_mixed_precision_trains_in_bfloat16_and_keeps_float32_weights(small_images, small_labels, model, tmp_path):
-    # an absolute loss: under rpgan (cgan's default) D's logit bias gets no gradient (tests/test_gan.py)
-    gan = build_gan(TrainConfig(model=model, loss="ns", mixed_precision=True, batch_size=32, latent_dim=16))
-    assert keras.config.dtype_policy().name == "float32", "the global policy must be restored after building"
-    convs = [la for la in gan.generator._flatten_layers() if isinstance(la, keras.layers.Conv2DTranspose)]
-    assert convs and all(la.compute_dtype == "bfloat16" for la in convs)
-    before = [w.numpy().copy() for w in gan.generator.trainable_weights + gan.discriminator.trainable_weights]
-    labels = small_labels[:64] if gan.conditional else None
-    history = gan.fit(make_dataset(small_images[:64], 32, labels=labels), epochs=1, verbose=0, shuffle=False)
-    after = gan.generator.trainable_weights + gan.discriminator.trainable_weights
-    assert all(w.dtype == "float32" for w in after)
-    assert all(not np.allclose(a, b.numpy()) for a, b in zip(before, after, strict=True))
-    assert np.isfinite(history.history["d_loss"][0]) and np.isfinite(history.history["g_loss"][0])
-    # samples come back as float32 in [-1, 1], also from a saved and reloaded generator
-    path = tmp_path / "g.keras"
-    gan.generator.save(path)
-    for generator in (gan.generator, load_generator(path)):
-        images = generate(generator, 20, seed=1, labels=7 if gan.conditional else None)
-        assert images.dtype == np.float32 and images.shape == (20, 28, 28, 1)
-        assert images.min() >= -1 and images.max() <= 1
 
 
 def test_steps_per_execution_runs_every_step(small_images):
@@ -62,9 +39,13 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     np.testing.assert_allclose(timed["s_per_epoch"], 60_000 / timed["images_per_s"])
     # the train() row counts the work between epochs (frames, GIF, plots, checkpoints), which fit() alone skips
     assert table.loc["train() mlp", "epoch_overhead_s"] > 0 and table["epoch_overhead_s"].iloc[:3].isna().all()
-    assert set(default_setups(("dcgan",))) == {"dcgan float32", "dcgan bf16"}
-    cgan = default_setups(("cgan",))  # (the cGAN's default is bfloat16: its float32 row must still be float32)
-    assert not cgan["cgan float32"].mixed_precision and cgan["cgan bf16"].mixed_precision
+    # a row per precision the device has kernels for, float32 first, and one with the architecture's speed settings
+    assert list(default_setups(("mlp",), policies=("off", "bf16"))) == ["mlp float32", "mlp bf16",
+                                                                         "mlp steps_per_execution=10"]
+    cgan = default_setups(("cgan",), policies=("off", "fp16", "bf16"))  # (the cGAN's default is auto)
+    assert [c.mixed_precision for c in cgan.values()] == ["off", "fp16", "bf16"]
+    here = default_setups(("cgan",))
+    assert list(here)[0] == "cgan float32" and [c.mixed_precision for c in here.values()] == list(supported(detect()))
     assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model mlp",
                                     *(f"train() --preset {name}" for name in PRESETS)}
     # a train() row also gives the whole run in tutorial-loop epochs: its epochs x its share of a tutorial epoch

@@ -183,7 +183,7 @@ def test_a_flag_sets_its_config_field(name):
     from gan_mnist.config import flag
 
     value = {"batch_size": 64, "g_learning_rate": 3e-4, "penalty": "r1,r2", "spectral_norm": True, "limit": 500,
-             "model": "cgan", "clusters": 12, "mixed_precision": False, "ema_rampup": 0.1}[name]
+             "model": "cgan", "clusters": 12, "mixed_precision": "fp16", "ema_rampup": 0.1}[name]
     base = ["--model", "resize_proj"] if name == "clusters" else []
     option = ([flag(name)] if value is True else [f"--no-{flag(name)[2:]}"] if value is False
               else [flag(name), str(value)])
@@ -211,7 +211,7 @@ def test_config_command_is_the_shortest_train_command_that_gives_the_config():
     from gan_mnist.experiments.leaderboard import config_command
 
     searched = TrainConfig(model="self_cgan", loss="rpgan", penalty="r1,r2", d_dropout=0.0, epochs=14,
-                           g_learning_rate=1e-4, mixed_precision=False, batch_size=256)
+                           g_learning_rate=1e-4, mixed_precision="off", batch_size=256)
     for config in (TrainConfig(), TrainConfig(model="cgan", penalty="gp"), searched):
         argv = shlex.split(config_command(config, "runs/x"))
         assert argv[:4] == ["python", "-m", "gan_mnist", "train"] and argv[-2:] == ["--out", "runs/x"]
@@ -219,7 +219,7 @@ def test_config_command_is_the_shortest_train_command_that_gives_the_config():
     assert config_command(TrainConfig(), "runs/x") == "python -m gan_mnist train --out runs/x"
     assert config_command(TrainConfig(model="cgan", penalty="gp"), "d") == \
         "python -m gan_mnist train --model cgan --penalty gp --out d"  # gp's own weight comes with it
-    assert "--no-mixed-precision" in config_command(searched)
+    assert "--mixed-precision off" in config_command(searched)
 
 
 def _documented_commands() -> list[str]:

@@ -13,7 +13,8 @@ from gan_mnist.errors import GanMnistError
     [({"epochs": 0}, "epochs must be a positive"), ({"batch_size": -1}, "batch_size"),
      ({"model": "vae"}, "unknown model"), ({"dataset": "cifar"}, "unknown dataset"), ({"limit": 0}, "limit"),
      # types are checked, not coerced: a non-empty string would be True, "2" would fail deep inside Keras
-     ({"mixed_precision": "false"}, "mixed_precision must be a boolean"), ({"deterministic": 1}, "a boolean"),
+     ({"mixed_precision": "half"}, "mixed_precision must be one of auto, bf16, fp16, off"),
+     ({"mixed_precision": 1}, "mixed_precision must be a string"), ({"deterministic": 1}, "a boolean"),
      ({"width": "2"}, "width must be a number"), ({"g_learning_rate": float("nan")}, "a number \\(finite\\)"),
      ({"epochs": 2.0}, "epochs must be an integer"), ({"model": ["mlp"]}, "model must be a string"),
      ({"seed": 2**70}, "seed is out of range")],
@@ -29,7 +30,7 @@ def test_optimizer_defaults_follow_the_model():
     # the default recipe: the self-conditioned cGAN with R3GAN's loss and penalties, no dropout, an EMA generator
     default = TrainConfig()
     assert (default.model, default.loss, default.penalty, default.gamma) == ("self_cgan", "rpgan", "r1,r2", 0.05)
-    assert (default.clusters, default.d_dropout, default.ema_kimg, default.mixed_precision) == (30, 0.0, 10.0, True)
+    assert (default.clusters, default.d_dropout, default.ema_kimg, default.mixed_precision) == (30, 0.0, 10.0, "auto")
     assert (default.epochs, default.steps_per_execution, default.batch_size) == (14, 1, 128)
     # the loss is the architecture's too, and follows a new model unless given
     assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "rpgan"
@@ -38,12 +39,12 @@ def test_optimizer_defaults_follow_the_model():
     resize = TrainConfig(model="resize")
     assert (resize.g_learning_rate, resize.beta_1, resize.beta_2, resize.width) == (2e-4, 0.5, 0.99, 0.5)
     assert resize.d_scale == 3.0  # its discriminator sized to its generator
-    assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == (True, 40, "r1", 4)
+    assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == ("auto", 40, "r1", 4)
     cgan = TrainConfig(model="cgan")
-    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, True, 24)
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, "auto", 24)
     assert TrainConfig(model="cgan", penalty="none").penalty == "none"
     assert TrainConfig(model="cgan", penalty=None).penalty == "r1,r2"  # None: the architecture's
-    assert TrainConfig(model="dcgan").width == 1.0 and not TrainConfig(model="dcgan").mixed_precision
+    assert TrainConfig(model="dcgan").width == 1.0 and TrainConfig(model="mlp").mixed_precision == "off"
     mlp = TrainConfig(model="mlp")
     assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)
     assert TrainConfig(model="mlp", beta_1=0.9).beta_1 == 0.9
@@ -56,8 +57,8 @@ def test_optimizer_defaults_follow_the_model():
     assert TrainConfig(model="mlp", penalty="none").replace(model="cgan").penalty == "none"
     assert TrainConfig(model="cgan").replace(penalty="gp").gamma == 10.0  # an unset weight follows the penalty
     assert TrainConfig(model="cgan", gamma=0.2).replace(penalty="r2").gamma == 0.2
-    resized = TrainConfig(model="resize").replace(model="dcgan")  # width 0.5 and bfloat16 were resize's defaults
-    assert (resized.width, resized.mixed_precision, resized.beta_2, resized.epochs) == (1.0, False, 0.999, 50)
+    resized = TrainConfig(model="resize").replace(model="mlp")  # width 0.5 and auto precision were resize's defaults
+    assert (resized.width, resized.mixed_precision, resized.beta_2, resized.epochs) == (1.0, "off", 0.999, 100)
     kept = TrainConfig(g_learning_rate=3e-4).replace(model="cgan", beta_1=0.8)
     assert (kept.g_learning_rate, kept.d_learning_rate, kept.beta_1) == (3e-4, 2e-4, 0.8)
     assert TrainConfig.preset("tutorial").replace(seed=3).g_learning_rate == 1e-4
@@ -111,7 +112,8 @@ def test_config_json_is_written_in_groups_and_read_back(tmp_path):
     saved = json.loads((tmp_path / "config.json").read_text())
     assert list(saved) == list(GROUPS)
     assert saved["recipe"]["model"] == "cgan" and saved["optimiser"]["epochs"] == 24
-    assert saved["data"]["seed"] == 3 and saved["outputs"]["eval_every"] == 2 and saved["speed"]["mixed_precision"]
+    assert saved["data"]["seed"] == 3 and saved["outputs"]["eval_every"] == 2
+    assert saved["speed"]["mixed_precision"] == "auto"
     assert TrainConfig.load(tmp_path / "config.json") == config
     # every field sits in exactly one group
     assert sorted(k for group in saved.values() for k in group) == sorted(config.to_dict())
@@ -136,3 +138,28 @@ def test_every_architecture_row_sets_every_field_it_decides():
         config = TrainConfig(model=name)
         assert {field: getattr(config, field) for field in ARCHITECTURE_FIELDS} == arch.defaults, name
         assert config.unset >= set(ARCHITECTURE_FIELDS)
+
+
+@pytest.mark.parametrize("old, new", [(True, "bf16"), (False, "off")])
+def test_records_from_when_mixed_precision_was_a_boolean_still_load(old, new, tmp_path):
+    import json
+
+    config = TrainConfig(model="cgan", seed=1)
+    record = {**config.grouped(), "speed": {**config.grouped()["speed"], "mixed_precision": old}}
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert TrainConfig.load(tmp_path / "config.json") == config.replace(mixed_precision=new)
+    (tmp_path / "preset.json").write_text(json.dumps({"mixed_precision": old}))  # a preset file, flat
+    from gan_mnist.config import read_fields
+
+    assert read_fields(tmp_path / "preset.json") == {"mixed_precision": new}
+    assert TrainConfig(mixed_precision=old).mixed_precision == new  # and in Python
+
+
+def test_config_json_keeps_what_ran_beside_what_was_asked_and_loads_without_it(tmp_path):
+    import json
+
+    config = TrainConfig(model="cgan")
+    config.save(tmp_path / "config.json", ran={"mixed_precision": "off", "why": "no bf16 here", "device": "CPU"})
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["speed"]["mixed_precision"] == "auto" and saved["ran"]["mixed_precision"] == "off"
+    assert TrainConfig.load(tmp_path / "config.json") == config

@@ -73,8 +73,8 @@ def test_two_replicas_take_the_same_steps_as_one_device(recipe):
 # batch norm, dropout and labels under the strategy; the checkpoint does not care how many devices resume it
 @pytest.mark.slow
 @pytest.mark.parametrize("model, resume_devices, recipe", [
-    # the default recipe (lazy R1, EMA, bf16) plus spectral norm, hinge loss and two critic steps, resumed on one
-    # device (the cGAN case was dropped for CI time: the two-worker test below trains under a strategy too)
+    # the default recipe (lazy R1, EMA, auto precision) plus spectral norm, hinge loss and two critic steps, resumed
+    # on one device (the cGAN case was dropped for CI time: the two-worker test below trains under a strategy too)
     ("resize", 1, ["--spectral-norm", "--loss", "hinge", "--n-critic", 2]),
 ])
 def test_cli_trains_and_resumes_on_two_devices(model, resume_devices, recipe, tmp_path):

@@ -14,7 +14,7 @@ from gan_mnist.evaluation.metrics import conditional_accuracy
 
 @pytest.mark.slow
 def test_cgan_draws_the_digit_asked_for(tmp_path, mnist_path):
-    # `--model cgan`'s recipe (rpgan, lazy R1 + R2, no dropout, EMA, bfloat16) for 600 steps; its EMA generator
+    # `--model cgan`'s recipe (rpgan, lazy R1 + R2, no dropout, EMA, auto precision) for 600 steps; its EMA generator
     config = TrainConfig(model="cgan", epochs=3, batch_size=128, limit=25_600, seed=0)
     assert (config.loss, config.penalty) == ("rpgan", "r1,r2")
     result = train(config, tmp_path / "cgan", data_path=mnist_path, verbose=0)

@@ -11,6 +11,7 @@ from gan_mnist.objectives.penalties import r1, r2
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
 from gan_mnist.run.data import make_dataset
 from gan_mnist.run.training import build_gan
+from tests.conftest import runs_here
 
 
 def test_r1_sees_reals_r2_sees_fakes():
@@ -39,7 +40,8 @@ def test_r1_sees_reals_r2_sees_fakes():
 
 def _recipes_covering_every_entry():
     """Few enough configs that every architecture, loss and penalty appears in at least one, and spectral norm,
-    lazy penalties, n_critic > 1, bfloat16 and EMA each at least once. Grows with the tables by itself."""
+    lazy penalties, n_critic > 1, float16, bfloat16 (where this machine trains in it) and EMA each at least once.
+    Grows with the tables by itself."""
     archs, losses, penalties = list(ARCHITECTURES), list(LOSSES), [None, *PENALTIES, "r1,r2"]
     configs = []
     for i in range(max(len(archs), len(losses), len(penalties))):
@@ -47,7 +49,8 @@ def _recipes_covering_every_entry():
         spectral = i % 2 == 1 or (LOSSES[loss].lipschitz and "gp" not in penalty_names(penalty))
         configs.append(TrainConfig(model=archs[i % len(archs)], loss=loss, penalty=penalty, spectral_norm=spectral,
                                    penalty_every=2 if penalty and i % 3 == 0 else 1, n_critic=2 if i % 4 == 3 else 1,
-                                   mixed_precision=i % 3 == 2, ema_kimg=0.1 if i % 2 == 0 else 0.0,
+                                   mixed_precision=("off", "fp16", "bf16" if runs_here("bf16") else "off")[i % 3],
+                                   ema_kimg=0.1 if i % 2 == 0 else 0.0,
                                    batch_size=32, width=0.25, latent_dim=16, seed=i))
     return configs
 

@@ -11,7 +11,9 @@ from PIL import Image
 
 from gan_mnist import TrainConfig, generate, load_generator, train
 from gan_mnist.run.checkpoint import list_checkpoints
+from gan_mnist.sample import runnable_here
 from tests.conftest import run_cli
+from tests.conftest import runs_here as trains_here
 
 pytestmark = pytest.mark.slow  # child processes killed and resumed: minutes, not seconds
 
@@ -22,13 +24,17 @@ CONFIGS = {
     # one step per compiled call, so the kill lands mid-epoch (the MLP's default runs 10 per call)
     "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3,
                        steps_per_execution=1),
-    "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3),
+    # in float16 with loss scaling: the loss scales resume too (the MLP and the recipe below run in float32)
+    "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3,
+                        mixed_precision="fp16"),
     # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too
     "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
-                          epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3),
+                          epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3,
+                          mixed_precision="off"),
     # self-conditioned: clustered before epochs 1 and 3, so the resumed run (from epoch 3) clusters first thing
+    # and in bfloat16 where this machine trains in it (as bare `train` does on a CPU with native bfloat16)
     "selfcond": TrainConfig(model="cgan", clusters=4, recluster_every=2, epochs=EPOCHS, batch_size=64, limit=192,
-                            width=0.5, grid_size=2, seed=3),
+                            width=0.5, grid_size=2, seed=3, mixed_precision="bf16" if trains_here("bf16") else "off"),
 }
 
 # runs in a child process: trains the config in argv[1] into argv[2] and SIGKILLs itself where argv[3] says
@@ -75,7 +81,7 @@ def reference_runs(tmp_path_factory):
 def assert_same_run(out, reference) -> None:
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == list(range(1, EPOCHS + 1))  # every epoch exactly once
-    columns = [c for c in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "cluster_purity")
+    columns = [c for c in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "skipped", "cluster_purity")
                if c in reference.history]
     np.testing.assert_array_equal(history[columns].to_numpy(), reference.history[columns].to_numpy())
     frames = sorted(p.name for p in (out / "frames").iterdir())
@@ -85,9 +91,10 @@ def assert_same_run(out, reference) -> None:
         saved = np.load(list_checkpoints(out / "checkpoints")[-1])
         np.testing.assert_array_equal(saved["clusters.0000"], reference.gan.clusters.labels.numpy())
     labels = [0, 1, 2, 3] if reference.config.conditional else None
-    # generator.keras is the EMA generator where the run keeps one (the sampler), and so are the frames
+    # generator.keras is the EMA generator where the run keeps one (the sampler), and so are the frames; loaded, it
+    # computes in what this device has kernels for (a float16 one in float32 on most CPUs)
     np.testing.assert_array_equal(generate(load_generator(out / "generator.keras"), 4, seed=9, labels=labels),
-                                  generate(reference.gan.sampler, 4, seed=9, labels=labels))
+                                  generate(runnable_here(reference.gan.sampler), 4, seed=9, labels=labels))
 
 
 @pytest.mark.parametrize("model", sorted(CONFIGS))

@@ -8,6 +8,7 @@ that one window hit by a stall of the (shared) machine does not decide the resul
 from __future__ import annotations
 
 import statistics
+import tempfile
 import time
 
 import keras
@@ -19,6 +20,7 @@ from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, default_run_fla
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
 from gan_mnist.run.data import make_dataset
+from gan_mnist.run.precision import Device, auto_policy, detect, supported
 
 TUTORIAL_BATCH = 256
 
@@ -127,8 +129,6 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     restart; self-conditioned, plus its share of a clustering of `epoch_images` images), and from both the seconds
     one epoch of `epoch_images` images takes.
     """
-    import tempfile
-
     from gan_mnist.run.training import train
 
     clock = _EpochClock()
@@ -179,21 +179,57 @@ def live_view_seconds(epochs: int = 50, repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTORIAL_BATCH
-                   ) -> dict[str, TrainConfig]:
-    """Setups to time: each architecture (all by default) in float32 and with its speed settings
-    (`recipes.ARCHITECTURES[...].speed`, what this benchmark showed to help on a 2-core AVX-512 BF16 CPU)."""
+def policy_name(policy: str) -> str:
+    """A run.precision policy as a bench row names it: 'float32', 'bf16' or 'fp16'."""
+    return "float32" if policy == "off" else policy
+
+
+def default_setups(models: tuple[str, ...] | None = None, batch_size: int = TUTORIAL_BATCH,
+                   policies: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
+    """Setups to time: each architecture (all by default) in each precision the device has kernels for
+    (`policies`, default run.precision.supported: float32 first) and with its other speed settings
+    (`recipes.ARCHITECTURES[...].speed`), one step per call unless those say otherwise."""
     from gan_mnist.recipes import ARCHITECTURES
 
+    policies = policies or supported(detect())
     setups = {}
     for model in models or tuple(ARCHITECTURES):
-        # float32, one step per call: what the speed settings are measured against (some defaults turn them on)
-        plain = TrainConfig(model=model, batch_size=batch_size, mixed_precision=False, steps_per_execution=1)
-        setups[f"{model} float32"] = plain
+        plain = TrainConfig(model=model, batch_size=batch_size, mixed_precision="off", steps_per_execution=1)
+        for policy in policies:
+            setups[f"{model} {policy_name(policy)}"] = plain.replace(mixed_precision=policy)
         tuned = ARCHITECTURES[model].speed
-        label = " ".join("bf16" if k == "mixed_precision" else f"{k}={v}" for k, v in tuned.items())
-        setups[f"{model} {label}"] = plain.replace(**tuned)
+        if tuned:
+            setups[f"{model} " + " ".join(f"{k}={v}" for k, v in tuned.items())] = plain.replace(**tuned)
     return setups
+
+
+def device_header(device: Device | None = None) -> dict[str, str]:
+    """The device a bench runs on, what `--mixed-precision auto` picks there and why (run.precision)."""
+    device = device or detect()
+    policy, why = auto_policy(device)
+    return {"device": device.describe(), "auto": policy, "why": why}
+
+
+def device_check(images: np.ndarray, labels: np.ndarray, steps: int = 30, warmup: int = 5, repeats: int = 3,
+                 progress=print) -> pd.DataFrame:
+    """What a machine gets from the default (bare `train`): images/s of its fit() step in float32 and in each
+    16-bit policy the device has kernels for, then one epoch of `images` through train() as `auto` picks."""
+    from gan_mnist.run.training import train
+
+    rows = []
+    for name, config in default_setups((TrainConfig().model,), TrainConfig().batch_size).items():
+        if progress:
+            progress(f"timing {name} ...")
+        rows.append({"setup": f"fit() {name}", "images_per_s": fit_throughput(config, images, labels, steps,
+                                                                                warmup, repeats)})
+    if progress:
+        progress(f"one epoch of the default on {len(images)} images ...")
+    with tempfile.TemporaryDirectory() as out:
+        result = train(TrainConfig(epochs=1), out, images=images, verbose=0, live=False)
+    seconds = float(result.history["seconds"].iloc[0])  # its clustering included, as in every default run
+    rows.append({"setup": f"train() 1 epoch, auto = {policy_name(result.gan.precision.policy)}",
+                 "images_per_s": len(images) / seconds, "seconds": seconds})
+    return pd.DataFrame(rows).set_index("setup")
 
 
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:

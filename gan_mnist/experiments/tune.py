@@ -55,7 +55,7 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     """The search space: architecture (conditional ones self-conditioned on K clusters), loss, penalty and its
     weight, spectral norm, EMA, Adam for each network (TTUR), width, D's size and dropout, batch.
 
-    `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (bfloat16,
+    `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (precision,
     steps per execution) stay the architecture's defaults.
     """
     model = trial.suggest_categorical("model", ["mlp", "conv", "resize", "self_cgan", "resize_proj"])

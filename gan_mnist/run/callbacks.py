@@ -226,13 +226,26 @@ class StopOnNonFinite(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         # the logged losses are running means over the epoch, so one non-finite step keeps them non-finite
         losses = {k: float(v) for k, v in (logs or {}).items() if k in ("d_loss", "g_loss")}
-        bad = {k: v for k, v in losses.items() if not np.isfinite(v)}
+        bad = [f"{k}={v}" for k, v in losses.items() if not np.isfinite(v)]
+        # float16 loss scaling skips a step whose gradients overflow and halves the scale: expected now and then,
+        # and the weights stay finite; gradients that overflow even unscaled (scale < 1) are a diverged run
+        scales = {name: float(opt.dynamic_scale) for name, opt in _loss_scaled_optimizers(self.model)}
+        bad += [f"{name}_loss scale {scale:g} (gradients overflow float16 even unscaled)"
+                for name, scale in scales.items() if not scale >= MIN_LOSS_SCALE]
         if bad:
             kept = list_checkpoints(self.checkpoint_dir)
             where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
-            losses = ", ".join(f"{k}={v}" for k, v in bad.items())
-            raise TrainingDiverged(f"training diverged at epoch {self.epoch + 1}, step {batch + 1}: {losses}; "
+            raise TrainingDiverged(f"training diverged at epoch {self.epoch + 1}, step {batch + 1}: {', '.join(bad)}; "
                                    f"{where} (try lower learning rates)")
+
+
+MIN_LOSS_SCALE = 1.0  # below it, float16 gradients overflow without any scaling
+
+
+def _loss_scaled_optimizers(model) -> list[tuple[str, keras.optimizers.LossScaleOptimizer]]:
+    """(name, optimizer) of the model's loss-scaling optimizers (a float16 GAN's two; none otherwise)."""
+    return [(name[0], opt) for name in ("g_optimizer", "d_optimizer")
+            if isinstance(opt := getattr(model, name, None), keras.optimizers.LossScaleOptimizer) and opt.built]
 
 
 def save_generator(generator: keras.Model, path: str | Path) -> Path:

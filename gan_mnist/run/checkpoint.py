@@ -15,14 +15,21 @@ import numpy as np
 from gan_mnist.errors import GanMnistError
 from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files
 
+# groups a checkpoint may lack, or hold where the model has none: a float16 run's loss scales. A run resumed in
+# another precision starts their scale afresh, or leaves it behind
+OPTIONAL = ("g_scale", "d_scale")
+
 
 def _groups(gan) -> dict[str, list]:
     # order within each group is the models' own variable order, stable for a given architecture
     return {
         "g": gan.generator.variables,
         "d": gan.discriminator.variables,
-        "g_opt": gan.g_optimizer.variables,
-        "d_opt": gan.d_optimizer.variables,
+        # Adam's state (a loss-scaling optimizer's inner one), so checkpoints move between precisions
+        "g_opt": getattr(gan.g_optimizer, "inner_optimizer", gan.g_optimizer).variables,
+        "d_opt": getattr(gan.d_optimizer, "inner_optimizer", gan.d_optimizer).variables,
+        **{f"{name}_scale": [opt.step_counter, opt.dynamic_scale] for name, opt in
+           (("g", gan.g_optimizer), ("d", gan.d_optimizer)) if hasattr(opt, "inner_optimizer")},
         "seed": [gan.seed_generator.state],
         # the generator's moving average, when the run keeps one
         **({"ema": gan.ema_generator.variables} if gan.ema_generator is not None else {}),
@@ -65,7 +72,9 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
     if "epoch" not in arrays:
         raise GanMnistError(f"checkpoint {path} has no epoch counter")
     gan.build_optimizers()
-    for group, variables in _groups(gan).items():
+    groups = {group: variables for group, variables in _groups(gan).items()
+              if group not in OPTIONAL or any(k.startswith(group + ".") for k in arrays)}
+    for group, variables in groups.items():
         saved = sorted(k for k in arrays if k.startswith(group + "."))
         if len(saved) != len(variables):
             raise GanMnistError(
@@ -77,7 +86,7 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
             if len(arrays[key].shape) != len(expected) or any(
                     e is not None and s != e for s, e in zip(arrays[key].shape, expected, strict=True)):
                 raise GanMnistError(f"checkpoint {path}: {key} has shape {arrays[key].shape}, model expects {v.shape}")
-    for group, variables in _groups(gan).items():
+    for group, variables in groups.items():
         for i, v in enumerate(variables):
             v.assign(arrays[f"{group}.{i:04d}"])
     return int(arrays["epoch"])

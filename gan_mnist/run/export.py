@@ -26,7 +26,19 @@ def portable_copy(model: keras.Model) -> keras.Model:
     equivalent and the same weights; returns `model` itself when it has no such layer."""
     if not any(type(layer) in PORTABLE for layer in all_layers(model)):
         return model
-    copy = keras.models.clone_model(model, clone_function=_portable_layer, recursive=True)
+    return _copy(model, _portable_layer)
+
+
+def float32_copy(model: keras.Model) -> keras.Model:
+    """A copy of functional `model` (nested models included) that computes in float32, same weights (a model
+    trained in mixed precision keeps float32 weights); `model` itself when it computes in float32 already."""
+    if all(layer.compute_dtype == "float32" for layer in all_layers(model) if not isinstance(layer, keras.Model)):
+        return model
+    return _copy(model, lambda layer: type(layer).from_config({**layer.get_config(), "dtype": "float32"}))
+
+
+def _copy(model: keras.Model, clone_layer) -> keras.Model:
+    copy = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
     copy.set_weights(model.get_weights())
     return copy
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -13,7 +15,7 @@ import pandas as pd
 import tensorflow as tf
 
 from gan_mnist.clustering import Clusters, Recluster
-from gan_mnist.config import TrainConfig
+from gan_mnist.config import RAN, TrainConfig
 from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
@@ -42,6 +44,8 @@ from gan_mnist.run.directory import (
 )
 from gan_mnist.run.distribute import cluster, make_strategy, worker_dir
 from gan_mnist.run.live import LiveView, wanted
+from gan_mnist.run.precision import Precision
+from gan_mnist.run.precision import resolve as resolve_precision
 from gan_mnist.sample import fixed_noise
 
 
@@ -81,15 +85,17 @@ def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> li
     return epoch_files(Path(out_dir) / FRAMES, ".png", last_epoch)
 
 
-def build_gan(config: TrainConfig) -> GAN:
-    """A compiled GAN for `config`, with weights initialised from `config.seed`."""
+def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
+    """A compiled GAN for `config`, with weights initialised from `config.seed`, computing in `precision` (default:
+    what config.mixed_precision resolves to on this device, run.precision); `gan.precision` says which."""
+    precision = precision or resolve_precision(config.mixed_precision)
     if config.deterministic:
         # process-wide and one-way in TF's public API: a later non-deterministic run needs a fresh process
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     # the dtype policy is global in Keras: set it only while the layers are built
     previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("mixed_bfloat16" if config.mixed_precision else "float32")
+    keras.config.set_dtype_policy(precision.dtype_policy)
     try:
         # a self-conditioned run's networks take its clusters where a conditional one's take digits
         classes = {"num_classes": config.clusters or NUM_CLASSES} if ARCHITECTURES[config.model].conditional else {}
@@ -105,10 +111,18 @@ def build_gan(config: TrainConfig) -> GAN:
               ema_rampup=config.ema_rampup, name=f"{config.model}_gan")
     if config.clusters:
         gan.clusters = Clusters(config.clusters, config.seed)
+    gan.precision = precision
     loss = LOSSES[config.loss]
+    d_optimizer = keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    g_optimizer = keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    if precision.loss_scaling:
+        # float16 gradients underflow: each loss is scaled up before the gradients and they are scaled back before
+        # Adam; a step whose gradients overflow is skipped and the scale halved (the NaN guard knows)
+        d_optimizer = keras.optimizers.LossScaleOptimizer(d_optimizer)
+        g_optimizer = keras.optimizers.LossScaleOptimizer(g_optimizer)
     gan.compile(
-        d_optimizer=keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
-        g_optimizer=keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2),
+        d_optimizer=d_optimizer,
+        g_optimizer=g_optimizer,
         d_loss_fn=resolve(loss.d), g_loss_fn=resolve(loss.g),
         penalty_fn=combined([resolve(PENALTIES[name].fn) for name in penalty_names(config.penalty)])
         if penalty_names(config.penalty) else None,
@@ -179,6 +193,15 @@ def _restore(gan: GAN, out: Path, checkpoint_every: int) -> int:
     return 0
 
 
+def _ran_in(out: Path) -> str | None:
+    """The precision policy config.json says the run computed in (None: not recorded)."""
+    try:
+        ran = json.loads((out / CONFIG).read_text()).get(RAN, {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    return ran.get("mixed_precision") if isinstance(ran, dict) else None
+
+
 def _epochs_recorded(out: Path) -> int:
     """The last epoch in the run's history.csv (0 without one)."""
     try:
@@ -241,6 +264,9 @@ def train(
         raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
                             "give a number of epochs")
     _start_over(out, config, resume, force)  # its errors before the data is loaded; decided again under the lock
+    precision = resolve_precision(config.mixed_precision)  # refuses a precision this device cannot run
+    if verbose:
+        print(precision.line(), file=sys.stderr, flush=True)
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
     x, y = images, labels
@@ -255,11 +281,12 @@ def train(
                             f"{strategy.num_replicas_in_sync} devices")
     # every check passed: only now touch the disk, holding the folder's lock until the run ends
     with locked(out):
-        return _train_locked(config, out, x, y, strategy, resume=resume, force=force, verbose=verbose,
+        return _train_locked(config, out, x, y, strategy, precision, resume=resume, force=force, verbose=verbose,
                              callbacks=callbacks, data_path=data_path, live=live, live_every=live_every)
 
 
-def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray | None, strategy, *, resume: bool,
+def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray | None, strategy,
+                  precision: Precision, *, resume: bool,
                   force: bool, verbose, callbacks, data_path, live: bool | None = None,
                   live_every: int | None = None) -> TrainResult:
     """`train` once it holds the run directory's lock: the folder's state is read again (another process may have
@@ -272,7 +299,7 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
     remove_temporaries(out)  # half-written files of a process killed mid-save: no writer is alive now
 
     with strategy.scope():  # the default strategy's scope changes nothing
-        gan = build_gan(config)
+        gan = build_gan(config, precision)
         start = 0
         if resume and not start_over:
             try:
@@ -282,11 +309,15 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
                     raise
                 warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=3)
                 clear(out)
+    before = _ran_in(out) if start else None
+    if before and before != precision.policy:
+        warnings.warn(f"{out} computed in {before} before; it continues in {precision.policy} here ({precision.why}), "
+                      f"so it will not match a run that stayed in {before} bit for bit", stacklevel=3)
     previous = None
     if start and (out / HISTORY).exists():
         previous = pd.read_csv(out / HISTORY)
         previous = previous[previous["epoch"] <= start]  # drop epochs that ran after the checkpoint
-    config.save(out / CONFIG)
+    config.save(out / CONFIG, ran=precision.record())
 
     noise, frame_labels, ncols = frame_inputs(config)
     outputs = Outputs(out, config.epochs, noise, frame_labels, ncols, config.gif_frame_ms, config.checkpoint_every,
