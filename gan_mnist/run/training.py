@@ -265,8 +265,6 @@ def train(
                             "give a number of epochs")
     _start_over(out, config, resume, force)  # its errors before the data is loaded; decided again under the lock
     precision = resolve_precision(config.mixed_precision)  # refuses a precision this device cannot run
-    if verbose:
-        print(precision.line(), file=sys.stderr, flush=True)
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
     x, y = images, labels
@@ -279,7 +277,10 @@ def train(
     if config.batch_size % strategy.num_replicas_in_sync:
         raise GanMnistError(f"batch_size={config.batch_size} does not split evenly over "
                             f"{strategy.num_replicas_in_sync} devices")
-    # every check passed: only now touch the disk, holding the folder's lock until the run ends
+    # every check passed: say how the run computes, and only now touch the disk, holding the folder's lock until the
+    # run ends
+    if verbose:
+        print(precision.line(), file=sys.stderr, flush=True)
     with locked(out):
         return _train_locked(config, out, x, y, strategy, precision, resume=resume, force=force, verbose=verbose,
                              callbacks=callbacks, data_path=data_path, live=live, live_every=live_every)
