@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -23,11 +25,9 @@ from gan_mnist.config import (
 )
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
+from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
-from gan_mnist.run.directory import CONFIG, STUDY, check_folder, is_run
-
-# the most images `sample` and `evaluate` draw (uint8: 0.8 GB), and `sample` puts in one grid picture
-MAX_SAMPLES, MAX_GRID = 1_000_000, 10_000
+from gan_mnist.run.directory import CONFIG, STUDY, check_folder, holding, is_run
 
 
 def _table_help(table: dict) -> str:
@@ -58,9 +58,17 @@ def _number(kind: type, wanted: str, ok):
     return parse
 
 
-_positive_int = _number(int, "a positive integer", lambda v: v > 0)
-_positive_float = _number(float, "a positive number", lambda v: 0 < v < float("inf"))
-_count = _number(int, "0 or more", lambda v: v >= 0)
+def _positive_int(most: int):
+    return _number(int, f"a positive integer up to {most:,}", lambda v: 0 < v <= most)
+
+
+def _positive_float(most: float):
+    return _number(float, f"a positive number up to {most:,g}", lambda v: 0 < v <= most)
+
+
+_seed = _number(int, f"an integer from 0 to {MAX_SEED:,}", lambda v: 0 <= v <= MAX_SEED)
+_eval_count = _number(int, f"from {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} samples",
+                      lambda v: MIN_EVAL_SAMPLES <= v <= MAX_SAMPLES)
 
 
 def _shown(value) -> str:
@@ -107,7 +115,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         if meta["choices"]:
             options["choices"] = meta["choices"]
         table = f" {_table_help(_TABLES[field.name])}" if field.name in _TABLES else ""
-        options["help"] = f"{meta['help']} ({default_help(field)}).{table}".replace("%", "%%")
+        bounds = f": {meta['bounds'].describe(int in kinds)}" if meta["bounds"] else ""
+        options["help"] = f"{meta['help']}{bounds} ({default_help(field)}).{table}".replace("%", "%%")
         groups[meta["group"]].add_argument(flag(field.name), **options)
 
 
@@ -138,7 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="discard the run in --out and start over: deletes only the "
                                                         "files a run writes (never other files in the folder)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
-    t.add_argument("--devices", type=_positive_int,
+    t.add_argument("--devices", type=_positive_int(4096),
                    help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
                         "--batch-size being the global batch; without GPUs, on N logical "
                         "CPUs (a way to check multi-device runs, not faster)")
@@ -152,9 +161,9 @@ def _parser() -> argparse.ArgumentParser:
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--generator", type=Path, help="generator.keras to sample from")
     src.add_argument("--samples", type=Path, help=".npz with uint8 `images` (N, 28, 28) [and `labels`]")
-    e.add_argument("--n", type=int, default=5000, help=f"samples to draw from --generator, {MIN_EVAL_SAMPLES} to "
-                                                       f"{MAX_SAMPLES:,} (default 5000)")
-    e.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    e.add_argument("--n", type=_eval_count, default=5000, help=f"samples to draw from --generator, "
+                   f"{MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (a --samples file holds at most as many) (default 5000)")
+    e.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     e.add_argument("--table", action="store_true", help="also print a readable table")
     e.add_argument("--plot", type=Path, help="also draw a bar chart per digit into this PNG: conditional accuracy "
@@ -163,16 +172,17 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="one table of quality metrics for several run directories")
     c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras)")
-    c.add_argument("--n", type=int, default=5000, help="samples per run (default 5000)")
-    c.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    c.add_argument("--n", type=_eval_count, default=5000,
+                   help=f"samples per run, {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (default 5000)")
+    c.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     c.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
     c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
                                                       "generator (from the newest checkpoint)")
 
     v = sub.add_parser("train-evaluator", help="retrain the shipped evaluator CNN and rewrite its card")
-    v.add_argument("--epochs", type=_positive_int, default=10, help="training epochs (default 10)")
-    v.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    v.add_argument("--epochs", type=_positive_int(1000), default=10, help="training epochs (default 10)")
+    v.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
     b = sub.add_parser("bench", help="training speed (images/s) of each model vs the TensorFlow tutorial's loop",
@@ -182,14 +192,14 @@ def _parser() -> argparse.ArgumentParser:
                                    "line names the device and what --mixed-precision auto picks there, and why.")
     b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
                    help="architectures to time (default all)")
-    b.add_argument("--batch-size", type=_positive_int, default=256, help="batch size of our setups (default 256, the "
-                                                               "tutorial's)")
-    b.add_argument("--steps", type=_positive_int, default=30, help="timed steps per setup (default 30)")
-    b.add_argument("--warmup", type=_positive_int, default=5, help="untimed steps first (default 5)")
-    b.add_argument("--repeats", type=_positive_int, default=3,
+    b.add_argument("--batch-size", type=_positive_int(65_536), default=256,
+                   help="batch size of our setups (default 256, the tutorial's)")
+    b.add_argument("--steps", type=_positive_int(100_000), default=30, help="timed steps per setup (default 30)")
+    b.add_argument("--warmup", type=_positive_int(100_000), default=5, help="untimed steps first (default 5)")
+    b.add_argument("--repeats", type=_positive_int(1000), default=3,
                    help="timed windows of --steps per setup; the median counts "
                         "(default 3)")
-    b.add_argument("--limit", type=_positive_int, default=15360,
+    b.add_argument("--limit", type=_positive_int(100_000_000), default=15360,
                    help="training images to draw batches from (default 15360)")
     b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
     b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
@@ -213,11 +223,12 @@ def _parser() -> argparse.ArgumentParser:
                                    "with one --storage URL to share the study. Writes DIR/trials.csv, "
                                    "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
     u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
-    u.add_argument("--n-trials", type=_positive_int, default=20,
+    u.add_argument("--n-trials", type=_positive_int(100_000), default=20,
                    help="complete or pruned trials the study should reach, "
                         "counting those already there (default 20)")
-    u.add_argument("--budget-minutes", type=_positive_float, default=10.0, help="training time per trial (default 10)")
-    u.add_argument("--timeout-minutes", type=_positive_float, metavar="M",
+    u.add_argument("--budget-minutes", type=_positive_float(1e6), default=10.0,
+                   help="training time per trial (default 10)")
+    u.add_argument("--timeout-minutes", type=_positive_float(1e7), metavar="M",
                    help="start no trial (or confirmation run) after M minutes; those running finish, and the same "
                         "command later goes on (default: no limit)")
     u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
@@ -225,18 +236,19 @@ def _parser() -> argparse.ArgumentParser:
                                      "libpq service file; a password written in the URL shows in `ps` and shell "
                                      "history, and is masked in every message (default: sqlite:///DIR/study.db)")
     u.add_argument("--study-name", default="gan_mnist", help="study name inside the storage (default gan_mnist)")
-    u.add_argument("--limit", type=_positive_int, help="train on the first N images only (default: all)")
-    u.add_argument("--seed", type=int, default=0, help="training seed of every trial (default 0)")
-    u.add_argument("--stale-after", type=_positive_float, default=120.0,
+    u.add_argument("--limit", type=_positive_int(100_000_000), help="train on the first N images only (default: all)")
+    u.add_argument("--seed", type=_seed, default=0, help="training seed of every trial (default 0)")
+    u.add_argument("--stale-after", type=_positive_float(1e6), default=120.0,
                    help="a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, "
                         "resuming its run directory (default 120)")
-    u.add_argument("--eval-samples", type=_positive_int, default=2000,
-                   help="samples per in-trial FD report (default 2000)")
-    u.add_argument("--confirm", type=_count, default=0, metavar="K",
+    u.add_argument("--eval-samples", type=_eval_count, default=2000,
+                   help=f"samples per in-trial FD report, {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (default 2000)")
+    u.add_argument("--confirm", type=_number(int, "from 0 to 1,000", lambda v: 0 <= v <= 1000), default=0,
+                   metavar="K",
                    help="then train the K best complete trials again with other seeds at the same budget and score "
                         "every seed on 10,000 samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)")
-    u.add_argument("--seeds", type=_positive_int, default=3, help="seeds per confirmed trial, its own run included "
-                                                        "(default 3)")
+    u.add_argument("--seeds", type=_positive_int(100), default=3,
+                   help="seeds per confirmed trial, its own run included (default 3)")
     u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
 
@@ -251,7 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output: FILE.npz, FILE.png or DIR/")
     s.add_argument("--force", action="store_true", help="replace an existing FILE, or the sample_NNNNN.png files "
                                                         "already in DIR/ (only those); without it, either is refused")
-    s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     s.add_argument("--labels", help="conditional models: a digit ('7'), one per sample ('0,1,1,...') or 'all' "
                                     "(equal numbers of each digit; the default)")
     return p
@@ -308,14 +320,14 @@ def _sample(args: argparse.Namespace) -> None:
         raise GanMnistError(f"--n must be a positive integer up to {limit:,} for {kind} output, got {args.n}")
     out = Path(args.out)
     if kind == "dir":
-        check_folder(out, "--out")  # a folder, not a file or a path under one
+        check_folder(out, "--out", layout=None)  # a folder, not a file or a path under one
     elif out.is_dir():
         raise GanMnistError(f"{out} is a folder: for one PNG per sample write it as {out}/")
     elif out.exists():
         if not args.force:
             raise GanMnistError(f"{out} already exists: pass --force to replace it, or choose another name")
     else:
-        check_folder(out, "--out")  # not a path under a file
+        check_folder(out, "--out", layout=None)  # not a path under a file
     from gan_mnist.networks import is_conditional
     from gan_mnist.plotting import save_grid
     from gan_mnist.sample import (
@@ -334,11 +346,13 @@ def _sample(args: argparse.Namespace) -> None:
     if labels is None and is_conditional(generator):
         labels = all_digit_labels(args.n)
     if kind == "npz":
-        path = save_samples(generator, args.n, out, seed=args.seed, labels=labels)
+        path = save_samples(generator, args.n, out, seed=args.seed, labels=labels, force=args.force)
     elif kind == "png":
         # a conditional "all" grid gets one row per digit
         ncols = 10 if labels is not None and args.n % 10 == 0 else None
-        path = save_grid(generate(generator, args.n, seed=args.seed, labels=labels), out, ncols=ncols)
+        grid = generate(generator, args.n, seed=args.seed, labels=labels)
+        with holding(out) if out.exists() else contextlib.nullcontext():  # two samplers with --force: one refused
+            path = save_grid(grid, out, ncols=ncols, exclusive=not args.force)
     else:
         path = save_sample_pngs(generator, args.n, out, seed=args.seed, labels=labels, force=args.force)
     print(json.dumps({"out": str(path), "n": args.n, "labels": args.labels or ("all" if labels is not None else None)}))
@@ -369,6 +383,10 @@ def _load_samples(path: Path):
         raise GanMnistError(f"samples file not found: {path}")
     if not zipfile.is_zipfile(path):
         raise GanMnistError(f"{path}: not an .npz file (an .npz is a zip archive of arrays, like `sample` writes)")
+    for name, shape in _npz_shapes(path).items():  # from the headers, before any array is read
+        if shape and shape[0] > MAX_SAMPLES:
+            raise GanMnistError(f"{path}: `{name}` holds {shape[0]:,} samples, more than the {MAX_SAMPLES:,} "
+                                "`evaluate` reads")
     try:
         with np.load(path, allow_pickle=False) as f:
             images = f["images"] if "images" in f.files else None
@@ -380,14 +398,36 @@ def _load_samples(path: Path):
     return to_model_range(images), labels
 
 
+def _npz_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """The shape of each array in an .npz, read from the .npy headers only (nothing is loaded)."""
+    import zipfile
+
+    import numpy as np
+
+    shapes = {}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if not info.filename.endswith(".npy"):
+                    continue
+                with archive.open(info) as f:
+                    major, _ = np.lib.format.read_magic(f)
+                    read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+                    shapes[info.filename[:-4]] = read(f)[0]
+    except Exception as e:  # a damaged archive or header: zipfile, OS, value and EOF errors
+        raise GanMnistError(f"{path}: not a readable .npz file ({type(e).__name__}: {e})") from None
+    return shapes
+
+
 def _evaluate(args: argparse.Namespace) -> None:
-    if args.generator is not None and not MIN_EVAL_SAMPLES <= args.n <= MAX_SAMPLES:
-        raise GanMnistError(f"--n must be from {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} samples, got {args.n}")
     if args.plot is not None:
         if args.plot.suffix != ".png" or args.plot.exists():
             raise GanMnistError(f"--plot must name a new .png file, got {args.plot}"
                                 + (" (it exists)" if args.plot.exists() else ""))
-        check_folder(args.plot, "--plot")  # not a path under a file
+        check_folder(args.plot, "--plot", layout=None)  # not a path under a file
+        folder = next(p for p in (args.plot.parent, *args.plot.parent.parents) if p.exists())
+        with tempfile.TemporaryFile(dir=folder):  # a read-only folder is found out now, not after the metrics
+            pass
     from gan_mnist.evaluation.metrics import Reference, evaluate_images
     from gan_mnist.networks import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
@@ -509,4 +549,9 @@ def main(argv: list[str] | None = None) -> int:
         where = f": {e.filename}" if e.filename else ""
         print(f"error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: what was written is whole (atomic files); a run goes on with --resume
+        hint = f"; continue with: python -m gan_mnist train --resume --out {args.out}" if args.command == "train" else (
+            "; the same command goes on where it stopped" if args.command == "tune" else "")
+        print(f"\ninterrupted{hint}", file=sys.stderr)
+        return 130
     return 0

@@ -9,6 +9,8 @@ import typing
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
+from gan_mnist.evaluation import MIN_SAMPLES
+from gan_mnist.limits import MAX_SAMPLES, MAX_SEED
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
     ARCHITECTURES,
@@ -66,13 +68,49 @@ def default_run_flags(name: str) -> str:
     return " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
 
 
+@dataclasses.dataclass(frozen=True)
+class Bounds:
+    """The values a numeric field takes: lo ... hi, each end included unless open; checked before anything is
+    written, and shown in --help. The upper ends keep every size within what a machine's memory holds."""
+
+    lo: float
+    hi: float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def holds(self, value: float) -> bool:
+        return (value > self.lo if self.lo_open else value >= self.lo) and (
+            value < self.hi if self.hi_open else value <= self.hi)
+
+    def describe(self, integer: bool) -> str:
+        """e.g. 'a positive integer up to 4,096', 'an integer from 0 to 4,294,967,295', '> 0 and at most 8',
+        'in [0, 1)'."""
+        if integer:
+            return (f"a positive integer up to {self.hi:,}" if self.lo == 1 else
+                    f"an integer from {self.lo:,} to {self.hi:,}")
+        if self.hi_open:
+            return f"in {'(' if self.lo_open else '['}{_number(self.lo)}, {_number(self.hi)})"
+        return f"{'>' if self.lo_open else '>='} {_number(self.lo)} and at most {_number(self.hi)}"
+
+
+def _number(value: float) -> str:
+    """1000000.0 -> '1,000,000', 0.5 -> '0.5'."""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _positive(hi: float) -> Bounds:
+    return Bounds(0, hi, lo_open=True)
+
+
 def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None,
-           legacy: dict | None = None):
+           legacy: dict | None = None, bounds: Bounds | None = None):
     """A TrainConfig field with what the CLI and config.json need: its group, help text, flag name (default: the
-    field's name with dashes), choices, and `legacy`: booleans that older records hold, mapped to today's values.
-    The CLI appends the default to the help (cli._config_flags)."""
+    field's name with dashes), choices, `legacy`: booleans that older records hold, mapped to today's values, and
+    `bounds`: the values a number may take. The CLI appends the default and the bounds to the help
+    (cli._config_flags)."""
     return dataclasses.field(default=default, metadata={"group": group, "help": help, "flag": flag,
-                                                        "choices": choices, "metavar": metavar, "legacy": legacy})
+                                                        "choices": choices, "metavar": metavar, "legacy": legacy,
+                                                        "bounds": bounds})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,59 +132,65 @@ class TrainConfig:
     penalty: str | None = _field(None, "recipe", "gradient penalty on D (none: no penalty); several, comma-separated, "
                                  "are summed with one weight (r1,r2: R3GAN's pair)",
                                  metavar="{" + ",".join((*PENALTIES, NO_PENALTY)) + "}")
-    gamma: float | None = _field(None, "recipe", "the penalty's weight, shared by several (None: the penalty's)")
+    gamma: float | None = _field(None, "recipe", "the penalty's weight, shared by several (None: the penalty's)",
+                                 bounds=_positive(1e6))
     penalty_every: int = _field(4, "recipe", "lazy regularisation: the penalty every K critic steps, weighted K "
-                                "times (no penalty: 1)")
+                                "times (no penalty: 1)", bounds=Bounds(1, 10_000))
     spectral_norm: bool = _field(False, "recipe", "spectrally normalise the discriminator's weight layers (Miyato "
                                  "et al. 2018)")
     n_critic: int = _field(1, "recipe", "discriminator steps per generator step, each on 1/N of the batch "
-                           "(WGAN-GP uses 5)")
+                           "(WGAN-GP uses 5)", bounds=Bounds(1, 64))
     clusters: int | None = _field(None, "recipe", "self-conditioning (Liu et al. 2020): a conditional model ("
                                   + ", ".join(CONDITIONAL_MODELS) + ") trains on K clusters of its discriminator's "
                                   "features instead of labels and draws unconditionally, clusters in their data "
                                   "shares; 0 = off")
-    recluster_every: int = _field(2, "recipe", "epochs between those clusterings; the first is before epoch 1")
+    recluster_every: int = _field(2, "recipe", "epochs between those clusterings; the first is before epoch 1",
+                                  bounds=Bounds(1, 100_000))
     ema_kimg: float = _field(10.0, "recipe", "half-life of the generator's weight average (EMA) in thousands of "
-                             "images; frames, samples and generator.keras use the average; 0 = no EMA")
+                             "images; frames, samples and generator.keras use the average; 0 = no EMA",
+                             bounds=Bounds(0, 1e6))
     ema_rampup: float | None = _field(0.05, "recipe", "early in a run the EMA half-life is at most this share of "
-                                      "the images seen")
-    latent_dim: int = _field(100, "recipe", "noise size")
+                                      "the images seen", bounds=_positive(1e3))
+    latent_dim: int = _field(100, "recipe", "noise size", bounds=Bounds(1, 4_096))
     width: float | None = _field(None, "recipe", "multiply every layer size of both networks (1.0 = the published "
-                                 "architecture)")
+                                 "architecture)", bounds=_positive(8))
     d_scale: float | None = _field(None, "recipe", "multiply the discriminator's layer sizes once more: its size "
-                                   "against the generator's")
+                                   "against the generator's", bounds=_positive(8))
     d_dropout: float | None = _field(None, "recipe", "dropout rate in the discriminator, 0 = none (as gradient "
-                                     "penalties prefer)")
+                                     "penalties prefer)", bounds=Bounds(0, 1, hi_open=True))
     # optimiser: Adam per network (TTUR when the rates differ), batch and length
     g_learning_rate: float | None = _field(None, "optimiser", "generator Adam learning rate", flag="lr-g",
-                                           metavar="LR")
+                                           metavar="LR", bounds=_positive(1))
     d_learning_rate: float | None = _field(None, "optimiser", "discriminator Adam learning rate", flag="lr-d",
-                                           metavar="LR")
-    beta_1: float | None = _field(None, "optimiser", "Adam beta_1 for both networks")
-    beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks")
-    batch_size: int = _field(128, "optimiser", "images per step")
-    epochs: int | None = _field(None, "optimiser", "total epochs to reach")
+                                           metavar="LR", bounds=_positive(1))
+    beta_1: float | None = _field(None, "optimiser", "Adam beta_1 for both networks", bounds=Bounds(0, 1, hi_open=True))
+    beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks", bounds=Bounds(0, 1, hi_open=True))
+    batch_size: int = _field(128, "optimiser", "images per step", bounds=Bounds(1, 65_536))
+    epochs: int | None = _field(None, "optimiser", "total epochs to reach", bounds=Bounds(1, 100_000))
     budget_minutes: float | None = _field(None, "optimiser", "also stop at the first epoch end once training time "
-                                          "(frames, plots and checkpoints not counted) reaches M minutes")
+                                          "(frames, plots and checkpoints not counted) reaches M minutes",
+                                          bounds=_positive(1e6))
     # data
     dataset: str = _field("mnist", "data", "training data", choices=DATASETS)
-    limit: int | None = _field(None, "data", "train on the first N images only")
-    seed: int = _field(0, "data", "seed for weights, noise and shuffling")
+    limit: int | None = _field(None, "data", "train on the first N images only", bounds=Bounds(1, 100_000_000))
+    seed: int = _field(0, "data", "seed for weights, noise and shuffling", bounds=Bounds(0, MAX_SEED))
     # outputs: what the run writes, how often
-    grid_size: int = _field(6, "outputs", "frames show K x K samples")
-    checkpoint_every: int = _field(1, "outputs", "epochs between checkpoints")
-    gif_frame_ms: int = _field(200, "outputs", "milliseconds per frame of training.gif")
-    save_every: int | None = _field(None, "outputs", "also keep DIR/generators/epoch_NNNN.keras every K epochs")
+    grid_size: int = _field(6, "outputs", "frames show K x K samples", bounds=Bounds(1, 32))
+    checkpoint_every: int = _field(1, "outputs", "epochs between checkpoints", bounds=Bounds(1, 100_000))
+    gif_frame_ms: int = _field(200, "outputs", "milliseconds per frame of training.gif", bounds=Bounds(1, 60_000))
+    save_every: int | None = _field(None, "outputs", "also keep DIR/generators/epoch_NNNN.keras every K epochs",
+                                    bounds=Bounds(1, 100_000))
     eval_every: int | None = _field(None, "outputs", "add quality metrics (fd, precision/recall, mnist_score, "
-                                    "coverage) to the history every K epochs and keep best.keras (MNIST only)")
-    eval_samples: int = _field(2000, "outputs", "samples per evaluation")
+                                    "coverage) to the history every K epochs and keep best.keras (MNIST only)",
+                                    bounds=Bounds(1, 100_000))
+    eval_samples: int = _field(2000, "outputs", "samples per evaluation", bounds=Bounds(MIN_SAMPLES, MAX_SAMPLES))
     # speed: settings that change how fast, never what is computed (16-bit arithmetic aside)
     mixed_precision: str | None = _field(None, "speed", "compute in 16 bits, keep float32 weights: auto picks per "
                                          "device (bf16 on CPUs with AVX512_BF16 or AMX and on GPUs of compute "
                                          "capability 8.0+, fp16 with loss scaling on 7.x GPUs, off = float32 "
                                          "elsewhere)", choices=PRECISIONS, legacy=LEGACY_PRECISIONS)
     steps_per_execution: int | None = _field(None, "speed", "training steps per compiled call; the progress bar "
-                                             "updates that often")
+                                             "updates that often", bounds=Bounds(1, 10_000))
     deterministic: bool = _field(True, "speed", "TF op determinism: the same seed gives the same history and "
                                  "samples (no measurable cost on CPU; off may be faster on GPUs)")
     # the fields this config left unset, which follow the model on `replace` (filled in by __post_init__)
@@ -187,25 +231,15 @@ class TrainConfig:
             raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.mixed_precision not in PRECISIONS:
             raise GanMnistError(f"mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}")
-        for name in ("epochs", "batch_size", "latent_dim", "grid_size", "checkpoint_every", "gif_frame_ms",
-                     "eval_samples", "steps_per_execution", "penalty_every", "n_critic", "recluster_every"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise GanMnistError(f"{name} must be a positive integer, got {value!r}")
-        for name in ("limit", "save_every", "eval_every"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-                raise GanMnistError(f"{name} must be a positive integer or None, got {value!r}")
-        if self.budget_minutes is not None and not self.budget_minutes > 0:
-            raise GanMnistError(f"budget_minutes must be > 0 or None, got {self.budget_minutes!r}")
-        for name in ("g_learning_rate", "d_learning_rate", "width", "d_scale"):
-            if not getattr(self, name) > 0:
-                raise GanMnistError(f"{name} must be > 0, got {getattr(self, name)!r}")
+        for field in dataclasses.fields(self):  # every number in its bounds (types were checked above)
+            bounds, value = field.init and field.metadata["bounds"], getattr(self, field.name)
+            if bounds and value is not None and not bounds.holds(value):
+                none = " or None" if field.name not in (*ARCHITECTURE_FIELDS, "gamma") and type(None) in FIELD_TYPES[
+                    field.name] else ""
+                raise GanMnistError(f"{field.name} must be {bounds.describe(float not in FIELD_TYPES[field.name])}"
+                                    f"{none}, got {value!r}")
         if self.eval_every and self.dataset != "mnist":
             raise GanMnistError("eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier")
-        for name in ("beta_1", "beta_2", "d_dropout"):
-            if not 0 <= getattr(self, name) < 1:
-                raise GanMnistError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
         if not self.clusters and model_default(self.model, "clusters"):
             raise GanMnistError(f"model {self.model!r} is self-conditioned: clusters must be 2 or more (for labels, "
                                 f"use a conditional model: {', '.join(CONDITIONAL_MODELS)})")
@@ -227,15 +261,9 @@ class TrainConfig:
                                 "WGAN-GP) or spectral_norm=True (--spectral-norm)")
         if not penalty_names(self.penalty) and self.gamma is not None:  # (penalty_every without one does nothing)
             raise GanMnistError(f"gamma weighs the gradient penalty: choose one with penalty= ({', '.join(PENALTIES)})")
-        if self.gamma is not None and not self.gamma > 0:
-            raise GanMnistError(f"gamma must be > 0, got {self.gamma!r}")
         if self.batch_size % self.n_critic:
             raise GanMnistError(f"batch_size={self.batch_size} must split into n_critic={self.n_critic} equal "
                                 "critic batches")
-        if not self.ema_kimg >= 0:
-            raise GanMnistError(f"ema_kimg must be >= 0 (0 = no EMA), got {self.ema_kimg!r}")
-        if self.ema_rampup is not None and not self.ema_rampup > 0:
-            raise GanMnistError(f"ema_rampup must be > 0 or None, got {self.ema_rampup!r}")
 
     @property
     def recipe(self) -> str:
@@ -321,13 +349,25 @@ def fields_from(data: dict) -> dict:
     return check_types(data)
 
 
+MAX_JSON_BYTES = 1_000_000  # a config or preset file is a few hundred bytes
+
+
 def _read_json(path: str | Path) -> dict:
+    """The JSON object in `path`; errors name the problem, not the path (the callers prefix it)."""
     try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as e:
-        raise GanMnistError(f"{path}: not a readable JSON file ({e})") from e
+        with open(path, "rb") as f:
+            text = f.read(MAX_JSON_BYTES + 1)  # never more: /dev/zero is a file too
+        data = json.loads(text) if len(text) <= MAX_JSON_BYTES else None
+    except OSError as e:
+        raise GanMnistError(f"cannot be read ({e.strerror or e})") from None
+    except ValueError as e:
+        raise GanMnistError(f"not a readable JSON file ({e})") from None
+    except RecursionError:
+        raise GanMnistError("not a config or preset file (its JSON is nested too deeply)") from None
+    if len(text) > MAX_JSON_BYTES:
+        raise GanMnistError(f"larger than {MAX_JSON_BYTES:,} bytes: not a config or preset file")
     if not isinstance(data, dict):
-        raise GanMnistError(f"{path}: needs a JSON object of config fields, got {type(data).__name__}")
+        raise GanMnistError(f"needs a JSON object of config fields, got {type(data).__name__}")
     return data
 
 

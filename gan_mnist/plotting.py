@@ -42,11 +42,13 @@ def render_grid(images: np.ndarray, title: str | None = None, ncols: int | None 
     return canvas
 
 
-def save_grid(images: np.ndarray, path: str | os.PathLike, title: str | None = None, ncols: int | None = None) -> Path:
-    """Save `render_grid(images, title)` as a PNG and return its path."""
+def save_grid(images: np.ndarray, path: str | os.PathLike, title: str | None = None, ncols: int | None = None,
+              exclusive: bool = False) -> Path:
+    """Save `render_grid(images, title)` as a PNG and return its path (`exclusive`: never replacing a file that
+    exists by then, see atomic_path)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:  # a frame is never seen half-written (the GIF and TensorBoard read them)
+    with atomic_path(path, exclusive) as tmp:  # a frame is never seen half-written (the GIF and TensorBoard read them)
         render_grid(images, title, ncols).save(tmp, format="PNG")
     return path
 

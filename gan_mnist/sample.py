@@ -11,9 +11,11 @@ import keras
 import numpy as np
 
 from gan_mnist.errors import GanMnistError, GeneratorNotFinite
+from gan_mnist.keras_file import check_keras_file
+from gan_mnist.limits import MAX_SAMPLES
 from gan_mnist.networks import NUM_CLASSES, is_conditional
 from gan_mnist.run.data import to_uint8
-from gan_mnist.run.directory import GENERATOR, atomic_path
+from gan_mnist.run.directory import GENERATOR, atomic_path, holding
 
 SAMPLE_PNG = re.compile(r"sample_\d{5,}\.png")  # the files save_sample_pngs writes (and, with force, replaces)
 
@@ -78,8 +80,8 @@ def _batches(generator: keras.Model, z: np.ndarray, labels, batch_size: int = 10
 
 def _seeded_noise(generator: keras.Model, n: int, seed: int) -> np.ndarray:
     """fixed_noise for n samples of `generator`, n checked: float32 (n, latent_dim)."""
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise GanMnistError(f"number of samples must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= MAX_SAMPLES:
+        raise GanMnistError(f"number of samples must be a positive integer up to {MAX_SAMPLES:,}, got {n!r}")
     return fixed_noise(n, latent_dim_of(generator), seed)
 
 
@@ -113,6 +115,7 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
         raise GanMnistError(f"generator file must be a .keras file, got {path.name}")
     if not zipfile.is_zipfile(path):
         raise GanMnistError(f"could not load generator {path}: not a .keras file (a .keras file is a zip archive)")
+    check_keras_file(path)  # what Keras would import, and how much it would allocate
     try:
         generator = keras.models.load_model(path, compile=False)  # safe_mode: no Lambda bytecode, no arbitrary objects
     except Exception as e:  # Keras raises many types, with config dumps, for a damaged file: one line of it
@@ -139,18 +142,27 @@ def runnable_here(generator: keras.Model) -> keras.Model:
     return float32_copy(generator)
 
 
-def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0, labels=None) -> Path:
+def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: int = 0, labels=None,
+                 force: bool = True) -> Path:
     """Write n samples to an .npz: `images` uint8 (n, 28, 28), 0 = background, 255 = ink; `labels` if conditional.
-    Written to a temporary file and renamed: an interrupted call leaves no half file."""
+    Written to a temporary file and renamed: an interrupted call leaves no half file. Without `force`, a file that
+    exists by then (another process wrote it) is an error, not replaced."""
     images = generate_uint8(generator, n, seed, labels)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {"images": images}
     if is_conditional(generator):
         arrays["labels"] = check_labels(labels, n, True).astype(np.uint8)
-    with atomic_path(path) as tmp:
+    with _holding_if_there(path), atomic_path(path, exclusive=not force) as tmp:
         np.savez_compressed(tmp, **arrays)
     return path
+
+
+def _holding_if_there(path: Path):
+    """The lock of `path` while it is replaced (two samplers with --force: one is refused), when it exists."""
+    import contextlib
+
+    return holding(path) if path.exists() else contextlib.nullcontext()
 
 
 def check_sample_folder(out: str | os.PathLike, force: bool = False) -> list[Path]:
@@ -175,13 +187,14 @@ def save_sample_pngs(generator: keras.Model, n: int, out: str | os.PathLike, see
     from PIL import Image
 
     out = Path(out)
-    old = check_sample_folder(out, force)
-    images = generate_uint8(generator, n, seed, labels)  # before anything is deleted: it may fail
-    for path in old:
-        path.unlink()
+    check_sample_folder(out, force)
+    images = generate_uint8(generator, n, seed, labels)  # before anything is made or deleted: it may fail
     out.mkdir(parents=True, exist_ok=True)
-    for i, image in enumerate(images):
-        Image.fromarray(image).save(out / f"sample_{i:05d}.png")
+    with holding(out):  # a second sampler into this folder is refused, never mixed in
+        for path in check_sample_folder(out, force):  # looked at again under the lock
+            path.unlink()
+        for i, image in enumerate(images):
+            Image.fromarray(image).save(out / f"sample_{i:05d}.png")
     return out
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from gan_mnist import TrainConfig
 from gan_mnist.networks import build_models
-from gan_mnist.run.directory import LOCK, claim
+from gan_mnist.run.directory import LOCK, STUDY, claim
 from tests.conftest import assert_usage_error, snapshot, write_fake_mnist
 
 
@@ -83,6 +83,8 @@ DIGITS = np.zeros((20, 28, 28), np.uint8)
 
 
 TRAIN = ["train", "--out", "run", "--quiet"]
+EVAL_N = "argument --n: must be from 10 to 1,000,000 samples"
+SEEDS = "must be an integer from 0 to 4,294,967,295"
 CASES = {
     # case: (setup(dir), argv, text the message must contain)
     "missing data file": (None, TRAIN + ["--data", "nowhere.npz"], "mnist data not found"),
@@ -104,11 +106,11 @@ CASES = {
     "batch size <= 0": (None, TRAIN + ["--batch-size", -3], "batch_size must be a positive integer"),
     "sample --n <= 0": (None, ["sample", "--generator", "g.keras", "--n", 0, "--out", "s.npz"],
                         "--n must be a positive integer"),
-    "evaluate --n <= 0": (None, ["evaluate", "--generator", "g.keras", "--n", 0], "--n must be from 10 to"),
+    "evaluate --n <= 0": (None, ["evaluate", "--generator", "g.keras", "--n", 0], EVAL_N),
     "evaluate --plot onto an existing file": (junk("mine.png"),
                                               ["evaluate", "--generator", "g.keras", "--plot", "mine.png"],
                                               "--plot must name a new .png file, got mine.png (it exists)"),
-    "evaluate --n too large": (None, ["evaluate", "--generator", "g.keras", "--n", 10**9], "--n must be from 10 to"),
+    "evaluate --n too large": (None, ["evaluate", "--generator", "g.keras", "--n", 10**9], EVAL_N),
     "sample --n too large": (None, ["sample", "--generator", "g.keras", "--n", 10**9, "--out", "s.npz"],
                              "up to 1,000,000"),
     "sample --n too large for a grid": (None, ["sample", "--generator", "g.keras", "--n", 20000, "--out", "s.png"],
@@ -126,7 +128,7 @@ CASES = {
                                   "not a .keras file"),
     "sample: a zip that holds no model": (a_zip_that_is_not_keras,
                                           ["sample", "--generator", "g.keras", "--out", "s.npz"],
-                                          "damaged or not a Keras model"),
+                                          "could not load generator g.keras: not a Keras model"),
     "evaluate: missing generator": (None, ["evaluate", "--generator", "g.keras"], "generator file not found"),
     "evaluate: corrupt generator": (junk("g.keras"), ["evaluate", "--generator", "g.keras"],
                                     "not a .keras file"),
@@ -179,7 +181,8 @@ CASES = {
                                              "no checkpoint is readable (tried run/checkpoints/epoch_0001.npz)"),
     "sample: a generator with Python bytecode": (lambda_generator,
                                                  ["sample", "--generator", "g.keras", "--out", "s.npz"],
-                                                 "could not load generator g.keras: damaged or not a Keras model"),
+                                                 "refused to load generator g.keras: its config names "
+                                                 "keras.layers.Lambda"),
     "evaluate: samples with a pickled object": (samples(DIGITS, labels=np.array([print] * 20, dtype=object)),
                                                 ["evaluate", "--samples", "s.npz"], "not a readable .npz file"),
     "tune --out is a file": (junk("study"), ["tune", "--out", "study", "--n-trials", 1],
@@ -192,9 +195,10 @@ CASES = {
     "evaluate: float samples": (lambda d: np.savez(d / "s.npz", images=np.zeros((3, 28, 28), np.float32)),
                                 ["evaluate", "--samples", "s.npz"], "uint8 (N, 28, 28)"),
     "limit beyond MNIST": (None, TRAIN + ["--limit", 70000], "limit=70000 is larger than the 60000"),
-    "bench: steps <= 0": (None, ["bench", "--steps", 0], "argument --steps: must be a positive integer, got 0"),
-    "bench: repeats <= 0": (None, ["bench", "--repeats", -1], "argument --repeats: must be a positive integer, got -1"),
-    "devices <= 0": (None, TRAIN + ["--devices", 0], "argument --devices: must be a positive integer, got 0"),
+    "bench: steps <= 0": (None, ["bench", "--steps", 0], "--steps: must be a positive integer up to 100,000, got 0"),
+    "bench: repeats <= 0": (None, ["bench", "--repeats", -1],
+                            "--repeats: must be a positive integer up to 1,000, got -1"),
+    "devices <= 0": (None, TRAIN + ["--devices", 0], "--devices: must be a positive integer up to 4,096, got 0"),
     "wasserstein loss without a Lipschitz critic": (None, TRAIN + ["--loss", "wgan", "--penalty", "none"],
                                                     "needs a Lipschitz critic: add penalty 'gp'"),
     "n_critic that does not split the batch": (None, TRAIN + ["--n-critic", 3], "must split into n_critic=3"),
@@ -204,6 +208,42 @@ CASES = {
     "penalties with different default weights": (None, TRAIN + ["--penalty", "r1,gp"],
                                                  "different default weights (r1 0.05, gp 10): give the weight"),
     "negative EMA half-life": (None, TRAIN + ["--ema-kimg", -1], "ema_kimg must be >= 0"),
+    # numbers out of range: refused before anything is written (no config.json left to block the corrected command)
+    "seed -1": (None, TRAIN + ["--seed", -1], f"seed {SEEDS}, got -1"),
+    "seed 2**32": (None, TRAIN + ["--seed", 2**32], f"seed {SEEDS}, got 4294967296"),
+    "grid of 100,000 x 100,000": (None, TRAIN + ["--grid-size", 100000],
+                                  "grid_size must be a positive integer up to 32"),
+    "a latent space of 10**8": (None, TRAIN + ["--latent-dim", 10**8], "latent_dim must be a positive integer up to "),
+    "a discriminator 1e300 times wider": (None, TRAIN + ["--d-scale", 1e300], "d_scale must be > 0 and at most 8"),
+    "10**8 samples per evaluation": (None, TRAIN + ["--eval-every", 1, "--eval-samples", 10**8],
+                                     "eval_samples must be an integer from 10 to 1,000,000"),
+    "a learning rate of 5": (None, TRAIN + ["--lr-g", 5], "g_learning_rate must be > 0 and at most 1"),
+    "sample --seed -1": (None, ["sample", "--generator", "g.keras", "--seed", -1, "--out", "s.npz"],
+                         f"--seed: {SEEDS}"),
+    "evaluate --seed 2**32": (None, ["evaluate", "--generator", "g.keras", "--seed", 2**32], f"--seed: {SEEDS}"),
+    "compare --n 5,000,000": (None, ["compare", "run", "--n", 5000000], EVAL_N),
+    "tune --eval-samples 10**8": (None, ["tune", "--out", "study", "--eval-samples", 10**8],
+                                  "--eval-samples: must be from 10 to 1,000,000"),
+    "tune --seed -1": (None, ["tune", "--out", "study", "--seed", -1], f"--seed: {SEEDS}"),
+    "evaluate: a samples file of 1,000,001 images": (samples(np.zeros((1_000_001, 28, 28), np.uint8)),
+                                                     ["evaluate", "--samples", "s.npz"],
+                                                     "`images` holds 1,000,001 samples, more than the 1,000,000"),
+    # files that are not what they claim
+    "preset file nested 100,000 deep": (json_file("p.json", "[" * 100_000 + "]" * 100_000),
+                                        TRAIN + ["--preset-file", "p.json"], "p.json: not a config or preset file"),
+    "preset file /dev/zero": (None, TRAIN + ["--preset-file", "/dev/zero"],
+                              "/dev/zero: larger than 1,000,000 bytes"),
+    "a missing preset file, named once": (None, TRAIN + ["--preset-file", "nj.json"],
+                                          "error: nj.json: cannot be read (No such file or directory)"),
+    "--out of 300 characters under two new folders": (None, ["train", "--out", "a/b/" + "x" * 300],
+                                                       "is too long for a file system"),
+    # a folder of one kind is never used as the other
+    "tune --out on a run directory": (existing_run, ["tune", "--out", "run", "--n-trials", 1],
+                                      "--out run is a gan_mnist run directory (it has .gan_mnist_run), not a study"),
+    "train --out on a study folder": (lambda d: claim(d / "run", STUDY), TRAIN,
+                                      "--out run is a gan_mnist study folder (it has .gan_mnist_study), not a run"),
+    "tune --limit below its clusters": (None, ["tune", "--out", "study", "--limit", 5],
+                                        "limit=5 (--limit) is too few images for the search"),
 }
 
 
@@ -281,7 +321,7 @@ def test_a_generator_that_draws_nan_exits_3_and_writes_nothing(argv, nan_generat
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("command", ["train", "train --resume", "sample", "tune"])
+@pytest.mark.parametrize("command", ["train", "train --resume", "sample", "tune", "evaluate --plot"])
 def test_a_read_only_folder_gives_one_line_and_changes_nothing(command, generators, read_only, tmp_path,
                                                                monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
@@ -295,7 +335,31 @@ def test_a_read_only_folder_gives_one_line_and_changes_nothing(command, generato
     argv = {"train": ["train", "--out", "ro/run", "--epochs", 1, *tiny],
             "train --resume": ["train", "--out", "ro/run", "--resume", "--epochs", 2, *tiny],
             "sample": ["sample", "--generator", generators["mlp"], "--n", 10, "--out", "ro/s.npz"],
-            "tune": ["tune", "--out", "ro/study", "--n-trials", 1, "--data", tmp_path / "data.npz", "--quiet"]}
+            "tune": ["tune", "--out", "ro/study", "--n-trials", 1, "--data", tmp_path / "data.npz", "--quiet"],
+            # refused before the metrics are computed (and printed)
+            "evaluate --plot": ["evaluate", "--generator", generators["mlp"], "--n", 10, "--plot", "ro/p.png"]}
     code, _, err = cli(*argv[command])
     assert_usage_error(code, err, "Read-only file system" if os.getuid() == 0 else "Permission denied")
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "tune"])
+def test_ctrl_c_gives_one_line_and_exit_130(command, generators, tmp_path, monkeypatch, cli):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    import gan_mnist.experiments.tune
+    import gan_mnist.run.training
+    import gan_mnist.sample
+
+    monkeypatch.chdir(tmp_path)
+    for module, name in ((gan_mnist.run.training, "train"), (gan_mnist.sample, "save_samples"),
+                         (gan_mnist.experiments.tune, "tune")):
+        monkeypatch.setattr(module, name, interrupted)
+    argv = {"train": TRAIN, "sample": ["sample", "--generator", generators["mlp"], "--n", 10, "--out", "s.npz"],
+            "tune": ["tune", "--out", "study"]}
+    code, out, err = cli(*argv[command])
+    assert code == 130 and out == "", err
+    hint = {"train": "; continue with: python -m gan_mnist train --resume --out run",
+            "tune": "; the same command goes on where it stopped", "sample": ""}
+    assert err == f"\ninterrupted{hint[command]}\n"

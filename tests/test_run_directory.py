@@ -3,6 +3,7 @@ silently starts over, and `sample --out DIR/` that never mixes two generators. E
 CLI, in a folder holding a stranger's files that must survive byte for byte."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gan_mnist import TrainConfig
 from gan_mnist.networks import build_models
-from gan_mnist.run.directory import LOCK, MARKER, atomic_path, clear, owned_files
+from gan_mnist.run.directory import LOCK, MARKER, atomic_path, claim, clear, owned_files
 from tests.conftest import assert_usage_error, run_cli, snapshot, write_fake_mnist
 
 STRANGERS = {  # a stranger's files in and around a run directory, as the issue found them deleted
@@ -262,3 +264,186 @@ def test_without_file_locks_a_run_goes_on_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "fcntl", None)  # as on Windows: `import fcntl` fails
     with pytest.warns(UserWarning, match="nothing stops a second process"), locked(tmp_path / "run"):
         assert (tmp_path / "run").is_dir()
+
+
+# a run's folders as links to a stranger's folders (the issue's repro): refused before anything is written
+@pytest.mark.parametrize("folder", ["checkpoints", "frames", "tensorboard", "generators", "workers"])
+@pytest.mark.parametrize("how", [["--force"], ["--resume"], []])
+def test_a_linked_folder_of_the_run_is_refused_and_its_targets_files_survive(folder, how, tmp_path, tiny, cli):
+    out = tmp_path / "r"
+    claim(out)  # a run, as far as the folder check goes (it runs before anything else)
+    TrainConfig(model="mlp", batch_size=4, limit=20).save(out / "config.json")
+    put(out, {"frames/epoch_0001.png": b"", "checkpoints/epoch_0001.npz": b"", "generators/epoch_0001.keras": b""})
+    stranger = tmp_path / "theirs"
+    put(stranger, {"epoch_0001.png": b"P", "epoch_0001.npz": b"S", "epoch_0005.npz": b"S", "epoch_0006.npz": b"S",
+                   "events.out.tfevents.1.host": b"E", "epoch_0001.keras": b"K", "1/config.json": b"{}"})
+    if (out / folder).exists():
+        for path in sorted((out / folder).rglob("*"), reverse=True):
+            path.rmdir() if path.is_dir() else path.unlink()
+        (out / folder).rmdir()
+    (out / folder).symlink_to(os.path.relpath(stranger, out))
+    before = snapshot(tmp_path)
+    code, _, err = cli("train", "--out", out, *how, "--epochs", 2, *tiny)
+    assert_usage_error(code, err, f"{out / folder} -> ")
+    assert "must be real folders it made" in err
+    assert snapshot(tmp_path) == before
+
+
+def test_a_folder_linked_during_a_run_is_never_written_through_nor_listed(tmp_path):
+    from gan_mnist.errors import GanMnistError
+    from gan_mnist.run.directory import epoch_files, real_folder
+
+    put(tmp_path / "theirs", {"epoch_0001.npz": b"S", "epoch_0002.npz": b"S"})
+    (tmp_path / "checkpoints").symlink_to("theirs")
+    assert epoch_files(tmp_path / "checkpoints", ".npz") == [], "pruning lists nothing behind a link"
+    assert [p.name for p in epoch_files(tmp_path / "theirs", ".npz")] == ["epoch_0001.npz", "epoch_0002.npz"]
+    with pytest.raises(GanMnistError, match="became a symbolic link"):
+        real_folder(tmp_path / "checkpoints")
+    assert real_folder(tmp_path / "new" / "frames").is_dir()
+
+
+@pytest.fixture(scope="module")
+def trained_three_epochs(tmp_path_factory):
+    """A finished 3-epoch tiny run (checkpoints of epochs 2 and 3 kept) and its data, trained once."""
+    from gan_mnist.cli import main
+
+    folder = tmp_path_factory.mktemp("three")
+    data = write_fake_mnist(folder / "data.npz")
+    flags = ["--data", str(data), "--limit", "20", "--batch-size", "4", "--model", "mlp", "--quiet"]
+    assert main(["train", "--out", str(folder / "run"), "--epochs", "3", *flags]) == 0
+    return folder / "run"
+
+
+@pytest.fixture
+def three_epochs(trained_three_epochs, tmp_path, tiny):
+    """A copy of that run in tmp_path/run, for a test to damage (`tiny`'s data is the same fake MNIST)."""
+    shutil.copytree(trained_three_epochs, tmp_path / "run")
+    return tmp_path / "run"
+
+
+def _checkpoint(out, name, epoch=None, nan=False):
+    """Write out/checkpoints/NAME by hand: the newest real checkpoint with another epoch counter, or NaN weights;
+    the run's own checkpoints deleted."""
+    newest = sorted((out / "checkpoints").glob("epoch_*.npz"))[-1]
+    with np.load(newest) as f:
+        arrays = {k: f[k] for k in f.files}
+    for path in (out / "checkpoints").iterdir():
+        path.unlink()
+    if epoch is not None:
+        arrays["epoch"] = epoch
+    if nan:
+        arrays["g.0000"] = np.full_like(arrays["g.0000"], np.nan)
+    np.savez(out / "checkpoints" / name, **arrays)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda out: (out / "history.csv").write_bytes(b"\x00\xffgarbage\n1,2\n"), "history.csv is not a run's history"),
+    (lambda out: (out / "history.csv").write_text(""), "history.csv is not a run's history"),
+    (lambda out: (out / "history.csv").unlink(), "history.csv is missing (the checkpoint is at epoch 3)"),
+    (lambda out: (out / "history.csv").write_text("epoch,d_loss\n1,0.5\n"), "does not record epochs 1-3"),
+    (lambda out: (out / "config.json").unlink(), "holds checkpoints but no config.json"),
+    (lambda out: _checkpoint(out, "epoch_0003.npz", epoch=np.array("x")), "no checkpoint is readable"),
+    (lambda out: _checkpoint(out, "epoch_0003.npz", epoch=np.array(-5)), "no checkpoint is readable"),
+    (lambda out: _checkpoint(out, "epoch_1000000000000.npz", epoch=np.array(10**12)),
+     "has trained 1000000000000 epochs, more than epochs=3"),
+    (lambda out: _checkpoint(out, "epoch_0003.npz", nan=True), "no checkpoint is readable"),
+], ids=["garbage history", "empty history", "deleted history", "history short of the checkpoint",
+        "deleted config", "epoch 'x'", "epoch -5", "epoch 1e12", "NaN weights"])
+def test_a_damaged_run_is_refused_on_resume_and_nothing_changes(damage, message, three_epochs, tiny, cli):
+    damage(three_epochs)
+    before = snapshot(three_epochs)
+    code, _, err = cli("train", "--out", three_epochs, "--resume", *tiny)
+    assert_usage_error(code, err, message)
+    assert snapshot(three_epochs) == before
+
+
+def test_resume_with_fewer_epochs_than_trained_is_refused_and_nothing_changes(three_epochs, tiny, cli):
+    before = snapshot(three_epochs)
+    code, _, err = cli("train", "--out", three_epochs, "--resume", "--epochs", 1, *tiny)
+    assert_usage_error(code, err, "has trained 3 epochs, more than epochs=1: a resumed run only goes on")
+    assert snapshot(three_epochs) == before
+
+
+def test_a_nan_checkpoint_is_skipped_for_the_last_finite_one(three_epochs, tiny, cli):
+    with np.load(three_epochs / "checkpoints" / "epoch_0003.npz") as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["g.0000"] = np.full_like(arrays["g.0000"], np.nan)
+    np.savez(three_epochs / "checkpoints" / "epoch_0003.npz", **arrays)
+    with pytest.warns(UserWarning, match="epoch_0003.npz holds NaN or infinite values"):
+        code, _, err = cli("train", "--out", three_epochs, "--resume", "--epochs", 4, *tiny)
+    assert code == 0, err
+    assert pd.read_csv(three_epochs / "history.csv")["epoch"].tolist() == [1, 2, 3, 4]
+
+
+# SIGKILL right after each file an epoch end writes (callbacks.EpochBook), in epoch 1 (before any checkpoint), and
+# after epoch 2's history row (its checkpoint not yet written): --resume then ends with an uninterrupted run's history
+KILL_AFTER = [("_write_csv", 1), ("save_grid", 1), ("write_run_pictures", 1), ("save_generator", 1),
+              ("save_checkpoint", 1), ("_write_csv", 2)]
+_KILLER = """
+import os, signal, sys
+import gan_mnist.run.callbacks as callbacks
+from gan_mnist.cli import main
+name, at = sys.argv[1], int(sys.argv[2])
+original, calls = getattr(callbacks, name), []
+def killing(*args, **kwargs):
+    result = original(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == at:  # each is called once per epoch (save_generator first for generator.keras)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return result
+setattr(callbacks, name, killing)
+sys.exit(main(sys.argv[3:]))
+"""
+TIMING = ["seconds", "wall_s"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """(the flags of a 2-epoch tiny run, its history without timings), trained once without interruption."""
+    from gan_mnist.cli import main
+
+    folder = tmp_path_factory.mktemp("whole")
+    flags = ["--epochs", "2", "--data", str(write_fake_mnist(folder / "data.npz")), "--limit", "20", "--batch-size",
+             "4", "--model", "mlp", "--quiet"]
+    assert main(["train", "--out", str(folder / "run"), *flags]) == 0
+    return flags, pd.read_csv(folder / "run" / "history.csv").drop(columns=TIMING)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step, epoch", KILL_AFTER)
+def test_a_run_killed_at_any_step_of_an_epoch_resumes_to_the_same_history(step, epoch, uninterrupted, tmp_path,
+                                                                          cli):
+    flags, whole = uninterrupted
+    out = str(tmp_path / "run")
+    child = subprocess.run([sys.executable, "-c", _KILLER, step, str(epoch), "train", "--out", out, *flags],
+                           capture_output=True, text=True, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    code, _, err = cli("train", "--out", out, "--resume", *flags)
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "run" / "history.csv").drop(columns=TIMING), whole)
+    assert len(list((tmp_path / "run" / "frames").glob("epoch_*.png"))) == 2
+
+
+def test_a_second_sampler_into_the_same_folder_or_forced_file_is_refused(two_generators, tmp_path, cli):
+    from gan_mnist.run.directory import holding
+
+    mlp = two_generators[0]
+    (tmp_path / "pngs").mkdir()
+    put(tmp_path, {"pngs/mine.txt": b"mine", "s.npz": b"an older sample file", "s.png": b"an older grid"})
+    before = snapshot(tmp_path)
+    for out in ("pngs/", "s.npz", "s.png"):
+        with holding(tmp_path / out):  # another sampler is writing there
+            code, _, err = cli("sample", "--generator", mlp, "--n", 10, "--out", f"{tmp_path}/{out}", "--force")
+        assert_usage_error(code, err, "is being written by another process")
+    assert snapshot(tmp_path) == before
+
+
+def test_a_file_that_appears_while_sampling_is_never_replaced(tmp_path):
+    from gan_mnist.errors import GanMnistError
+
+    target = tmp_path / "s.npz"
+    with pytest.raises(GanMnistError, match="appeared while this was written"):
+        with atomic_path(target, exclusive=True) as tmp:
+            tmp.write_bytes(b"ours")
+            target.write_bytes(b"another process's")
+    assert target.read_bytes() == b"another process's" and sorted(os.listdir(tmp_path)) == ["s.npz"]

@@ -69,7 +69,7 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     code, _, err = cli("tune", "--out", tmp_path, "--budget-minutes", "-1")
     assert_usage_error(code, err, "--budget-minutes")
     code, _, err = cli("tune", "--out", tmp_path, "--confirm", "-1")
-    assert_usage_error(code, err, "argument --confirm: must be 0 or more")
+    assert_usage_error(code, err, "argument --confirm: must be from 0 to 1,000")
     code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
     assert_usage_error(code, err, "argument --seeds: must be a positive integer")
     code, _, err = cli("tune", "--out", tmp_path, "--timeout-minutes", "0")
@@ -154,6 +154,10 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
     "postgresql+nodriver://u:{pw}@localhost/db",  # an unknown driver
     "postgresql://u:p%40{pw}@127.0.0.1:1/db",  # a password written URL-encoded
     "postgresql//u:{pw}@nohost",  # not a URL at all
+    "postgresql://u@127.0.0.1:1/db?password={pw}",  # the password as a query parameter
+    "postgresql://u@127.0.0.1:1/db?sslmode=disable&sslpassword={pw}",  # the client key's password
+    "postgresql://u:SE@{pw}@127.0.0.1:1/db",  # an "@" in the password, not encoded
+    "postgresql://127.0.0.1:1/db?user=u&api_token={pw}",
 ])
 def test_a_storage_that_cannot_open_never_shows_its_password(storage, cli, tmp_path, capsys):
     password = "SECRET-d6f1"

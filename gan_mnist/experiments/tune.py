@@ -35,6 +35,7 @@ from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
+CLUSTERS = (10, 20, 30)  # the self-conditioned trials' choices (the default's 30 among them)
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
 
 # the hand-chosen default (bare `train`), queued as a study's first trial: the search starts from it and the
@@ -69,7 +70,7 @@ def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     elif penalty == "gp":
         recipe = {"gamma": trial.suggest_float("gamma_gp", 0.1, 20.0, log=True), "penalty_every": 1}
     if model in ("self_cgan", "resize_proj"):  # the search is for unconditional generators: these self-condition
-        recipe["clusters"] = trial.suggest_categorical("clusters", [10, 20, 30])
+        recipe["clusters"] = trial.suggest_categorical("clusters", list(CLUSTERS))
     if model in ("conv", "resize"):  # the pairs whose balance the defaults may have wrong
         recipe["d_scale"] = trial.suggest_categorical("d_scale", [1.0, 2.0, 3.0])
     return base.replace(
@@ -208,23 +209,37 @@ def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mni
     raise GanMnistError(f"cannot open the study storage {masked_url(url)}: {reason}") from None
 
 
+_SECRET_KEY = re.compile(r"pass|secret|token", re.IGNORECASE)  # query parameters that carry a secret (sslpassword)
+
+
+def _url_parts(url: str) -> tuple[str, str | None, str, list[tuple[str, str]] | None]:
+    """(scheme:// or "", userinfo or None, host and path, query pairs or None) of a URL, told apart the way a
+    password cannot fool: the userinfo ends at the last "@" before the query, so an unencoded "@" stays in it."""
+    scheme, sep, rest = url.partition("://")
+    head, rest = (scheme + sep, rest) if sep else ("", url)
+    main, question, query = rest.partition("?")
+    userinfo, at, where = main.rpartition("@")
+    pairs = [(k, v) for k, _, v in (part.partition("=") for part in query.split("&"))] if question else None
+    return head, userinfo if at else None, where if at else main, pairs
+
+
 def _passwords(url: str) -> set[str]:
-    """The password of `url` as written and decoded (empty when it has none or cannot be parsed)."""
+    """Every secret in `url`, as written and decoded: the userinfo's password and the values of query parameters
+    named like a secret (password, sslpassword, ...token, ...secret); empty when there is none."""
+    _, userinfo, _, pairs = _url_parts(url)
     found = set()
-    try:
-        password = sqlalchemy.engine.make_url(url).password
-        if password:
-            found |= {str(password), quote(str(password), safe="")}
-    except Exception:  # not parseable: the pattern below still finds user:password@
-        pass
-    match = re.search(r"://[^/@:]*:([^/@]*)@", url)
-    if match and match[1]:
-        found |= {match[1], unquote(match[1])}
+    if userinfo and ":" in userinfo:
+        password = userinfo.partition(":")[2]
+        # a driver that ends the userinfo at the first "@" shows the rest as part of the host: mask the pieces too
+        # (those of 4 characters or more: masking every "e" of a message would hide the reason it gives)
+        found |= {password, *(piece for piece in password.split("@") if len(piece) >= 4)}
+    found |= {v for k, v in pairs or () if _SECRET_KEY.search(unquote(k))}
+    found |= {unquote(p) for p in found} | {quote(unquote(p), safe="") for p in found}
     return {p for p in found if p}
 
 
 def redact(text: str, url: str) -> str:
-    """`text` with `url` shown as masked_url(url) and every other form of its password replaced by ***."""
+    """`text` with `url` shown as masked_url(url) and every other form of its secrets replaced by ***."""
     text = text.replace(url, masked_url(url))
     for password in sorted(_passwords(url), key=len, reverse=True):
         text = text.replace(password, "***")
@@ -232,12 +247,15 @@ def redact(text: str, url: str) -> str:
 
 
 def masked_url(url: str) -> str:
-    """`url` with its password shown as ***, for messages and logs; a URL that cannot be parsed is not shown (where
-    its password is cannot be told)."""
-    try:
-        return sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "(a URL SQLAlchemy cannot parse, not shown)"
+    """`url` for messages and logs: the userinfo's password (all of it, an unencoded "@" included) and the values
+    of query parameters named like a secret shown as ***."""
+    head, userinfo, where, pairs = _url_parts(url)
+    if userinfo is not None:
+        user, colon, _ = userinfo.partition(":")
+        where = f"{user}{':***' if colon else ''}@{where}"
+    if pairs is not None:
+        where += "?" + "&".join(f"{k}={'***' if _SECRET_KEY.search(unquote(k)) else v}" for k, v in pairs)
+    return head + where
 
 
 def _storage(url: str, engine: dict, stale_after: float) -> optuna.storages.RDBStorage:
@@ -282,6 +300,9 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
             raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
                                 f"got {value!r}")
+    if limit is not None and limit < max(CLUSTERS):  # (TrainConfig's own message would suggest a flag tune lacks)
+        raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
+                            f"cluster them into up to {max(CLUSTERS)} groups; give {max(CLUSTERS)} or more")
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)

@@ -40,6 +40,7 @@ from gan_mnist.run.directory import (
     atomic_write_bytes,
     epoch_file,
     epoch_files,
+    real_folder,
 )
 from gan_mnist.run.live import LiveView
 from gan_mnist.run.tensorboard_logs import TensorBoardLog
@@ -125,13 +126,13 @@ class EpochBook(keras.callbacks.Callback):
             record.quality = self._quality(sampler, record.epoch)
         self.rows.append(record.row())
         _write_csv(self.history, o.out / HISTORY)
-        frame = o.out / FRAMES / epoch_file(record.epoch, ".png")
+        frame = real_folder(o.out / FRAMES) / epoch_file(record.epoch, ".png")
         save_grid(generate_from(sampler, o.frame_noise, o.frame_labels), frame, title=f"epoch {record.epoch}",
                   ncols=o.frame_columns)
         write_run_pictures(self.history, o.out / FRAMES, o.out / LOSS_PLOT, o.out / GIF, o.gif_frame_ms,
                            record.epoch)
         if o.save_every and record.epoch % o.save_every == 0:
-            save_generator(sampler, o.out / SNAPSHOTS / epoch_file(record.epoch, ".keras"))
+            save_generator(sampler, real_folder(o.out / SNAPSHOTS) / epoch_file(record.epoch, ".keras"))
         if o.due(o.checkpoint_every, record.epoch):
             save_generator(sampler, o.out / GENERATOR)
             save_checkpoint(self.model, o.out / CHECKPOINTS, record.epoch)
@@ -234,7 +235,7 @@ class StopOnNonFinite(keras.callbacks.Callback):
                 for name, scale in scales.items() if not scale >= MIN_LOSS_SCALE]
         if bad:
             kept = list_checkpoints(self.checkpoint_dir)
-            where = f"the last good checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
+            where = f"the newest checkpoint is kept: {kept[-1]}" if kept else "no checkpoint had been written yet"
             raise TrainingDiverged(f"training diverged at epoch {self.epoch + 1}, step {batch + 1}: {', '.join(bad)}; "
                                    f"{where} (try lower learning rates)")
 

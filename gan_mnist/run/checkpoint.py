@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files
+from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files, real_folder
 
 # groups a checkpoint may lack, or hold where the model has none: a float16 run's loss scales. A run resumed in
 # another precision starts their scale afresh, or leaves it behind
@@ -40,8 +41,7 @@ def _groups(gan) -> dict[str, list]:
 
 def save_checkpoint(gan, directory: str | os.PathLike, epoch: int, keep: int = 2) -> Path:
     """Save the full training state after `epoch` (1-based) as directory/epoch_NNNN.npz; keep the newest `keep`."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = real_folder(directory)
     gan.build_optimizers()
     arrays = {"epoch": np.array(epoch, dtype=np.int64)}
     for group, variables in _groups(gan).items():
@@ -69,8 +69,12 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise GanMnistError(f"checkpoint {path} is unreadable or truncated ({e})") from e
-    if "epoch" not in arrays:
-        raise GanMnistError(f"checkpoint {path} has no epoch counter")
+    epoch = arrays.get("epoch")
+    named = re.fullmatch(r"epoch_(\d+)\.npz", path.name)
+    if epoch is None or epoch.shape != () or not np.issubdtype(epoch.dtype, np.integer) or int(epoch) < 1 or (
+            named and int(named[1]) != int(epoch)):
+        raise GanMnistError(f"checkpoint {path} has no valid epoch counter (got {epoch!r}; its name says "
+                            f"{int(named[1]) if named else '-'})")
     gan.build_optimizers()
     groups = {group: variables for group, variables in _groups(gan).items()
               if group not in OPTIONAL or any(k.startswith(group + ".") for k in arrays)}
@@ -86,6 +90,10 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
             if len(arrays[key].shape) != len(expected) or any(
                     e is not None and s != e for s, e in zip(arrays[key].shape, expected, strict=True)):
                 raise GanMnistError(f"checkpoint {path}: {key} has shape {arrays[key].shape}, model expects {v.shape}")
+    broken = [k for k, a in arrays.items() if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all()]
+    if broken:
+        raise GanMnistError(f"checkpoint {path} holds NaN or infinite values ({', '.join(broken[:3])}): not a "
+                            "state to go on from")
     for group, variables in groups.items():
         for i, v in enumerate(variables):
             v.assign(arrays[f"{group}.{i:04d}"])

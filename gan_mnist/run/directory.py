@@ -4,8 +4,10 @@ delete.
 A folder is a run only if it carries MARKER. A folder without it is used only if it holds nothing a run would
 write (a new folder, an empty one, or one with unrelated files, which are left alone). `clear` deletes the files a
 run writes, by name pattern (`frames/epoch_0001.png`, never `frames/*`), never a folder that still holds anything
-else, and never follows a symbolic link. The lock is an OS file lock (flock): the kernel releases it when its
-process dies, so a killed run leaves no stale lock behind.
+else, and never follows a symbolic link. A folder a run makes (frames/, checkpoints/, ...) that is a symbolic link
+is refused before anything is written: a run writes, lists for pruning and deletes only in folders it made. The
+lock is an OS file lock (flock): the kernel releases it when its process dies, so a killed run leaves no stale
+lock behind.
 
 Imports nothing heavy: the CLI checks `--out` with it before TensorFlow is loaded.
 """
@@ -74,6 +76,7 @@ STUDY = Layout(what="study folder", marker=".gan_mnist_study", folders=(),
                owned=(("", "|".join(re.escape(n) for n in (STUDY_DB, TRIALS, RESULTS, BEST_PRESET, PLOTS, CONFIRM,
                                                            CONFIRM_CSV))
                        + r"|study\.db-(journal|wal|shm)"),))
+LAYOUTS = (RUN, STUDY)  # a folder is of one kind at most
 _TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
 
 
@@ -81,6 +84,8 @@ def epoch_files(folder: str | os.PathLike, suffix: str, last_epoch: int | None =
     """folder/epoch_NNNN{suffix} files in epoch order, up to `last_epoch` (frames, checkpoints, snapshots)."""
     pattern = re.compile(r"epoch_(\d{4,})" + re.escape(suffix))
     found = []
+    if Path(folder).is_symlink():  # never listed through a link: what is behind it is not the run's
+        return []
     for path in Path(folder).glob("epoch_*" + suffix):
         match = pattern.fullmatch(path.name)
         if match and (last_epoch is None or int(match[1]) <= last_epoch):
@@ -118,12 +123,34 @@ def _real_dir(path: Path) -> bool:
 def _obstacles(out: Path, layout: Layout) -> list[str]:
     """What in `out` is in the way: files (or folders) at names gan_mnist would write, and its folders' names
     taken by a file or a link."""
-    found = [p.relative_to(out).as_posix() for p in owned_files(out, layout, folders_too=True)]
-    for folder in layout.folders:
+    return [p.relative_to(out).as_posix() for p in owned_files(out, layout, folders_too=True)] + _taken_folders(
+        out, layout)
+
+
+def _taken_folders(out: Path, layout: Layout) -> list[str]:
+    """The folders `layout` makes in `out` whose names a symbolic link or a file holds (checked outermost first, so
+    a linked tensorboard/ is named, not the folders under it)."""
+    found = []
+    for folder in sorted((*layout.folders, *((WORKERS,) if layout is RUN else ())), key=len):
+        if any(folder.startswith(f + "/") for f in found):
+            continue
         path = out / folder
         if os.path.lexists(path) and not _real_dir(path):
             found.append(folder)
     return found
+
+
+NAME_MAX, PATH_MAX = 255, 4096  # the longest file name and path most file systems take (Linux, macOS, NTFS)
+
+
+def _check_length(out: Path, what: str) -> None:
+    """Refuse a path a file system would refuse half-way, after making its parents."""
+    long = [part for part in out.parts if len(os.fsencode(part)) > NAME_MAX]
+    if long or len(os.fsencode(os.path.abspath(out))) > PATH_MAX:
+        which = f"its part {long[0][:40]}... is {len(os.fsencode(long[0]))} bytes long" if long else (
+            f"it is {len(os.fsencode(os.path.abspath(out)))} bytes long")
+        raise GanMnistError(f"{what} is too long for a file system ({which}; the most is {NAME_MAX} bytes per name, "
+                            f"{PATH_MAX} in all); nothing was created")
 
 
 def is_run(out: str | os.PathLike, layout: Layout = RUN) -> bool:
@@ -131,17 +158,33 @@ def is_run(out: str | os.PathLike, layout: Layout = RUN) -> bool:
     return os.path.lexists(Path(out) / layout.marker)
 
 
-def check_folder(out: str | os.PathLike, what: str = "--out", layout: Layout = RUN) -> Path:
-    """Refuse, with one line, a path gan_mnist cannot own: a file, a path under a file, or a folder without the
-    marker that already holds files it would write. Returns `out` as a Path; touches nothing."""
+def check_folder(out: str | os.PathLike, what: str = "--out", layout: Layout | None = RUN) -> Path:
+    """Refuse, with one line, a path gan_mnist cannot own: a name too long, a file, a path under a file; and for a
+    `layout` (None: any folder will do), a folder of another kind, one whose sub-folders are links or files, or one
+    without the marker that already holds files it would write. Returns `out` as a Path; touches nothing."""
     out = Path(out)
+    _check_length(out, what)
     for parent in (out, *out.parents):
         if parent.exists() or parent.is_symlink():
             if not parent.is_dir():
                 where = "is" if parent == out else f"is under {parent}, which is"
                 raise GanMnistError(f"{what} {out} {where} a file, not a folder")
             break
-    if out.is_dir() and not is_run(out, layout):
+    if layout is None or not out.is_dir():
+        return out
+    for other in LAYOUTS:
+        if other is not layout and is_run(out, other) and not is_run(out, layout):
+            raise GanMnistError(f"{what} {out} is a gan_mnist {other.what} (it has {other.marker}), not a "
+                                f"{layout.what}; nothing was changed: choose another folder")
+    taken = _taken_folders(out, layout) if is_run(out, layout) else []  # (in other folders: obstacles, below)
+    if taken:
+        links = [f"{out / f} -> {os.readlink(out / f)}" if (out / f).is_symlink() else f"{out / f} (a file)"
+                 for f in taken]
+        raise GanMnistError(f"{', '.join(links)}: a {layout.what}'s folders must be real folders it made (it writes "
+                            f"and deletes files in them, never through a link); nothing was changed: remove "
+                            f"{'it' if len(taken) == 1 else 'them'} (a link's target stays as it is) or choose "
+                            "another folder")
+    if not is_run(out, layout):
         obstacles = _obstacles(out, layout)
         if obstacles:
             shown = ", ".join(obstacles[:5]) + (f" and {len(obstacles) - 5} more" if len(obstacles) > 5 else "")
@@ -150,6 +193,17 @@ def check_folder(out: str | os.PathLike, what: str = "--out", layout: Layout = R
                 f"{layout.what} uses ({shown}); nothing was changed: choose a new or empty folder (if gan_mnist "
                 f"made it, mark it with: touch {out / layout.marker})")
     return out
+
+
+def real_folder(path: str | os.PathLike) -> Path:
+    """`path` made if needed (parents too), refused when it is a symbolic link: where a run writes during training
+    (another process may have put a link there since the run's start)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if path.is_symlink():
+        raise GanMnistError(f"{path} became a symbolic link during the run: a run writes only in folders it made; "
+                            "nothing was written there")
+    return path
 
 
 def claim(out: str | os.PathLike, layout: Layout = RUN) -> None:
@@ -188,17 +242,59 @@ def remove_temporaries(out: str | os.PathLike) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, exclusive: bool = False) -> Iterator[Path]:
     """A unique temporary name beside `path` (same suffix, for writers that go by it) to write to; renamed onto
-    `path` when the block ends without error, deleted when it raises. Two processes never share a temporary name."""
+    `path` when the block ends without error, deleted when it raises. Two processes never share a temporary name.
+    `exclusive`: never replace a `path` that exists by then (another process wrote it meanwhile): an error."""
     path = Path(path)
     tmp = path.with_name(f".{path.stem}.{secrets.token_hex(8)}.tmp{path.suffix}")
     try:
         yield tmp
-        os.replace(tmp, path)
+        if exclusive:
+            _publish_new(tmp, path)
+        else:
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _publish_new(tmp: Path, path: Path) -> None:
+    """Give `tmp` the name `path` only if nothing has it: a hard link is created or refused in one step."""
+    taken = GanMnistError(f"{path} appeared while this was written (another process wrote it): it was not replaced; "
+                          "choose another name, or --force (force=True) to replace it")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # a file system without hard links (FAT, some network ones): checked, then renamed
+        if os.path.lexists(path):
+            raise taken from None
+        os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def holding(path: str | os.PathLike) -> Iterator[None]:
+    """An exclusive lock on an existing file or folder for the block (an OS lock on it: nothing is written, the
+    kernel drops it when the process dies); a second holder is refused with one line."""
+    try:
+        import fcntl  # POSIX (Linux, macOS, Colab)
+    except ImportError:  # Windows: no flock
+        yield
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise GanMnistError(f"{path} is being written by another process (a second `sample` into it?): wait "
+                                "for it to finish, or choose another --out") from None
+        except OSError as e:
+            if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
+                raise
+        yield
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:

@@ -154,6 +154,9 @@ def _start_over(out: Path, config: TrainConfig, resume: bool, force: bool) -> bo
     """Whether to discard the run in `out`. Never mixes two configs in one directory (only `epochs` and
     `budget_minutes` may change on resume); with force, a different or unwanted run is discarded, not refused."""
     if not (is_run(out) and (out / CONFIG).exists()):
+        if resume and is_run(out) and list_checkpoints(out / CHECKPOINTS) and not force:
+            raise GanMnistError(f"{out} holds checkpoints but no {CONFIG}: which config they belong to is lost; "
+                                f"restore {out / CONFIG}, or start over with force=True (CLI: --force)")
         return False
     if not resume:
         if not force:
@@ -173,7 +176,9 @@ def _restore(gan: GAN, out: Path, checkpoint_every: int) -> int:
     """Load the newest readable checkpoint; returns its epoch, 0 when the run never wrote one.
 
     A run that wrote checkpoints but has none readable left (truncated, deleted) is an error naming what was tried:
-    starting again from epoch 0 would silently replace the history of the epochs it lost.
+    starting again from epoch 0 would silently replace the history of the epochs it lost. A history row is written
+    before its epoch's checkpoint, so only a row past the first checkpoint's epoch proves that one was written: a
+    run killed before (or while) writing its first checkpoint starts over.
     """
     tried = []
     for path in reversed(list_checkpoints(out / CHECKPOINTS)):
@@ -183,14 +188,39 @@ def _restore(gan: GAN, out: Path, checkpoint_every: int) -> int:
             tried.append(path)
             warnings.warn(f"{e}; trying an older checkpoint", stacklevel=2)
     recorded = _epochs_recorded(out)
+    try:
+        first = min(checkpoint_every, TrainConfig.load(out / CONFIG).epochs)  # as the run was last started
+    except GanMnistError:
+        first = checkpoint_every
     if tried:
         raise GanMnistError(f"cannot restore {out}: no checkpoint is readable (tried "
                             f"{', '.join(str(p) for p in tried)}); to train it again from the start: force=True "
                             "(CLI: --force)")
-    if recorded >= checkpoint_every:
+    if recorded > first:
         raise GanMnistError(f"cannot restore {out}: {HISTORY} records {recorded} epochs but {out / CHECKPOINTS} "
                             "holds no checkpoint; to train it again from the start: force=True (CLI: --force)")
     return 0
+
+
+def _history_until(out: Path, start: int) -> pd.DataFrame:
+    """The rows of epochs 1..`start` of the run's history.csv (a resumed run's checkpoint epoch); an error when the
+    file is missing, unreadable or lacks one of them: resuming would lose those rows."""
+    path = out / HISTORY
+    fix = "restore it, or start over with force=True (CLI: --force)"
+    try:
+        table = pd.read_csv(path)
+        epochs = pd.to_numeric(table["epoch"], errors="raise")
+    except FileNotFoundError:
+        raise GanMnistError(f"cannot resume {out}: {path} is missing (the checkpoint is at epoch {start}); "
+                            f"{fix}") from None
+    except (OSError, ValueError, KeyError, pd.errors.ParserError, pd.errors.EmptyDataError) as e:
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise GanMnistError(f"cannot resume {out}: {path} is not a run's history ({reason}); {fix}") from None
+    kept = table[epochs <= start]
+    if len(kept) != start or kept["epoch"].tolist() != list(range(1, start + 1)):
+        raise GanMnistError(f"cannot resume {out}: {path} does not record epochs 1-{start} one row each (the "
+                            f"checkpoint is at epoch {start}); {fix}")
+    return kept
 
 
 def _ran_in(out: Path) -> str | None:
@@ -254,6 +284,7 @@ def train(
     in a notebook kernel outside pytest; `live_every` N also redraws it every N steps.
     """
     strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
+    check_folder(out_dir, "out_dir")  # (a linked workers/ too)
     out = check_folder(worker_dir(out_dir), "out_dir")
     if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
         raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
@@ -301,23 +332,26 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
 
     with strategy.scope():  # the default strategy's scope changes nothing
         gan = build_gan(config, precision)
-        start = 0
+        start, previous = 0, None
         if resume and not start_over:
             try:
                 start = _restore(gan, out, config.checkpoint_every)
+                if start > config.epochs:
+                    raise GanMnistError(f"{out} has trained {start} epochs, more than epochs={config.epochs}: a "
+                                        f"resumed run only goes on (give {start} or more), or start over with "
+                                        "force=True (CLI: --force)")
+                # epochs that ran after the checkpoint are dropped: they run again
+                previous = _history_until(out, start) if start else None
             except GanMnistError as e:
                 if not force:
                     raise
                 warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=3)
                 clear(out)
+                gan, start, previous = build_gan(config, precision), 0, None
     before = _ran_in(out) if start else None
     if before and before != precision.policy:
         warnings.warn(f"{out} computed in {before} before; it continues in {precision.policy} here ({precision.why}), "
                       f"so it will not match a run that stayed in {before} bit for bit", stacklevel=3)
-    previous = None
-    if start and (out / HISTORY).exists():
-        previous = pd.read_csv(out / HISTORY)
-        previous = previous[previous["epoch"] <= start]  # drop epochs that ran after the checkpoint
     config.save(out / CONFIG, ran=precision.record())
 
     noise, frame_labels, ncols = frame_inputs(config)
