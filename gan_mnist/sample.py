@@ -126,18 +126,15 @@ def load_generator(path: str | os.PathLike) -> keras.Model:
     return runnable_here(generator)
 
 
-# a layer's compute dtype -> the run.precision policy that computes in it
-_POLICY_OF = {"bfloat16": "bf16", "float16": "fp16"}
-
-
 def runnable_here(generator: keras.Model) -> keras.Model:
     """`generator` as it can run on this device: itself, or when it computes in a 16-bit type this device has no
     kernels for (a bfloat16 generator on an AVX2 CPU, where oneDNN crashes), a float32 copy with the same weights."""
-    from gan_mnist.run.export import all_layers, float32_copy
-    from gan_mnist.run.precision import detect, supported
+    from gan_mnist.run.export import compute_dtypes, float32_copy
+    from gan_mnist.run.precision import POLICIES, detect, supported
 
-    dtypes = {layer.compute_dtype for layer in all_layers(generator) if not isinstance(layer, keras.Model)}
-    if all(_POLICY_OF.get(dtype, "off") in supported(detect()) for dtype in dtypes):
+    # a compute dtype -> the run.precision policy that computes in it (bfloat16 -> bf16, float32 -> off)
+    policy_of = {keras.DTypePolicy(dtype_policy).compute_dtype: name for name, dtype_policy in POLICIES.items()}
+    if all(policy_of.get(dtype, "off") in supported(detect()) for dtype in compute_dtypes(generator)):
         return generator
     return float32_copy(generator)
 

@@ -2,6 +2,9 @@
 quality metrics and best.keras join the history and TensorBoard, the time budget, and the record callbacks after the
 book receive."""
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pandas as pd
@@ -11,7 +14,7 @@ from PIL import Image
 from gan_mnist import TrainConfig, generate, load_generator, train
 from gan_mnist.errors import GanMnistError, TrainingDiverged
 from gan_mnist.run.checkpoint import list_checkpoints
-from tests.conftest import TINY, run_cli
+from tests.conftest import TINY
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_images):
@@ -35,12 +38,26 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, small_image
     assert list(result.history["epoch"]) == [1, 2]
 
 
+# Adam at a learning rate of 1e30 (beyond what --lr-g takes) overflows the weights within a few steps
+_OVERFLOWING = """
+import sys
+import subprocess
+import sys
+
+import keras
+from gan_mnist.cli import main
+adam = keras.optimizers.Adam.__init__
+keras.optimizers.Adam.__init__ = lambda self, learning_rate, *args, **kwargs: adam(self, 1e30, *args, **kwargs)
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 @pytest.mark.slow
 def test_cli_exits_3_on_divergence(tmp_path):
     out = tmp_path / "run"
-    # learning rates this large overflow the weights within a few steps
-    proc = run_cli("train", "--model", "mlp", "--epochs", 2, "--limit", 256, "--batch-size", 64,
-                   "--lr-g", 1e30, "--lr-d", 1e30, "--out", out, "--quiet")
+    proc = subprocess.run([sys.executable, "-c", _OVERFLOWING, "train", "--model", "mlp", "--epochs", "2", "--limit",
+                           "256", "--batch-size", "64", "--out", str(out), "--quiet"], capture_output=True, text=True,
+                          timeout=600)
     assert proc.returncode == 3, proc.stderr
     assert "error: training diverged at epoch 1" in proc.stderr and "Traceback" not in proc.stderr
     assert not list_checkpoints(out / "checkpoints") and not (out / "generator.keras").exists()

@@ -216,8 +216,8 @@ def device_check(images: np.ndarray, labels: np.ndarray, steps: int = 30, warmup
     16-bit policy the device has kernels for, then one epoch of `images` through train() as `auto` picks."""
     from gan_mnist.run.training import train
 
-    rows = []
-    for name, config in default_setups((TrainConfig().model,), TrainConfig().batch_size).items():
+    rows, default = [], TrainConfig()
+    for name, config in default_setups((default.model,), default.batch_size).items():
         if progress:
             progress(f"timing {name} ...")
         rows.append({"setup": f"fit() {name}", "images_per_s": fit_throughput(config, images, labels, steps,
@@ -225,7 +225,7 @@ def device_check(images: np.ndarray, labels: np.ndarray, steps: int = 30, warmup
     if progress:
         progress(f"one epoch of the default on {len(images)} images ...")
     with tempfile.TemporaryDirectory() as out:
-        result = train(TrainConfig(epochs=1), out, images=images, verbose=0, live=False)
+        result = train(default.replace(epochs=1), out, images=images, verbose=0, live=False)
     seconds = float(result.history["seconds"].iloc[0])  # its clustering included, as in every default run
     rows.append({"setup": f"train() 1 epoch, auto = {policy_name(result.gan.precision.policy)}",
                  "images_per_s": len(images) / seconds, "seconds": seconds})

@@ -32,7 +32,7 @@ def portable_copy(model: keras.Model) -> keras.Model:
 def float32_copy(model: keras.Model) -> keras.Model:
     """A copy of functional `model` (nested models included) that computes in float32, same weights (a model
     trained in mixed precision keeps float32 weights); `model` itself when it computes in float32 already."""
-    if all(layer.compute_dtype == "float32" for layer in all_layers(model) if not isinstance(layer, keras.Model)):
+    if compute_dtypes(model) <= {"float32"}:
         return model
     return _copy(model, lambda layer: type(layer).from_config({**layer.get_config(), "dtype": "float32"}))
 
@@ -41,6 +41,12 @@ def _copy(model: keras.Model, clone_layer) -> keras.Model:
     copy = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def compute_dtypes(model: keras.Model) -> set[str]:
+    """The dtypes `model`'s layers compute in (its nested models' layers, not the models themselves), e.g.
+    {"bfloat16", "float32"} for a mixed-precision generator whose output layer computes in float32."""
+    return {layer.compute_dtype for layer in all_layers(model) if not isinstance(layer, keras.Model)}
 
 
 def all_layers(model: keras.Model) -> list[keras.layers.Layer]:

@@ -286,6 +286,9 @@ def train(
     strategy = make_strategy(devices)  # first: a multi-worker strategy must start before any other op
     check_folder(out_dir, "out_dir")  # (a linked workers/ too)
     out = check_folder(worker_dir(out_dir), "out_dir")
+    if out != Path(out_dir) and out.is_symlink():  # a worker's folder is one the run makes
+        raise GanMnistError(f"{out} -> {os.readlink(out)}: a worker's run directory must be a real folder it made; "
+                            "nothing was changed: remove the link (its target stays as it is)")
     if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
         raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
                             "between devices yet")
