@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import json
 import sys
@@ -351,7 +350,7 @@ def _sample(args: argparse.Namespace) -> None:
         # a conditional "all" grid gets one row per digit
         ncols = 10 if labels is not None and args.n % 10 == 0 else None
         grid = generate(generator, args.n, seed=args.seed, labels=labels)
-        with holding(out) if out.exists() else contextlib.nullcontext():  # two samplers with --force: one refused
+        with holding(out):  # two samplers with --force: one refused
             path = save_grid(grid, out, ncols=ncols, exclusive=not args.force)
     else:
         path = save_sample_pngs(generator, args.n, out, seed=args.seed, labels=labels, force=args.force)

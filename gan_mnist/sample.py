@@ -150,16 +150,9 @@ def save_samples(generator: keras.Model, n: int, path: str | os.PathLike, seed: 
     arrays = {"images": images}
     if is_conditional(generator):
         arrays["labels"] = check_labels(labels, n, True).astype(np.uint8)
-    with _holding_if_there(path), atomic_path(path, exclusive=not force) as tmp:
+    with holding(path), atomic_path(path, exclusive=not force) as tmp:  # two samplers with --force: one refused
         np.savez_compressed(tmp, **arrays)
     return path
-
-
-def _holding_if_there(path: Path):
-    """The lock of `path` while it is replaced (two samplers with --force: one is refused), when it exists."""
-    import contextlib
-
-    return holding(path) if path.exists() else contextlib.nullcontext()
 
 
 def check_sample_folder(out: str | os.PathLike, force: bool = False) -> list[Path]:

@@ -275,11 +275,15 @@ def _publish_new(tmp: Path, path: Path) -> None:
 
 @contextlib.contextmanager
 def holding(path: str | os.PathLike) -> Iterator[None]:
-    """An exclusive lock on an existing file or folder for the block (an OS lock on it: nothing is written, the
-    kernel drops it when the process dies); a second holder is refused with one line."""
+    """An exclusive lock on a file or folder for the block (an OS lock on it: nothing is written, the kernel drops
+    it when the process dies); a second holder is refused with one line. A path that does not exist yet has
+    nothing to lock: an exclusive create (atomic_path) guards it."""
     try:
         import fcntl  # POSIX (Linux, macOS, Colab)
     except ImportError:  # Windows: no flock
+        yield
+        return
+    if not os.path.exists(path):
         yield
         return
     fd = os.open(path, os.O_RDONLY)
