@@ -71,15 +71,11 @@ class Penalty:
     about: str = ""
 
 
-# every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in this
-# machine's tutorial-loop epochs (bench 2026-11-30):
-# - mlp 100 = 7.3;
-# - cgan 24 = 12.35 with its rpgan + R1 + R2, in a bench that put mlp at 7.98 (ns + R1 alone: 11.4);
-# - self_cgan 14 = 7.7, its clusterings of 60,000 digits included. 14 is the epochs its recipe reached in the
-#   search's 18-minute trial.
-# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/tuning.md).
-# On the cGAN, one 24-epoch run each, they beat ns + R1 + dropout 0.3 too: FD 2.83 against 3.10, accuracy 0.990
-# against 0.979.
+# every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
+# epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
+# 60,000 digits included; 14 is the epochs its recipe reached in the search's 18-minute trial), about 12 for cgan.
+# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/tuning.md),
+# and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)

@@ -15,8 +15,8 @@ from gan_mnist.config import TrainConfig
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 # Under pytest-xdist each worker gets its share of the cores for TensorFlow's thread pools (inherited by the child
 # processes and notebook kernels it starts). TensorFlow's default, a pool as wide as the machine in every process,
-# oversubscribes the CPU: two learning tests side by side on two workers took 275 s with it and 213 s with one
-# thread each (measured 2026-11-30, tests/test_learning*.py)
+# oversubscribes the CPU: two learning tests side by side on two workers run faster with one thread each
+# (docs/results.md, "The learning tests")
 if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     for _var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
@@ -28,8 +28,8 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
 
 # CI (`--dist loadfile --no-loadscope-reorder`) hands whole modules to its two workers in this order, the next one
 # to whichever worker is free. The longest go first, so that neither worker ends the run alone on a minutes-long test
-# (longest processing time first). Seconds: the longest tests of a fresh-clone CI run, 2026-11-30 (one core's
-# threads per worker); the rest follow in collection order.
+# (longest processing time first). Seconds: the longest tests of a fresh-clone CI run (one core's threads per
+# worker; docs/results.md gives the run); the rest follow in collection order.
 LONGEST_FIRST = (
     "tests/test_learning_cgan.py",  # 227 s
     "tests/test_learning.py",  # 186 s

@@ -103,7 +103,5 @@ def test_default_recipe_learns_digits(tmp_path, mnist_path):
     assert trained["mnist_score"] > 5 and trained["max_class_share"] < 0.35, scores
     # the clusters follow the digits: thirty random clusters of these images have purity about 0.13
     assert min(purity) > 0.5, scores
-    # measured here (2026-11-30): noise fd 601, MNIST score 1.18; untrained 963, 1.00; trained fd 55.5, MNIST score
-    # 7.86, class shares .04-.21, precision .68, recall .27; purity .762 and .780 (the old recipe, ns + R1 + dropout
-    # 0.3, measured fd 67.3, MNIST score 7.62). The bars sit 2.2x (fd), 1.6x (MNIST score) and 1.7x (largest share)
-    # from that run, and far from noise and the untrained generator
+    # the bars sit 2.2x (fd), 1.6x (MNIST score) and 1.7x (largest share) from the measured run, and far from noise
+    # and the untrained generator (the values: docs/results.md, "The learning tests")
