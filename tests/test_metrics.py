@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.evaluator import CARD, classifier_outputs, load_evaluator
 from gan_mnist.evaluation.metrics import (
     Reference,
@@ -11,6 +12,7 @@ from gan_mnist.evaluation.metrics import (
     evaluate_images,
     feature_frechet_distance,
     frechet_distance,
+    kernel_distance,
     knn_radii,
     manifold_share,
     memorisation,
@@ -40,6 +42,19 @@ def test_feature_frechet_distance_orders_shifts():
     a, b = rng.normal(size=(4000, 3)), rng.normal(size=(4000, 3))
     near, far = feature_frechet_distance(a, b), feature_frechet_distance(a, b + 2.0)
     assert near < 0.05 and far == pytest.approx(12.0, rel=0.1)
+
+
+def test_kernel_distance_known_answer_and_unbiasedness():
+    # 1-D, k(a, b) = (ab + 1)^3: within-set pairs (0,1) and (0,2) give 1 each, cross pairs 1, 1, 1, 27 -> 1 + 1 - 15
+    assert kernel_distance([[0.0], [1.0]], [[0.0], [2.0]], subsets=1, subset_size=2) == pytest.approx(-13.0)
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((400, 8)), rng.standard_normal((400, 8))
+    same = kernel_distance(a, b, subsets=20, subset_size=200)
+    shifted = kernel_distance(a, b + 0.5, subsets=20, subset_size=200)
+    assert abs(same) < 0.1 and shifted > 1.0  # about 0 for one distribution (either sign), clearly positive apart
+    assert kernel_distance(a, b + 1.0, subsets=20, subset_size=200) > shifted
+    with pytest.raises(GanMnistError, match="at least 2 rows"):
+        kernel_distance(a[:1], b)
 
 
 def test_mnist_score_extremes():

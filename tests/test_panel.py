@@ -1,0 +1,38 @@
+"""The panel of yardsticks (evaluation.panel): each member's shape, its shipped weights, and that its feature space
+tells real digits from noise and from blurred digits."""
+
+import numpy as np
+import pytest
+
+from gan_mnist.errors import GanMnistError
+from gan_mnist.evaluation.metrics import feature_frechet_distance
+from gan_mnist.evaluation.panel import MEMBERS, load_member, member_features
+
+
+@pytest.mark.parametrize("name", list(MEMBERS))
+def test_every_member_has_a_features_layer_and_shipped_weights(name):
+    model = MEMBERS[name].build()
+    assert model.input.shape[1:] == (28, 28, 1) and len(model.get_layer("features").output.shape) == 2
+    assert MEMBERS[name].weights(name).is_file()
+    features = member_features(load_member(name), np.zeros((3, 28, 28, 1), np.float32) - 1.0)
+    assert features.shape == (3, model.get_layer("features").output.shape[1]) and features.dtype == np.float64
+
+
+@pytest.mark.parametrize("name", list(MEMBERS))
+def test_every_member_orders_real_blurred_noise(name, mnist_path):
+    from gan_mnist.run.data import load_mnist, to_model_range
+
+    x, _ = load_mnist(mnist_path, "train")
+    xt, _ = load_mnist(mnist_path, "test")
+    real, test = to_model_range(x[:2000]), to_model_range(xt[:2000])
+    blurred = (real + np.roll(real, 1, axis=1) + np.roll(real, 1, axis=2) + np.roll(real, (1, 1), axis=(1, 2))) / 4
+    noise = np.random.default_rng(0).uniform(-1, 1, real.shape).astype(np.float32)
+    model = load_member(name)
+    ref = member_features(model, test)
+    fd = [feature_frechet_distance(member_features(model, images), ref) for images in (real, blurred, noise)]
+    assert fd[0] < fd[1] < fd[2], fd
+
+
+def test_an_unknown_member_is_one_clear_error():
+    with pytest.raises(GanMnistError, match="unknown panel member 'vit'"):
+        load_member("vit")
