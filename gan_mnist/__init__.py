@@ -26,7 +26,7 @@ _EXPORTS = {
     "run.data": ("load_training_data",),
     "sample": ("load_generator", "generate", "all_digit_labels", "interpolate_latent", "interpolate_classes"),
     "plotting": ("render_grid", "plot_history", "preview_gif"),
-    "evaluation.metrics": ("evaluate_images",),
+    "evaluation.registry": ("evaluate_images",),
     "evaluation.report": ("compare_runs",),
     "colab": ("run_dir", "show_tensorboard"),
 }

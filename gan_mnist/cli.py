@@ -24,6 +24,9 @@ from gan_mnist.config import (
 )
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
+from gan_mnist.evaluation.panel import MEMBERS as PANEL
+from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
+from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
 from gan_mnist.run.directory import CONFIG, STUDY, check_folder, holding, is_run
@@ -154,9 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_config_flags(t)
 
     e = sub.add_parser("evaluate", help="quality metrics of a generator or of saved samples, as one JSON object",
-                       description="Score generated digits with the shipped evaluator CNN against MNIST's test "
-                                   "split: Fréchet distance (fd), MNIST score, class coverage, conditional accuracy "
-                                   "and a memorisation check.")
+                       description="Score generated digits against MNIST's test split on the panel of yardsticks ("
+                                   + ", ".join(PANEL) + "): in each member's feature space the Fréchet distance "
+                                   "(fd), the same over the real digits' floor (fd_ratio), the kernel distance "
+                                   "(kid), precision and recall; with the shipped CNN the MNIST score, class "
+                                   "coverage, conditional accuracy, and a memorisation check. Columns of the "
+                                   "shipped CNN carry the metric's name, the others name_member (fd_wide).")
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--generator", type=Path, help="generator.keras to sample from")
     src.add_argument("--samples", type=Path, help=".npz with uint8 `images` (N, 28, 28) [and `labels`]")
@@ -164,6 +170,8 @@ def _parser() -> argparse.ArgumentParser:
                    f"{MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (a --samples file holds at most as many) (default 5000)")
     e.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
     e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
+    e.add_argument("--metrics", type=_metric_names, help="only these metrics, comma-separated, from: "
+                   + ", ".join(METRIC_NAMES) + " (default: all that apply)")
     e.add_argument("--table", action="store_true", help="also print a readable table")
     e.add_argument("--plot", type=Path, help="also draw a bar chart per digit into this PNG: conditional accuracy "
                                              "(conditional generators or labelled samples), else each digit's "
@@ -179,8 +187,13 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
                                                       "generator (from the newest checkpoint)")
 
-    v = sub.add_parser("train-evaluator", help="retrain the shipped evaluator CNN and rewrite its card")
-    v.add_argument("--epochs", type=_positive_int(1000), default=10, help="training epochs (default 10)")
+    v = sub.add_parser("train-evaluator", help="retrain a panel member: the shipped evaluator CNN (rewriting its "
+                                               "card), or another member's shipped weights")
+    v.add_argument("--member", choices=PANEL, default="cnn", help="which member of the panel: " + "; ".join(
+                       f"{name}, {member.about}" for name, member in PANEL.items()) + " (default cnn)")
+    v.add_argument("--epochs", type=_positive_int(1000),
+                   help="training epochs (default: the member's, " + ", ".join(
+                       f"{name} {member.epochs}" for name, member in PANEL.items()) + ")")
     v.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
     v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
@@ -418,6 +431,14 @@ def _npz_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def _metric_names(text: str) -> tuple[str, ...]:
+    """--metrics a,b: registry names (argparse turns the error into a usage error)."""
+    try:
+        return parse_metrics(text)
+    except GanMnistError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     if args.plot is not None:
         if args.plot.suffix != ".png" or args.plot.exists():
@@ -427,7 +448,7 @@ def _evaluate(args: argparse.Namespace) -> None:
         folder = next(p for p in (args.plot.parent, *args.plot.parent.parents) if p.exists())
         with tempfile.TemporaryFile(dir=folder):  # a read-only folder is found out now, not after the metrics
             pass
-    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    from gan_mnist.evaluation.registry import Reference, evaluate_images
     from gan_mnist.networks import is_conditional
     from gan_mnist.sample import all_digit_labels, generate, load_generator
 
@@ -438,7 +459,8 @@ def _evaluate(args: argparse.Namespace) -> None:
     else:
         images, labels = _load_samples(args.samples)
     result = {"source": str(args.generator or args.samples),
-              **evaluate_images(images, labels, reference=Reference(args.data), per_digit=True)}
+              **evaluate_images(images, labels, reference=Reference(args.data), per_digit=True,
+                                metrics=args.metrics)}
     print(json.dumps({k: _rounded(v) for k, v in result.items()}))
     if args.table:
         for key, value in result.items():
@@ -474,9 +496,13 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _train_evaluator(args: argparse.Namespace) -> None:
-    from gan_mnist.evaluation.evaluator_training import train_evaluator
+    from gan_mnist.evaluation.evaluator_training import train_evaluator, train_member
 
-    print(json.dumps(train_evaluator(args.data, epochs=args.epochs, seed=args.seed), indent=2))
+    if args.member == "cnn":
+        record = train_evaluator(args.data, epochs=args.epochs or PANEL["cnn"].epochs, seed=args.seed)
+    else:
+        record = train_member(args.member, args.data, epochs=args.epochs, seed=args.seed)
+    print(json.dumps(record, indent=2))
 
 
 def _bench(args: argparse.Namespace) -> None:
@@ -514,14 +540,15 @@ def _tune(args: argparse.Namespace) -> None:
                   stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
                   confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes)
     table = result.table
-    columns = [c for c in ("state", "fd", "mnist_score", "epochs", "train_s", "param_model", "param_loss",
-                           "param_penalty") if c in table]
+    columns = [c for c in ("state", OBJECTIVE, "fd", "precision", "recall", "epochs", "train_s", "param_model",
+                           "param_loss", "param_penalty") if c in table]
     print(table[columns].head(10).round(3).to_markdown(), file=sys.stderr)
     summary = {"out": str(result.out_dir), "n_trials": len(table),
                "complete": int((table["state"] == "COMPLETE").sum()) if len(table) else 0,
                **{name: str(path) for name, path in result.files.items()}}
     if "best_preset" in result.files:
-        summary.update(best_trial=result.study.best_trial.number, best_fd=round(result.study.best_value, 3))
+        summary.update({"best_trial": result.study.best_trial.number,
+                        f"best_{OBJECTIVE}": round(result.study.best_value, 3)})
     if "confirm" in result.files:
         import pandas as pd
 

@@ -120,6 +120,39 @@ def plot_per_digit(values: dict[str, list], what: str, path: str | os.PathLike |
     return fig
 
 
+PANEL_TARGET = 3.0  # the unconditional default's target on every member: FD at most 3x the real floor
+
+
+def plot_panel(scores: dict[str, dict], path: str | os.PathLike | None = None):
+    """Each source's FD / real floor (log scale), precision and recall in each panel member's space, side by side
+    ({name: evaluate_images result with those columns}); saves it to `path` if given. Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    from gan_mnist.evaluation.panel import MEMBERS
+    from gan_mnist.evaluation.registry import column
+
+    members = [m for m in MEMBERS if all(column("fd_ratio", m) in s for s in scores.values())]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    width = 0.8 / len(scores)
+    for ax, name in zip(axes, ("fd_ratio", "precision", "recall"), strict=True):
+        for i, (source, values) in enumerate(scores.items()):
+            heights = [values.get(column(name, m), np.nan) for m in members]
+            ax.bar(np.arange(len(members)) + (i - (len(scores) - 1) / 2) * width, heights, width, label=source)
+        ax.set(xticks=range(len(members)), xticklabels=members, xlabel="panel member")
+        ax.grid(alpha=0.3, axis="y")
+        if name == "fd_ratio":
+            ax.axhline(1.0, color="gray", ls=":", label="real digits")
+            ax.axhline(PANEL_TARGET, color="tab:red", ls="--", label=f"target ({PANEL_TARGET:g}x)")
+            ax.set(yscale="log", ylabel="FD / real floor (log)", title="distance, over real digits'")
+        else:
+            ax.set(ylim=(0, 1), ylabel=name, title=name)
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_history(history: pd.DataFrame, path: str | os.PathLike | None = None):
     """Plot losses, discriminator accuracies and (if measured) quality vs epoch and wall time; save if `path`."""
     import matplotlib.pyplot as plt

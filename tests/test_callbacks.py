@@ -64,7 +64,7 @@ def test_cli_exits_3_on_divergence(tmp_path):
 
 
 def test_the_best_generator_by_fd_is_kept_across_a_resume(tmp_path, mnist_path):
-    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    from gan_mnist.evaluation.registry import Reference, evaluate_images
 
     config = TINY.replace(model="mlp", epochs=2, eval_every=1, eval_samples=200, limit=512, batch_size=32)
     train(config, tmp_path / "run", data_path=mnist_path, verbose=0)

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from gan_mnist import TrainConfig
+from gan_mnist.evaluation.registry import columns
 from tests.conftest import assert_usage_error, run_cli
 
 
@@ -101,9 +102,11 @@ def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
     assert Image.open(tmp_path / "shares.png").size[0] > 400  # the bar chart of each digit's share
     sampled = run_cli("sample", "--generator", out / "generator.keras", "--n", 300, "--out", tmp_path / "s.npz")
     assert sampled.returncode == 0, sampled.stderr
-    proc = run_cli("evaluate", "--samples", tmp_path / "s.npz")
+    proc = run_cli("evaluate", "--samples", tmp_path / "s.npz", "--metrics", "fd_ratio,kid")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["n"] == 300
+    result = json.loads(proc.stdout)  # only what was asked for, on every member of the panel
+    assert result["n"] == 300 and set(result) == {"source", "n", *columns(("fd_ratio", "kid")), "class_share"}
+    assert all(result[c] > 3 for c in columns(("fd_ratio",)))  # a barely trained generator: far above real digits
 
 
 @pytest.mark.slow
@@ -146,6 +149,9 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     cell = lambda line, name: float(line.split("|")[[c.strip() for c in header.split("|")].index(name)])  # noqa: E731
     real = rows["real MNIST digits (reference)"]
     assert cell(real, "precision") > 0.6 and cell(real, "recall") > 0.6 > cell(rows[str(run)], "recall")
+    # every member of the panel, and the real row is its floor: FD / floor exactly 1
+    assert all(column in header for column in columns(("fd", "fd_ratio", "kid", "precision", "recall")))
+    assert all(cell(real, c) == 1.0 < cell(rows[str(run)], c) for c in columns(("fd_ratio",)))
 
 
 def _train_parser():

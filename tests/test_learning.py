@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig, generate, train
-from gan_mnist.evaluation.metrics import Reference, evaluate_images
+from gan_mnist.evaluation.registry import Reference, evaluate_images
 from gan_mnist.run.training import build_gan
 from tests.conftest import runs_here
 

@@ -6,10 +6,8 @@ import pytest
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.evaluator import CARD, classifier_outputs, load_evaluator
 from gan_mnist.evaluation.metrics import (
-    Reference,
     class_shares,
     conditional_accuracy,
-    evaluate_images,
     feature_frechet_distance,
     frechet_distance,
     kernel_distance,
@@ -21,6 +19,22 @@ from gan_mnist.evaluation.metrics import (
     nearest_neighbours,
     per_digit_accuracy,
     precision_recall,
+)
+from gan_mnist.evaluation.panel import MEMBERS
+from gan_mnist.evaluation.reference import Reference
+from gan_mnist.evaluation.registry import (
+    DURING_TRAINING,
+    HOLD,
+    METRICS,
+    OBJECTIVE,
+    SEARCH_METRICS,
+    applicable,
+    beats,
+    column,
+    columns,
+    evaluate_images,
+    higher_is_better,
+    parse_metrics,
 )
 from gan_mnist.run.data import load_mnist, to_model_range
 
@@ -144,7 +158,7 @@ def test_metrics_order_real_blurred_noise(real_digits, mnist_path):
     images, labels = real_digits
     reference = Reference(mnist_path)
     noise = np.random.default_rng(0).uniform(-1, 1, images.shape).astype("float32")
-    real, blurred, rand = (evaluate_images(x, labels, reference, with_memorisation=False)
+    real, blurred, rand = (evaluate_images(x, labels, reference, with_memorisation=False, members=("cnn",))
                            for x in (images, _blur(images), noise))
     assert real["fd"] < blurred["fd"] < rand["fd"]
     assert real["fd"] < 5.0 and rand["fd"] > 50.0
@@ -158,24 +172,75 @@ def test_precision_and_recall_tell_blur_from_mode_dropping(real_digits, mnist_pa
     x, y = load_mnist(mnist_path, "train")
     ones = to_model_range(x[30000:][y[30000:] == 1][: len(images)])  # 2,000 real ones: nine digits dropped
     noise = np.random.default_rng(0).uniform(-1, 1, images.shape).astype("float32")
-    real, blurred, dropped, rand = (evaluate_images(x, reference=reference, with_memorisation=False)
-                                    for x in (images, _blur(images), ones, noise))
+    real, blurred, dropped, rand = (evaluate_images(x, reference=reference, metrics=("precision", "recall"),
+                                                    members=("cnn",)) for x in (images, _blur(images), ones, noise))
     # measured at 2,000 samples: real 0.88 / 0.84; blurred 0.29 / 0.00; ones only 0.92 / 0.10; noise 0.06 / 0.00
     assert real["precision"] > 0.7 and real["recall"] > 0.7
     assert dropped["precision"] > 0.8 and dropped["recall"] < 0.2  # real-looking, but most of MNIST is missed
     assert blurred["precision"] < real["precision"] - 0.2 and blurred["recall"] < real["recall"] - 0.2
     assert rand["precision"] < 0.2 and rand["recall"] < 0.05
-    # the real reference at the same size is what real digits score
-    assert reference.real_precision_recall(2000) == pytest.approx((real["precision"], real["recall"]), abs=0.05)
+    # the floor digits at the same size score what real digits score
+    floor = evaluate_images(reference.floor_digits(2000)[0], reference=reference, metrics=("precision", "recall"),
+                            members=("cnn",))
+    assert (floor["precision"], floor["recall"]) == pytest.approx((real["precision"], real["recall"]), abs=0.05)
 
 
-def test_evaluate_images_reports_every_metric(real_digits, mnist_path):
+def test_evaluate_images_reports_every_metric_of_the_registry_on_every_member(real_digits, mnist_path):
     images, labels = real_digits
     result = evaluate_images(images[:1000], labels[:1000], Reference(mnist_path), per_digit=True)
-    assert set(result) == {"n", "fd", "mnist_score", "min_class_share", "max_class_share", "conditional_accuracy",
-                           "nn_train_distance", "test_nn_train_distance", "nn_ratio", "precision", "recall",
-                           "min_digit_accuracy", "digit_accuracy", "class_share"}
+    assert set(result) == {"n", *columns(), "digit_accuracy", "class_share"}
+    assert {"fd", "fd_wide", "fd_ae", "kid_ae", "precision_wide", "recall_ae", "worst_fd_ratio"} <= set(result)
     assert len(result["digit_accuracy"]) == len(result["class_share"]) == 10
     assert result["min_digit_accuracy"] == min(result["digit_accuracy"]) > 0.9
     assert sum(result["class_share"]) == pytest.approx(1.0)
     assert 0.8 < result["nn_ratio"] < 1.25  # real unseen digits are as far from the training set as test digits
+    # real digits sit at their floor in every space: FD / floor about 1, KID about 0 against FD's scale
+    for member in MEMBERS:
+        assert 0.7 < result[column("fd_ratio", member)] < 1.4, member
+        assert abs(result[column("kid", member)]) < 0.5 * result[column("fd", member)], member
+    assert result["worst_fd_ratio"] == max(result[column("fd_ratio", m)] for m in MEMBERS)
+
+
+def test_evaluate_images_computes_only_the_metrics_and_members_asked_for(real_digits, mnist_path):
+    images, labels = real_digits
+    result = evaluate_images(images[:200], labels[:200], Reference(mnist_path), metrics=("fd", "mnist_score"),
+                             members=("cnn", "ae"))
+    assert list(result) == ["n", "fd", "fd_ae", "mnist_score"]
+    assert columns(("precision", "nn_ratio"), ("wide",)) == ["precision_wide", "nn_ratio"]
+    assert applicable(METRICS, labelled=False) == [n for n in METRICS if not METRICS[n].labels
+                                                    and METRICS[n].group != "memorisation"]
+
+
+@pytest.mark.parametrize("call, message", [
+    (dict(metrics=("conditional_accuracy",)), "conditional_accuracy need the requested labels"),
+    (dict(members=("vit",)), "unknown panel member 'vit'"),
+    (dict(members=()), r"unknown panel member \(none given\)"),
+])
+def test_a_metric_or_member_that_cannot_be_computed_is_one_clear_error(real_digits, mnist_path, call, message):
+    with pytest.raises(GanMnistError, match=message):
+        evaluate_images(real_digits[0][:100], reference=Reference(mnist_path), **call)
+
+
+def test_parse_metrics_checks_every_name():
+    assert parse_metrics("fd, kid") == ("fd", "kid")
+    with pytest.raises(GanMnistError, match="unknown metric 'fid'; choose from fd, fd_ratio"):
+        parse_metrics("fd,fid")
+    with pytest.raises(GanMnistError, match=r"\(none given\)"):
+        parse_metrics(" , ")
+
+
+def test_every_metric_has_a_direction_and_every_column_reads_it():
+    assert all(isinstance(m.higher_is_better, bool) and m.about for m in METRICS.values())
+    assert not higher_is_better("fd_ratio_wide") and higher_is_better("recall_ae") and higher_is_better("nn_ratio")
+    assert OBJECTIVE in METRICS and set(SEARCH_METRICS) <= set(METRICS) and set(DURING_TRAINING) <= set(METRICS)
+
+
+def test_beats_needs_every_member_better_with_precision_and_recall_held():
+    base = {c: 1.0 for c in columns(("fd_ratio",))} | {c: 0.8 for c in columns(("precision", "recall"))}
+    better = {**base, **{c: 0.9 for c in columns(("fd_ratio",))}}
+    assert beats(better, base) == (True, [])
+    one_worse = {**better, "fd_ratio_ae": 1.0}  # a tie is not a win
+    assert beats(one_worse, base)[0] is False and "fd_ratio_ae 1 is not below 1" in beats(one_worse, base)[1][0]
+    assert beats({**better, "recall_wide": 0.8 - HOLD + 1e-9}, base)[0]  # within the hold
+    verdict, reasons = beats({**better, "precision": 0.77}, base)
+    assert not verdict and reasons == ["precision 0.770 drops more than 0.02 below 0.800"]

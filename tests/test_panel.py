@@ -36,3 +36,16 @@ def test_every_member_orders_real_blurred_noise(name, mnist_path):
 def test_an_unknown_member_is_one_clear_error():
     with pytest.raises(GanMnistError, match="unknown panel member 'vit'"):
         load_member("vit")
+
+
+@pytest.mark.slow
+def test_train_evaluator_trains_a_member_and_saves_only_what_the_panel_reads(mnist_path, tmp_path):
+    from gan_mnist.evaluation.evaluator_training import train_member
+    from gan_mnist.evaluation.panel import feature_model
+
+    record = train_member("ae", mnist_path, epochs=1, weights=tmp_path / "ae.npz")
+    assert record["test_mse"] < 0.05 and record["command"].endswith("--member ae --epochs 1 --seed 0")
+    with np.load(tmp_path / "ae.npz") as f:  # the encoder only: the decoder is never read
+        assert len(f.files) == len(feature_model(MEMBERS["ae"].build()).weights) == 6
+    with pytest.raises(GanMnistError, match="train_member trains wide, ae, got 'cnn'"):
+        train_member("cnn", mnist_path)

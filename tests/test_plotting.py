@@ -89,3 +89,19 @@ def test_quality_curves_with_and_without_measurements():
     assert [len(ax.lines) for ax in fig.axes] == [1, 1] and fig.axes[1].lines[0].get_xdata().tolist() == [1.0, 2.0]
     empty = plot_quality_curves({"b": measured.drop(columns="fd")})
     assert "--eval-every" in empty.axes[0].texts[0].get_text()
+
+
+def test_plot_panel_draws_each_sources_ratio_precision_and_recall_per_member(tmp_path):
+    from gan_mnist.evaluation.registry import columns
+    from gan_mnist.plotting import plot_panel
+
+    run = {c: 2.0 + i for i, c in enumerate(columns(("fd_ratio",)))} | {c: 0.5 for c in columns(("precision",))}
+    run |= {c: 0.25 for c in columns(("recall",))}
+    real = {c: 1.0 for c in columns(("fd_ratio",))} | {c: 0.9 for c in columns(("precision", "recall"))}
+    fig = plot_panel({"run": run, "real": real}, tmp_path / "panel.png")
+    ratio, precision, recall = fig.axes
+    heights = lambda ax: [round(bar.get_height(), 3) for bar in ax.patches]  # noqa: E731
+    assert heights(ratio) == [2.0, 3.0, 4.0, 1.0, 1.0, 1.0] and ratio.get_yscale() == "log"
+    assert heights(precision) == [0.5] * 3 + [0.9] * 3 and heights(recall) == [0.25] * 3 + [0.9] * 3
+    assert [t.get_text() for t in ratio.get_xticklabels()] == ["cnn", "wide", "ae"]
+    assert Image.open(tmp_path / "panel.png").size[0] > 800

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from gan_mnist.config import TrainConfig
+from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.tune import BASELINE, STEPS, ReportToTrial, suggest_config
 from tests.conftest import TUNE_SMALL, assert_usage_error, trials_table, tune_process
 
@@ -135,7 +136,7 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
     assert not (out / "study.db").exists()  # the study lives in the server
     loaded = optuna.load_study(study_name="gan_mnist", storage=postgres_url)
     assert [t.state for t in loaded.trials] == [optuna.trial.TrialState.COMPLETE]
-    assert loaded.best_value == pytest.approx(trials_table(out)["fd"].iloc[0])
+    assert loaded.best_value == pytest.approx(trials_table(out)[OBJECTIVE].iloc[0])
 
     # libpq's own ways keep the password off the command line: ~/.pgpass (here PGPASSFILE), a service file
     pgpass, services = tmp_path / "pgpass", tmp_path / "services"

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from gan_mnist.config import TrainConfig
+from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, columns
 from tests.conftest import TUNE_SMALL, trials_table, tune_process
 
 
@@ -46,12 +47,12 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
                             *TUNE_SMALL)
     assert code == 0, err
     again = trials_table(out)
-    assert len(again) == len(table) + 1 and again.loc[table.index, "fd"].equals(table["fd"])
+    assert len(again) == len(table) + 1 and again.loc[table.index, OBJECTIVE].equals(table[OBJECTIVE])
     summary = json.loads(stdout.strip().splitlines()[-1])
-    assert summary["best_fd"] == pytest.approx(again["fd"].min(), abs=1e-3)
+    assert summary[f"best_{OBJECTIVE}"] == pytest.approx(again[OBJECTIVE].min(), abs=1e-3)
 
     preset = json.loads((out / "best_preset.json").read_text())
-    best = again["fd"].idxmin()
+    best = again[OBJECTIVE].idxmin()
     assert preset["epochs"] == again.loc[best, "epochs"] and preset["model"] == again.loc[best, "param_model"]
     # (1,024 images: the search may pick batches up to 512)
     code, stdout, err = cli("train", "--preset-file", out / "best_preset.json", "--epochs", "1", "--limit", "1024",
@@ -66,9 +67,9 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     confirmed = pd.read_csv(out / "confirm.csv")
     assert confirmed["trial"].tolist() == [best, best] and confirmed["seed"].tolist() == [0, 1]
     assert confirmed["run_dir"].tolist() == [again.loc[best, "run_dir"], f"confirm/{best:04d}_seed1"]
-    assert confirmed[["fd", "precision", "recall"]].notna().all().all() and confirmed["fd"].nunique() == 2
+    assert confirmed[columns(SEARCH_METRICS)].notna().all().all() and confirmed[OBJECTIVE].nunique() == 2
     assert TrainConfig.load(out / f"confirm/{best:04d}_seed1/config.json").seed == 1
-    assert "fd_mean" in err  # the per-trial summary
+    assert f"{OBJECTIVE}_mean" in err  # the per-trial summary
     code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *TUNE_SMALL)
     assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
 

@@ -17,9 +17,9 @@ import numpy as np
 from keras import layers
 
 from gan_mnist.errors import GanMnistError
+from gan_mnist.evaluation import ASSETS
+from gan_mnist.evaluation import CNN_WEIGHTS as WEIGHTS
 
-ASSETS = Path(__file__).parent / "assets"
-WEIGHTS = ASSETS / "evaluator_weights.npz"  # plain arrays in layer order: small, and readable without Keras
 CARD = ASSETS / "evaluator.json"
 
 

@@ -1,25 +1,21 @@
-"""Quality metrics of generated digits, measured with the shipped evaluator CNN (see evaluator.py).
-
-Pure functions on arrays, plus `evaluate_images`, which computes them all against MNIST's test split:
-- fd: Fréchet distance between evaluator features of samples and of real test digits (lower is better, >= 0);
+"""Quality metrics of generated digits: pure functions on arrays (the registry, registry.py, applies them to the
+panel's feature spaces and names their columns):
+- fd: Fréchet distance between features of samples and of real test digits (lower is better, >= 0);
+- kid: kernel distance, the unbiased squared MMD of the same features (about 0 for real digits);
 - mnist_score: exp(E KL(p(y|x) || p(y))), the Inception-score analogue (1 to 10, higher is better);
 - coverage: share of samples the evaluator puts in each digit class (ideal 0.1 each);
 - conditional_accuracy: share classified as the requested label (conditional models), and per digit;
 - precision / recall (Kynkäänniemi et al. 2019): share of samples inside the real digits' manifold (sharp, real
   looking) and share of real digits inside the samples' manifold (diversity: mode dropping lowers it), manifolds
-  being unions of k-nearest-neighbour balls in evaluator feature space;
+  being unions of k-nearest-neighbour balls in feature space;
 - memorisation: mean distance from samples to their nearest training image, against the same for test images.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.evaluation import MIN_SAMPLES
-from gan_mnist.evaluation.evaluator import classifier_outputs, load_evaluator
 
 
 def _sqrtm_trace_product(s1: np.ndarray, s2: np.ndarray) -> float:
@@ -94,12 +90,16 @@ def _unbiased_mmd2(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased squared MMD of two equal-size sets (m, F) under the cubic polynomial kernel (diagonals left out)."""
     m, features = x.shape
 
-    def kernel(a, b):
-        return (a @ b.T / features + 1.0) ** 3
+    def kernel_sum(a, b, without_diagonal):
+        k = a @ b.T
+        k /= features
+        k += 1.0
+        cube = k * k
+        cube *= k  # in place: the m x m elementwise work, not the product, is most of the time
+        return cube.sum() - (np.trace(cube) if without_diagonal else 0.0)
 
-    kxx, kyy = kernel(x, x), kernel(y, y)
-    within = (kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1))
-    return float(within - 2.0 * kernel(x, y).mean())
+    within = (kernel_sum(x, x, True) + kernel_sum(y, y, True)) / (m * (m - 1))
+    return float(within - 2.0 * kernel_sum(x, y, False) / (m * m))
 
 
 PR_K, PR_SAMPLES = 3, 10_000  # the paper's k; precision/recall compare at most this many samples and test digits
@@ -173,77 +173,3 @@ def memorisation(samples: np.ndarray, train: np.ndarray, test: np.ndarray) -> di
     sample_nn = float(nearest_distances(samples, train).mean())
     test_nn = float(nearest_distances(test, train).mean())
     return {"nn_train_distance": sample_nn, "test_nn_train_distance": test_nn, "nn_ratio": sample_nn / test_nn}
-
-
-class Reference:
-    """Real MNIST data and evaluator outputs that every evaluation compares against (built once, then reused)."""
-
-    _cache: dict = {}
-
-    def __init__(self, data_path: str | os.PathLike | None = None, n_train: int = 20000, n_test: int = 2000):
-        from gan_mnist.run.data import load_mnist, to_model_range
-
-        key = (str(data_path), n_train, n_test)
-        if key not in Reference._cache:
-            x_test, _ = load_mnist(data_path, "test")
-            x_train, _ = load_mnist(data_path, "train")
-            test = to_model_range(x_test)
-            features = classifier_outputs(load_evaluator(), test)[0]
-            Reference._cache[key] = (features, to_model_range(x_train[:n_train]), test[:n_test], {})
-        self.test_features, self.train_subset, self.test_subset, self._radii = Reference._cache[key]
-
-    def real_radii(self, m: int) -> np.ndarray:
-        """k-NN radii (k = PR_K) of the first m test-digit features, the real manifold precision is measured in."""
-        if m not in self._radii:
-            self._radii[m] = knn_radii(self.test_features[:m], PR_K)
-        return self._radii[m]
-
-    def real_precision_recall(self, m: int) -> tuple[float, float]:
-        """Precision and recall of m real training digits (the first m of train_subset) against m test digits:
-        the values a generator that draws real digits would score at that size."""
-        real = classifier_outputs(load_evaluator(), self.train_subset[:m])[0]
-        return precision_recall(real, self.test_features[:m], PR_K, self.real_radii(m))
-
-
-def evaluate_images(images: np.ndarray, labels: np.ndarray | None = None, reference: Reference | None = None,
-                    with_memorisation: bool = True, per_digit: bool = False) -> dict:
-    """All metrics of images (N >= MIN_SAMPLES, 28, 28, 1) in [-1, 1] [requested labels int (N,), digits 0-9]
-    against MNIST's test split: scalars, and with `per_digit` lists of 10: `class_share` and, with labels,
-    `digit_accuracy` (None for a digit not asked for).
-
-    Precision and recall use min(N, PR_SAMPLES) samples against as many test digits."""
-    if len(images) < MIN_SAMPLES:
-        raise GanMnistError(f"the metrics need at least {MIN_SAMPLES} images, got {len(images)}")
-    if not np.isfinite(images).all():
-        raise GanMnistError("images hold NaN or infinite pixels")
-    if labels is not None:
-        labels = np.asarray(labels)
-        if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
-            raise GanMnistError(f"labels must be integers, one per image ({len(images)}), got {labels.dtype} "
-                                f"{labels.shape}")
-        if labels.min() < 0 or labels.max() > 9:
-            raise GanMnistError(f"labels must be digits 0-9, got values from {labels.min()} to {labels.max()}")
-    reference = reference or Reference()
-    features, probs = classifier_outputs(load_evaluator(), images)
-    shares = class_shares(probs)
-    result = {
-        "n": int(len(images)),
-        "fd": feature_frechet_distance(features, reference.test_features),
-        "mnist_score": mnist_score(probs),
-        "min_class_share": float(shares.min()),
-        "max_class_share": float(shares.max()),
-    }
-    m = min(len(features), PR_SAMPLES)
-    result["precision"], result["recall"] = precision_recall(features[:m], reference.test_features[:m], PR_K,
-                                                             reference.real_radii(m))
-    if labels is not None:
-        result["conditional_accuracy"] = conditional_accuracy(probs, labels)
-        digits = per_digit_accuracy(probs, labels)
-        result["min_digit_accuracy"] = float(np.nanmin(digits))
-        if per_digit:
-            result["digit_accuracy"] = [None if np.isnan(a) else float(a) for a in digits]
-    if per_digit:
-        result["class_share"] = [float(v) for v in shares]
-    if with_memorisation:
-        result.update(memorisation(images[:1000], reference.train_subset, reference.test_subset[:1000]))
-    return result

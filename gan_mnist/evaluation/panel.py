@@ -5,6 +5,8 @@ Members (MEMBERS): `cnn`, the shipped classifier (evaluator.py); `wide`, a wider
 rotated and rescaled digits, so that its features ignore what those change; `ae`, the encoder of an autoencoder
 trained without labels, whose features keep what a classifier throws away (stroke width, slant, style). Each has
 a layer named "features" (B, F) that the metrics read, and weights in assets/evaluator_<name>.npz.
+
+The table imports no TensorFlow (the CLI's --help lists the members); each function imports Keras when called.
 """
 
 from __future__ import annotations
@@ -13,18 +15,39 @@ import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
-from keras import layers
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.evaluation.evaluator import ASSETS, WEIGHTS, build_classifier, train_classifier
+from gan_mnist.evaluation import ASSETS, CNN_WEIGHTS
+
+if TYPE_CHECKING:
+    import keras
+
+
+
+def build_cnn() -> keras.Model:
+    """The shipped classifier (evaluator.build_classifier)."""
+    from gan_mnist.evaluation.evaluator import build_classifier
+
+    return build_classifier()
+
+
+def train_cnn(images: np.ndarray, labels: np.ndarray, epochs: int = 10, seed: int = 0,
+              verbose: int | str = 0) -> keras.Model:
+    """Fit the shipped classifier (evaluator.train_classifier)."""
+    from gan_mnist.evaluation.evaluator import train_classifier
+
+    return train_classifier(images, labels, epochs=epochs, seed=seed, verbose=verbose)
 
 
 def build_wide_classifier(feature_dim: int = 128) -> keras.Model:
     """Wider CNN with augmentation layers (active in training only): images (B, 28, 28, 1) in [-1, 1] -> 10 logits;
     layer 'features' (B, feature_dim)."""
+    import keras
+    from keras import layers
+
     img = keras.Input((28, 28, 1), name="image")
     x = layers.RandomTranslation(0.1, 0.1, fill_value=-1.0)(img)  # digits shifted by up to 3 pixels
     x = layers.RandomRotation(0.04, fill_value=-1.0)(x)  # up to ~15 degrees
@@ -42,6 +65,8 @@ def build_wide_classifier(feature_dim: int = 128) -> keras.Model:
 def train_wide(images: np.ndarray, labels: np.ndarray, epochs: int = 5, seed: int = 0,
                verbose: int | str = 0) -> keras.Model:
     """Fit `build_wide_classifier()` on images (N, 28, 28, 1) in [-1, 1] with labels (N,) 0-9."""
+    import keras
+
     keras.utils.set_random_seed(seed)
     model = build_wide_classifier()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -53,6 +78,9 @@ def train_wide(images: np.ndarray, labels: np.ndarray, epochs: int = 5, seed: in
 def build_autoencoder(feature_dim: int = 64) -> keras.Model:
     """Convolutional autoencoder: images (B, 28, 28, 1) in [-1, 1] -> reconstructions in [-1, 1]; its bottleneck,
     layer 'features' (B, feature_dim), is the member's feature space."""
+    import keras
+    from keras import layers
+
     img = keras.Input((28, 28, 1), name="image")
     x = layers.Conv2D(32, 4, strides=2, padding="same", activation="relu")(img)  # 14x14x32
     x = layers.Conv2D(64, 4, strides=2, padding="same", activation="relu")(x)  # 7x7x64
@@ -68,6 +96,8 @@ def build_autoencoder(feature_dim: int = 64) -> keras.Model:
 def train_autoencoder(images: np.ndarray, labels: np.ndarray | None = None, epochs: int = 10, seed: int = 0,
                       verbose: int | str = 0) -> keras.Model:
     """Fit `build_autoencoder()` to reconstruct images (N, 28, 28, 1) in [-1, 1]; `labels` are not used."""
+    import keras
+
     keras.utils.set_random_seed(seed)
     model = build_autoencoder()
     model.compile(keras.optimizers.Adam(1e-3), "mse")
@@ -87,11 +117,11 @@ class Member:
 
     def weights(self, name: str) -> Path:
         """Where its shipped weights live (the cnn's keep their first name)."""
-        return WEIGHTS if name == "cnn" else ASSETS / f"evaluator_{name}.npz"
+        return CNN_WEIGHTS if name == "cnn" else ASSETS / f"evaluator_{name}.npz"
 
 
 MEMBERS = {
-    "cnn": Member("the shipped classifier: 2 conv layers, 64 features", build_classifier, train_classifier, 10, True),
+    "cnn": Member("the shipped classifier: 2 conv layers, 64 features", build_cnn, train_cnn, 10, True),
     "wide": Member("a wider classifier trained on shifted, rotated, rescaled digits: 128 features",
                    build_wide_classifier, train_wide, 5, True),
     "ae": Member("an autoencoder's encoder, trained without labels: 64 features", build_autoencoder,
@@ -99,27 +129,38 @@ MEMBERS = {
 }
 
 
+def feature_model(model: keras.Model) -> keras.Model:
+    """The part of a member that the panel reads: its input up to layer 'features' (B, F), sharing the weights."""
+    import keras
+
+    return keras.Model(model.input, model.get_layer("features").output, name=f"{model.name}_features")
+
+
 def save_member(model: keras.Model, path: str | Path) -> None:
-    """A member's weights as plain arrays in layer order (small, readable without Keras)."""
-    np.savez(path, **{f"w{i:02d}": w for i, w in enumerate(model.get_weights())})
+    """A member's feature part as plain arrays in layer order (small, readable without Keras): a classifier's
+    last layer and an autoencoder's decoder are left out, the panel never reads them."""
+    np.savez(path, **{f"w{i:02d}": w for i, w in enumerate(feature_model(model).get_weights())})
 
 
 @functools.lru_cache(maxsize=4)
 def load_member(name: str) -> keras.Model:
-    """Member `name` with its shipped weights, loaded once per process."""
+    """Member `name` with its shipped weights (its feature part, or all of it), loaded once per process."""
     if name not in MEMBERS:
         raise GanMnistError(f"unknown panel member {name!r}; choose one of {', '.join(MEMBERS)}")
     path = MEMBERS[name].weights(name)
     if not path.is_file():
-        raise GanMnistError(f"weights of panel member {name!r} not found: {path}")
+        raise GanMnistError(f"weights of panel member {name!r} not found: {path} "
+                            f"(python -m gan_mnist train-evaluator --member {name} makes them)")
     model = MEMBERS[name].build()
     with np.load(path) as f:
-        model.set_weights([f[f"w{i:02d}"] for i in range(len(f.files))])
+        weights = [f[f"w{i:02d}"] for i in range(len(f.files))]
+    part = model if len(weights) == len(model.weights) else feature_model(model)
+    part.set_weights(weights)  # a count that fits neither is Keras's clear error
     return model
 
 
 def member_features(model: keras.Model, images: np.ndarray) -> np.ndarray:
     """Features float64 (N, F) of images (N, 28, 28, 1) in [-1, 1] at the member's layer 'features'."""
-    features = keras.Model(model.input, model.get_layer("features").output)
+    features = feature_model(model)
     chunks = [features(images[i : i + 1000], training=False) for i in range(0, len(images), 1000)]
     return np.concatenate([np.asarray(c) for c in chunks]).astype(np.float64)

@@ -1,4 +1,5 @@
-"""Comparing finished runs: one row of quality metrics per run directory, plus the real-data reference row."""
+"""Comparing finished runs: one row of quality metrics per run directory (every panel member's), plus the row of
+real digits scored the same way: each member's floor."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ import pandas as pd
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
-from gan_mnist.evaluation.evaluator import evaluator_card
-from gan_mnist.evaluation.metrics import PR_SAMPLES, Reference, evaluate_images
+from gan_mnist.evaluation.reference import Reference
+from gan_mnist.evaluation.registry import evaluate_images
 from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
 from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY
@@ -45,7 +46,8 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
 
 def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0,
                  data_path: str | os.PathLike | None = None, raw: bool = False) -> pd.DataFrame:
-    """A table (one row per run, then the real-data reference row) of every metric, indexed by run.
+    """A table (one row per run, then the real digits' row) of every metric, indexed by run. The real row scores
+    n training digits never in the test split (the floor digits) like the runs' samples: fd_ratio 1 by definition.
 
     With `raw`, each run that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)".
     """
@@ -55,9 +57,6 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
         rows.append(evaluate_run(d, n, seed, reference))
         if raw and rows[-1]["ema_kimg"] > 0:
             rows.append(evaluate_run(d, n, seed, reference, raw=True))
-    real = dict(evaluator_card()["real_data_reference"])
-    real.pop("what", None)
-    m = min(n, PR_SAMPLES)  # precision and recall at the runs' sample size: they depend on it
-    real["precision"], real["recall"] = reference.real_precision_recall(m)
-    rows.append({"run": "real MNIST digits (reference)", "model": "-", **real})
+    images, labels = reference.floor_digits(n)
+    rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
     return pd.DataFrame(rows).set_index("run")

@@ -14,26 +14,27 @@ import pandas as pd
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
+from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, columns
 from gan_mnist.run.directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_bytes
 
 CONFIRM_SAMPLES = 10_000  # samples behind each confirmed number (the targets are stated at 10,000)
 
 
 def _score(generator, reference) -> dict:
-    from gan_mnist.evaluation.metrics import evaluate_images
+    from gan_mnist.evaluation.registry import evaluate_images
     from gan_mnist.sample import generate
 
     metrics = evaluate_images(generate(generator, CONFIRM_SAMPLES, seed=0), reference=reference,
-                              with_memorisation=False)
-    return {k: float(metrics[k]) for k in ("fd", "precision", "recall", "mnist_score", "min_class_share")}
+                              metrics=SEARCH_METRICS)
+    return {k: v for k, v in metrics.items() if k != "n"}
 
 
 def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_path=None, verbose: int = 0,
             deadline: float | None = None) -> pd.DataFrame:
     """Train the `top` best complete trials with `seeds` seeds each (the trial's own run being the first) at the
     trial's budget, starting no run after `deadline` (time.monotonic()); returns the rows of DIR/confirm.csv: trial,
-    seed, fd, precision, recall, mnist_score, min_class_share, epochs, train_s, run_dir."""
-    from gan_mnist.evaluation.metrics import Reference
+    seed, the columns of registry.SEARCH_METRICS, epochs, train_s, run_dir."""
+    from gan_mnist.evaluation.reference import Reference
     from gan_mnist.run.training import train
     from gan_mnist.sample import load_generator
 
@@ -70,9 +71,10 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
 
 
 def summary(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per trial: the mean and standard deviation over its seeds of each confirmed number, best mean FD first."""
-    numbers = ["fd", "precision", "recall", "mnist_score", "min_class_share"]
+    """Per trial: the mean and standard deviation over its seeds of each confirmed number, best mean objective
+    first."""
+    numbers = columns(SEARCH_METRICS)
     table = rows.groupby("trial")[numbers].agg(["mean", "std"])
     table.columns = [f"{name}_{stat}" for name, stat in table.columns]
     table.insert(0, "seeds", rows.groupby("trial")["seed"].count())
-    return table.sort_values("fd_mean")
+    return table.sort_values(f"{OBJECTIVE}_mean")

@@ -31,6 +31,7 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
@@ -147,9 +148,10 @@ def _run_dir(out: Path, trial: optuna.Trial) -> Path:
 
 
 def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 0):
-    """The objective: train the suggested config for base.budget_minutes, return the sampler's FD on
-    FINAL_SAMPLES samples. Each trial's run directory, config, epochs and scores go into its user attributes."""
-    from gan_mnist.evaluation.metrics import Reference, evaluate_images
+    """The objective: train the suggested config for base.budget_minutes, return the sampler's worst FD / floor over
+    the panel (registry.OBJECTIVE) on FINAL_SAMPLES samples. Each trial's run directory, config, epochs and scores
+    (registry.SEARCH_METRICS) go into its user attributes."""
+    from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, Reference, evaluate_images
     from gan_mnist.run.training import train
     from gan_mnist.sample import generate
 
@@ -173,10 +175,10 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
         if report.pruned:
             raise optuna.TrialPruned(f"FD {history['fd'].iloc[-1]:.1f} at step {report.step}/{STEPS}")
         metrics = evaluate_images(generate(result.gan.sampler, FINAL_SAMPLES, seed=0), reference=Reference(data_path),
-                                  with_memorisation=False)
-        for key in ("mnist_score", "min_class_share"):
-            trial.set_user_attr(key, float(metrics[key]))
-        return float(metrics["fd"])
+                                  metrics=SEARCH_METRICS)
+        for key, value in metrics.items():
+            trial.set_user_attr(key, value)
+        return float(metrics[OBJECTIVE])
 
     return objective
 
@@ -312,6 +314,11 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     study = open_study(out, storage, study_name, stale_after)
     if storage is not None:
         claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
+    scored_by = study.user_attrs.get("objective", "fd" if study.trials else OBJECTIVE)
+    if scored_by != OBJECTIVE:  # one study, one yardstick: values on two scales cannot be ranked together
+        raise GanMnistError(f"{out}: this study's trials were scored by {scored_by!r}, tune now minimises "
+                            f"{OBJECTIVE!r}; start a new study (another --out, or another --study-name)")
+    study.set_user_attr("objective", OBJECTIVE)
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",

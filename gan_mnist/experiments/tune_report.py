@@ -11,6 +11,7 @@ import optuna
 import pandas as pd
 
 from gan_mnist.config import TrainConfig, fields_from
+from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, columns
 from gan_mnist.plotting import save_figure
 from gan_mnist.run.directory import BEST_PRESET, PLOTS, RESULTS, atomic_write_bytes
 
@@ -19,14 +20,14 @@ _NOT_IN_PRESET = ("budget_minutes", "epochs", "eval_every", "eval_samples", "lim
 
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
-    """One row per trial, best (lowest FD) first: state, fd (a complete trial's objective, on 5,000 samples; a pruned
-    trial's last report, on eval_samples), mnist_score, epochs, training seconds, run_dir, worker, the searched
-    parameters (param_*)."""
+    """One row per trial, best first: state, the objective (registry.OBJECTIVE, on 5,000 samples; empty for a pruned
+    trial, whose last_reported_fd is the shipped CNN's FD on eval_samples), the other columns of
+    registry.SEARCH_METRICS, epochs, training seconds, run_dir, worker, the searched parameters (param_*)."""
     rows = []
     for t in study.get_trials(deepcopy=False):
         attrs = t.user_attrs
-        rows.append({"trial": t.number, "state": t.state.name, "fd": t.value,
-                     "mnist_score": attrs.get("mnist_score"), "min_class_share": attrs.get("min_class_share"),
+        rows.append({"trial": t.number, "state": t.state.name, OBJECTIVE: t.value,
+                     **{k: attrs.get(k) for k in columns(SEARCH_METRICS) if k != OBJECTIVE},
                      "epochs": attrs.get("epochs"), "train_s": attrs.get("train_s"),
                      "last_reported_fd": t.intermediate_values[max(t.intermediate_values)]
                      if t.intermediate_values else None,
@@ -35,7 +36,7 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    return table.sort_values(["fd", "trial"], na_position="last").set_index("trial")
+    return table.sort_values([OBJECTIVE, "trial"], na_position="last").set_index("trial")
 
 
 def trial_preset(trial: optuna.trial.FrozenTrial) -> dict:

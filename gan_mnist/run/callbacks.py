@@ -158,14 +158,16 @@ class EpochBook(keras.callbacks.Callback):
     def _quality(self, sampler: keras.Model, epoch: int) -> dict[str, float]:
         """The evaluator's metrics of fresh samples (seeded: every epoch draws the same noise), eval_s, and the
         best FD so far with its epoch, keeping that epoch's sampler as best.keras when it is a new best."""
-        from gan_mnist.evaluation.metrics import Reference, evaluate_images
+        from gan_mnist.evaluation.registry import DURING_TRAINING, Reference, applicable, evaluate_images
         from gan_mnist.sample import all_digit_labels, generate
 
         start = time.perf_counter()
         o = self.outputs
         labels = all_digit_labels(o.eval_samples) if is_conditional(sampler) else None
         images = generate(sampler, o.eval_samples, seed=QUALITY_SEED, labels=labels)
-        metrics = evaluate_images(images, labels, reference=Reference(o.data_path), with_memorisation=False)
+        # the shipped CNN's metrics only: the whole panel is for finished runs (evaluate, compare, tune's objective)
+        metrics = evaluate_images(images, labels, reference=Reference(o.data_path), members=("cnn",),
+                                  metrics=applicable(DURING_TRAINING, labels is not None))
         quality = {k: v for k, v in metrics.items() if k != "n"}
         quality["eval_s"] = time.perf_counter() - start
         if quality["fd"] < self.best[0]:  # a tie keeps the earlier epoch

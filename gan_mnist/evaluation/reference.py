@@ -1,0 +1,75 @@
+"""The real digits every evaluation compares against, in each panel member's feature space, built once per process.
+
+- test digits: all 10,000 of MNIST's test split (the distribution samples are compared with);
+- floor digits: training digits 20,000 onwards, scored exactly like samples at the same count. What they score is
+  the member's floor: the FD, KID, precision and recall of real digits that were never in the test split. FD and
+  precision/recall depend on the sample count, so each floor is measured at the count being scored;
+- the memorisation check's training subset (the first 20,000) and test subset (the first 2,000).
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from gan_mnist.evaluation.metrics import PR_K, PR_SAMPLES, feature_frechet_distance, knn_radii
+
+FLOOR_START = 20_000  # the floor digits start here: after the memorisation check's training subset
+FLOOR_MAX = 40_000  # training digits 20,000-59,999: a floor for at most this many samples
+
+
+class Reference:
+    """Real MNIST digits and their features per panel member, computed when first asked for and then reused."""
+
+    _cache: dict = {}
+
+    def __init__(self, data_path: str | os.PathLike | None = None, n_train: int = 20000, n_test: int = 2000):
+        from gan_mnist.run.data import load_mnist, to_model_range
+
+        key = (str(data_path), n_train, n_test)
+        if key not in Reference._cache:
+            x_test, _ = load_mnist(data_path, "test")
+            x_train, y_train = load_mnist(data_path, "train")
+            test = to_model_range(x_test)
+            Reference._cache[key] = {"test": test, "train": x_train, "train_labels": y_train,
+                                     "train_subset": to_model_range(x_train[:n_train]), "test_subset": test[:n_test],
+                                     "features": {}, "radii": {}, "floor_fd": {}}
+        self._state = Reference._cache[key]
+        self.train_subset, self.test_subset = self._state["train_subset"], self._state["test_subset"]
+
+    def test_features(self, member: str = "cnn") -> np.ndarray:
+        """Features float64 (10000, F) of the test digits in `member`'s space."""
+        from gan_mnist.evaluation.panel import load_member, member_features
+
+        features = self._state["features"]
+        if ("test", member) not in features:
+            features[("test", member)] = member_features(load_member(member), self._state["test"])
+        return features[("test", member)]
+
+    def floor_digits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(images float32 (m, 28, 28, 1) in [-1, 1], labels (m,)): m = min(n, FLOOR_MAX) real training digits
+        from 20,000 on, never in the test split, to be scored like n samples."""
+        from gan_mnist.run.data import to_model_range
+
+        m = min(n, FLOOR_MAX)
+        return (to_model_range(self._state["train"][FLOOR_START : FLOOR_START + m]),
+                self._state["train_labels"][FLOOR_START : FLOOR_START + m])
+
+    def floor_fd(self, member: str, n: int) -> float:
+        """FD of n floor digits (at most FLOOR_MAX) against the test digits in `member`'s space: the FD real
+        digits score at that count (> 0: two finite samples of one distribution differ)."""
+        from gan_mnist.evaluation.panel import load_member, member_features
+
+        key = (member, min(n, FLOOR_MAX))
+        if key not in self._state["floor_fd"]:
+            real = member_features(load_member(member), self.floor_digits(n)[0])
+            self._state["floor_fd"][key] = feature_frechet_distance(real, self.test_features(member))
+        return self._state["floor_fd"][key]
+
+    def real_radii(self, member: str, m: int) -> np.ndarray:
+        """k-NN radii (k = PR_K) of the first m test-digit features in `member`'s space (m <= PR_SAMPLES): the real
+        manifold that precision is measured in."""
+        if (member, m) not in self._state["radii"]:
+            self._state["radii"][(member, m)] = knn_radii(self.test_features(member)[: min(m, PR_SAMPLES)], PR_K)
+        return self._state["radii"][(member, m)]
