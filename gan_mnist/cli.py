@@ -255,10 +255,16 @@ def _parser() -> argparse.ArgumentParser:
                         "resuming its run directory (default 120)")
     u.add_argument("--eval-samples", type=_eval_count, default=2000,
                    help=f"samples per in-trial FD report, {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (default 2000)")
+    u.add_argument("--final-samples", type=_eval_count, default=5000,
+                   help="samples behind a trial's objective, the panel's worst FD / real floor; one study keeps one "
+                        "count (default 5000)")
+    u.add_argument("--confirm-samples", type=_eval_count, default=10_000,
+                   help="samples behind each confirmed seed's numbers (default 10000)")
     u.add_argument("--confirm", type=_number(int, "from 0 to 1,000", lambda v: 0 <= v <= 1000), default=0,
                    metavar="K",
                    help="then train the K best complete trials again with other seeds at the same budget and score "
-                        "every seed on 10,000 samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)")
+                        "every seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no "
+                        "confirmation)")
     u.add_argument("--seeds", type=_positive_int(100), default=3,
                    help="seeds per confirmed trial, its own run included (default 3)")
     u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
@@ -538,7 +544,8 @@ def _tune(args: argparse.Namespace) -> None:
     result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
                   limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
                   stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
-                  confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes)
+                  confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes,
+                  final_samples=args.final_samples, confirm_samples=args.confirm_samples)
     table = result.table
     columns = [c for c in ("state", OBJECTIVE, "fd", "precision", "recall", "epochs", "train_s", "param_model",
                            "param_loss", "param_penalty") if c in table]

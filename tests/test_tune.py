@@ -83,6 +83,24 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     assert_usage_error(code, err, "unknown config keys ['modle']")
 
 
+def test_a_study_scored_another_way_is_refused_before_anything_trains(cli, tmp_path):
+    from gan_mnist.experiments.tune import open_study
+    from gan_mnist.run.directory import STUDY, claim
+
+    out = tmp_path / "study"
+    claim(out, STUDY)
+    study = open_study(out)  # a study of the shipped CNN's FD alone: trials without the objective's record
+    study.add_trial(optuna.trial.create_trial(value=7.1, params={}, distributions={}))
+    code, _, err = cli("tune", "--out", out, *TUNE_SMALL)
+    assert_usage_error(code, err, f"this study's trials were scored by 'fd', tune now minimises '{OBJECTIVE}'")
+    study.set_user_attr("objective", OBJECTIVE)
+    study.set_user_attr("final_samples", 500)
+    code, _, err = cli("tune", "--out", out, "--budget-minutes", 0.05, "--final-samples", 5000, "--quiet")
+    assert_usage_error(code, err, "scored on 500 samples, not 5,000 (--final-samples 500)")
+    assert len(open_study(out).trials) == 1
+    assert sorted(p.name for p in out.iterdir()) == [".gan_mnist_study", "study.db"]  # nothing else written
+
+
 # both runs: the re-run trial keeps the budget. It is several first epochs long (a first epoch of 1,024 digits took
 # 8.6 s on a CI machine), so the killed run is always still inside it and the re-run must train on.
 RETRY_MINUTES = 0.4
@@ -149,7 +167,8 @@ def test_a_study_on_postgresql_never_shows_its_password(postgres_url, cli, mnist
                     "postgresql:///?service=gan_test"):
         code, stdout, err = cli("tune", "--out", out, "--n-trials", 1, "--storage", storage, *TUNE_SMALL)
         assert code == 0, err
-        assert "warning" not in err and json.loads(stdout.strip().splitlines()[-1])["best_fd"] == pytest.approx(
+        summary = json.loads(stdout.strip().splitlines()[-1])
+        assert "warning" not in err and summary[f"best_{OBJECTIVE}"] == pytest.approx(
             loaded.best_value, abs=1e-3)  # the same study, read back
 
 

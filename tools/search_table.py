@@ -1,7 +1,8 @@
 """A search's trials as the markdown tables of docs/tuning.md: one row per trial, in trial order, its recipe in one
-line (only what differs from the searched defaults beyond model, loss and penalty), state, FD, epochs and the last
-in-trial report; with --confirmed, one row per confirmed trial (`tune --confirm`): the `train` command that trains
-it, and its numbers on 10,000 samples as mean ± standard deviation over its seeds, the values in brackets.
+line (only what differs from the searched defaults beyond model, loss and penalty), state, the objective (the
+panel's worst FD / real floor), epochs and the last in-trial report (the shipped CNN's FD); with --confirmed, one
+row per confirmed trial (`tune --confirm`): the `train` command that trains it, and its numbers on 10,000 samples
+as mean ± standard deviation over its seeds, the values in brackets.
 
     python tools/search_table.py runs/search21 [--confirmed] [--storage URL] [--study-name gan_mnist]
 """
@@ -15,6 +16,7 @@ import optuna
 import pandas as pd
 
 from gan_mnist.config import TrainConfig, model_default
+from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.confirm import summary
 from gan_mnist.experiments.leaderboard import config_command
 from gan_mnist.experiments.tune import STEPS
@@ -54,16 +56,16 @@ def recipe(params: dict) -> str:
 
 
 def trials(study: optuna.Study) -> None:
-    print("| trial | recipe | state | FD | epochs | last report |")
+    print("| trial | recipe | state | worst FD ÷ floor | epochs | last report (FD) |")
     print("| ---: | --- | --- | ---: | ---: | --- |")
     for t in study.get_trials(deepcopy=False):
         if not t.params:
             continue  # queued, not started
-        fd = "" if t.value is None else f"{t.value:.2f}"
+        value = "" if t.value is None else f"{t.value:.2f}"
         epochs = t.user_attrs.get("epochs", "")
         step = max(t.intermediate_values) if t.intermediate_values else None
         last = "–" if step is None else f"{step}/{STEPS}: {t.intermediate_values[step]:.1f}"
-        print(f"| {t.number} | {recipe(t.params)} | {t.state.name.lower()} | {fd} | {epochs} | {last} |")
+        print(f"| {t.number} | {recipe(t.params)} | {t.state.name.lower()} | {value} | {epochs} | {last} |")
 
 
 def confirmed(study: optuna.Study, rows: pd.DataFrame) -> None:
@@ -74,14 +76,15 @@ def confirmed(study: optuna.Study, rows: pd.DataFrame) -> None:
         inner = ", ".join(f"{v:.{digits}f}" for v in values)
         return f"{values.mean():.{digits}f} ± {values.std():.{digits}f} ({inner})"
 
-    print("| trial | command | epochs | FD | P | R | MNIST score | rarest digit |")
-    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print("| trial | command | epochs | worst FD ÷ floor | FD | P | R | MNIST score | rarest digit |")
+    print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for trial in summary(rows).index:
         preset = trial_preset(study.trials[trial])
         command = config_command(TrainConfig(**preset), f"runs/trial{trial}").removeprefix("python -m gan_mnist ")
         epochs = "/".join(str(e) for e in rows.loc[rows["trial"] == trial, "epochs"])
-        print(f"| {trial} | `{command}` | {epochs} | {cell(trial, 'fd', 2)} | {cell(trial, 'precision', 3)} | "
-              f"{cell(trial, 'recall', 3)} | {cell(trial, 'mnist_score', 2)} | {cell(trial, 'min_class_share', 3)} |")
+        print(f"| {trial} | `{command}` | {epochs} | {cell(trial, OBJECTIVE, 2)} | {cell(trial, 'fd', 2)} | "
+              f"{cell(trial, 'precision', 3)} | {cell(trial, 'recall', 3)} | {cell(trial, 'mnist_score', 2)} | "
+              f"{cell(trial, 'min_class_share', 3)} |")
 
 
 def main() -> None:

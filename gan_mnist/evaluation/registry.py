@@ -137,7 +137,7 @@ METRICS: dict[str, Metric] = {
 
 
 OBJECTIVE = "worst_fd_ratio"  # what `tune` minimises: a recipe is only as good as its worst yardstick (docs/panel.md)
-SEARCH_METRICS = (OBJECTIVE, "fd_ratio", "precision", "recall", "mnist_score", "min_class_share")  # per trial
+SEARCH_METRICS = (OBJECTIVE, "fd_ratio", "fd", "precision", "recall", "mnist_score", "min_class_share")  # per trial
 DURING_TRAINING = ("fd", "fd_ratio", "precision", "recall", "mnist_score", "min_class_share", "max_class_share",
                    "conditional_accuracy", "min_digit_accuracy")  # eval_every's, with the shipped CNN only: cheap
 HOLD = 0.02  # the most precision or recall may drop, on any member, for a recipe to count as better

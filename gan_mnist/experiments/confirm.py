@@ -17,23 +17,23 @@ from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, columns
 from gan_mnist.run.directory import CONFIRM, CONFIRM_CSV, HISTORY, atomic_write_bytes
 
-CONFIRM_SAMPLES = 10_000  # samples behind each confirmed number (the targets are stated at 10,000)
+CONFIRM_SAMPLES = 10_000  # default samples behind each confirmed number (the targets are stated at 10,000)
 
 
-def _score(generator, reference) -> dict:
+def _score(generator, reference, samples: int) -> dict:
     from gan_mnist.evaluation.registry import evaluate_images
     from gan_mnist.sample import generate
 
-    metrics = evaluate_images(generate(generator, CONFIRM_SAMPLES, seed=0), reference=reference,
+    metrics = evaluate_images(generate(generator, samples, seed=0), reference=reference,
                               metrics=SEARCH_METRICS)
     return {k: v for k, v in metrics.items() if k != "n"}
 
 
 def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_path=None, verbose: int = 0,
-            deadline: float | None = None) -> pd.DataFrame:
+            deadline: float | None = None, samples: int = CONFIRM_SAMPLES) -> pd.DataFrame:
     """Train the `top` best complete trials with `seeds` seeds each (the trial's own run being the first) at the
-    trial's budget, starting no run after `deadline` (time.monotonic()); returns the rows of DIR/confirm.csv: trial,
-    seed, the columns of registry.SEARCH_METRICS, epochs, train_s, run_dir."""
+    trial's budget, each scored on `samples` samples, starting no run after `deadline` (time.monotonic()); returns
+    the rows of DIR/confirm.csv: trial, seed, the columns of registry.SEARCH_METRICS, epochs, train_s, run_dir."""
     from gan_mnist.evaluation.reference import Reference
     from gan_mnist.run.training import train
     from gan_mnist.sample import load_generator
@@ -61,7 +61,7 @@ def confirm(study: optuna.Study, out: Path, top: int = 3, seeds: int = 3, data_p
                 train(config.replace(seed=seed), run, data_path=data_path, resume=run.exists(), force=True,
                       verbose=verbose)
             history = pd.read_csv(run / HISTORY)
-            rows.append({"trial": trial.number, "seed": seed, **_score(load_generator(run), reference),
+            rows.append({"trial": trial.number, "seed": seed, **_score(load_generator(run), reference, samples),
                          "epochs": int(history["epoch"].iloc[-1]), "train_s": float(history["wall_s"].iloc[-1]),
                          "run_dir": run.relative_to(out).as_posix()})
             buf = io.StringIO()

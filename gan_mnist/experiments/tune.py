@@ -31,11 +31,14 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.evaluation import MIN_SAMPLES
 from gan_mnist.evaluation.registry import OBJECTIVE
+from gan_mnist.experiments.confirm import CONFIRM_SAMPLES, confirm
+from gan_mnist.limits import MAX_SAMPLES
 from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
-FINAL_SAMPLES = 5000  # samples behind a trial's objective value (its intermediate values use eval_samples)
+FINAL_SAMPLES = 5000  # default samples behind a trial's objective value (its intermediate values use eval_samples)
 CLUSTERS = (10, 20, 30)  # the self-conditioned trials' choices (the default's 30 among them)
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
 
@@ -147,9 +150,9 @@ def _run_dir(out: Path, trial: optuna.Trial) -> Path:
     return out / trial.user_attrs.get("run_dir", f"{TRIALS}/{trial.number:04d}")
 
 
-def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 0):
+def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 0, final_samples: int = FINAL_SAMPLES):
     """The objective: train the suggested config for base.budget_minutes, return the sampler's worst FD / floor over
-    the panel (registry.OBJECTIVE) on FINAL_SAMPLES samples. Each trial's run directory, config, epochs and scores
+    the panel (registry.OBJECTIVE) on `final_samples` samples. Each trial's run directory, config, epochs and scores
     (registry.SEARCH_METRICS) go into its user attributes."""
     from gan_mnist.evaluation.registry import OBJECTIVE, SEARCH_METRICS, Reference, evaluate_images
     from gan_mnist.run.training import train
@@ -174,7 +177,7 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
         trial.set_user_attr("train_s", float(history["wall_s"].iloc[-1]))
         if report.pruned:
             raise optuna.TrialPruned(f"FD {history['fd'].iloc[-1]:.1f} at step {report.step}/{STEPS}")
-        metrics = evaluate_images(generate(result.gan.sampler, FINAL_SAMPLES, seed=0), reference=Reference(data_path),
+        metrics = evaluate_images(generate(result.gan.sampler, final_samples, seed=0), reference=Reference(data_path),
                                   metrics=SEARCH_METRICS)
         for key, value in metrics.items():
             trial.set_user_attr(key, value)
@@ -282,12 +285,14 @@ class TuneResult:
 def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float = 10.0, storage: str | None = None,
          limit: int | None = None, data_path=None, seed: int = 0, study_name: str = "gan_mnist",
          stale_after: float = 120.0, progress: bool = True, eval_samples: int = 2000, confirm_top: int = 0,
-         seeds: int = 3, timeout_minutes: float | None = None) -> TuneResult:
+         seeds: int = 3, timeout_minutes: float | None = None, final_samples: int = FINAL_SAMPLES,
+         confirm_samples: int = CONFIRM_SAMPLES) -> TuneResult:
     """Run (or resume, or join) a search until the study has `n_trials` complete or pruned trials; then write the
     leaderboard CSV, the best trial's preset file and Optuna's plots (see tune_report); with `confirm_top`, train
     that many best trials with `seeds` seeds each into confirm.csv (see confirm). Returns them. With
     `timeout_minutes`, no trial or confirmation run starts after that many minutes (those running finish), so a
-    search fits a session; the same call later goes on where it stopped."""
+    search fits a session; the same call later goes on where it stopped. A trial's objective is scored on
+    `final_samples` samples, a confirmed seed on `confirm_samples`; one study keeps one `final_samples`."""
     from gan_mnist.experiments.tune_report import write_report
 
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
@@ -298,6 +303,9 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
     if timeout_minutes is not None and not timeout_minutes > 0:
         raise GanMnistError(f"timeout_minutes must be > 0, got {timeout_minutes!r}")
+    for name, value in (("final_samples", final_samples), ("confirm_samples", confirm_samples)):
+        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
+            raise GanMnistError(f"{name} must be an integer from {MIN_SAMPLES} to {MAX_SAMPLES:,}, got {value!r}")
     for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
             raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
@@ -314,11 +322,17 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     study = open_study(out, storage, study_name, stale_after)
     if storage is not None:
         claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
+    # one study, one yardstick: values on two scales, or from two sample counts, cannot be ranked together
     scored_by = study.user_attrs.get("objective", "fd" if study.trials else OBJECTIVE)
-    if scored_by != OBJECTIVE:  # one study, one yardstick: values on two scales cannot be ranked together
+    if scored_by != OBJECTIVE:
         raise GanMnistError(f"{out}: this study's trials were scored by {scored_by!r}, tune now minimises "
                             f"{OBJECTIVE!r}; start a new study (another --out, or another --study-name)")
+    scored_on = study.user_attrs.get("final_samples", final_samples)
+    if scored_on != final_samples:
+        raise GanMnistError(f"{out}: this study's trials were scored on {scored_on:,} samples, not {final_samples:,} "
+                            f"(--final-samples {scored_on})")
     study.set_user_attr("objective", OBJECTIVE)
+    study.set_user_attr("final_samples", final_samples)
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",
@@ -335,14 +349,13 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     # the clock starts with the search itself (opening the study is not counted): a first trial always starts
     deadline = None if timeout_minutes is None else time.monotonic() + 60 * timeout_minutes
     if remaining > 0:
-        study.optimize(make_objective(out, base, data_path), n_trials=remaining, catch=(TrainingDiverged,),
+        objective = make_objective(out, base, data_path, final_samples=final_samples)
+        study.optimize(objective, n_trials=remaining, catch=(TrainingDiverged,),
                        callbacks=[optuna.study.MaxTrialsCallback(n_trials, states=counted)],
                        timeout=None if deadline is None else deadline - time.monotonic(),
                        show_progress_bar=progress, gc_after_trial=True)
     table, files = write_report(study, out)
     if confirm_top:
-        from gan_mnist.experiments.confirm import confirm
-
-        confirm(study, out, confirm_top, seeds, data_path, deadline=deadline)
+        confirm(study, out, confirm_top, seeds, data_path, deadline=deadline, samples=confirm_samples)
         files["confirm"] = out / CONFIRM_CSV
     return TuneResult(study=study, table=table, out_dir=out, files=files)
