@@ -137,7 +137,9 @@ METRICS: dict[str, Metric] = {
 
 
 OBJECTIVE = "worst_fd_ratio"  # what `tune` minimises: a recipe is only as good as its worst yardstick (docs/panel.md)
-SEARCH_METRICS = (OBJECTIVE, "fd_ratio", "fd", "precision", "recall", "mnist_score", "min_class_share")  # per trial
+# what each trial and each confirmed seed records: the objective and every member's FD / floor, FD, KID, precision,
+# recall; the shipped CNN's MNIST score and rarest digit
+SEARCH_METRICS = (OBJECTIVE, "fd_ratio", "fd", "kid", "precision", "recall", "mnist_score", "min_class_share")
 DURING_TRAINING = ("fd", "fd_ratio", "precision", "recall", "mnist_score", "min_class_share", "max_class_share",
                    "conditional_accuracy", "min_digit_accuracy")  # eval_every's, with the shipped CNN only: cheap
 HOLD = 0.02  # the most precision or recall may drop, on any member, for a recipe to count as better
