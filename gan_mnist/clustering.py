@@ -1,12 +1,17 @@
 """Self-conditioning (Liu et al., CVPR 2020): a conditional GAN trained on clusters of its own discriminator's
 features instead of labels, so an unconditional run gets the conditional one's head start on finding the modes.
 
-The training images are clustered (k-means) on the discriminator's penultimate features — never the shipped
-evaluator's, which is the yardstick — at the start and then every few epochs as the discriminator learns; each
-clustering starts from the previous one's centroids, so a cluster keeps its identity. The pseudo-labels live in
+A clustering (at the start, then every few epochs as the discriminator learns) reads the discriminator's
+penultimate features — never the shipped evaluators', which are the yardstick — of a fixed subsample of
+ANCHORS training images, smooths them over their nearest-neighbour graph (`diffuse`: neighbours in these
+features are the same digit far more often than k-means' clusters are pure) and runs k-means on the result,
+starting from the previous clustering's centroids so that a cluster keeps its identity. Every other image takes
+the commonest cluster of its nearest anchors in pixel space, a graph computed once per run (`Spread`): the
+discriminator's forward pass, most of a clustering's cost, runs on the anchors alone. The pseudo-labels live in
 a variable that the dataset reads and the checkpoint saves, and a clustering depends only on (seed, epoch) and
 the networks' weights, so a resumed run clusters exactly as an uninterrupted one. A self-conditioned generator
-is drawn unconditionally by `cluster_sampler`, clusters in their data proportions.
+is drawn unconditionally by `cluster_sampler`, clusters in their data proportions. Measurements of each choice:
+docs/results.md ("Self-conditioning clusters"), by tools/cluster_purity.py.
 """
 
 from __future__ import annotations
@@ -21,6 +26,11 @@ from keras import layers
 FEATURES = "features"  # the layer each discriminator builder names: its penultimate features
 PROJECTION_DIM = 32  # k-means runs on this many principal components of the features
 PCA_ROWS = 5000  # rows the components are fitted on
+ANCHORS = 20_000  # images whose features are clustered; the others follow their nearest anchors
+GRAPH_NEIGHBOURS = 10  # each anchor's neighbours in the feature graph that `diffuse` averages over
+DIFFUSION_STEPS = 40
+PIXEL_DIM = 50  # principal components of the pixels that `Spread` finds an image's nearest anchors in
+SPREAD_NEIGHBOURS = 10  # the nearest anchors whose commonest cluster an image takes
 _ITERATIONS = 30
 
 
@@ -135,11 +145,86 @@ def purity(labels: np.ndarray, truth: np.ndarray) -> float:
     return float(table.max(1).sum() / len(labels))
 
 
+def anchor_rows(n: int, seed: int, count: int = ANCHORS) -> np.ndarray:
+    """The rows of n images whose features a clustering reads: int64 (min(n, count),), sorted, drawn with seed."""
+    return np.sort(np.random.default_rng([seed, 2]).permutation(n)[:count])
+
+
+def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool = False,
+            chunk: int = 2000) -> np.ndarray:
+    """The k nearest rows of points (P, D) to each query (Q, D), in Euclidean distance: int64 (Q, k), nearest first.
+
+    exclude_self: the queries are the points themselves and a row is not its own neighbour. In TensorFlow (its
+    top-k runs on every core, or the accelerator) and float64, as the |q|^2 - 2q.p + |p|^2 form (|q|^2 dropped:
+    it ranks nothing) cancels in float32 for near-identical rows.
+    """
+    points = tf.constant(points, tf.float64)
+    norms = tf.reduce_sum(points**2, axis=1)
+    out = []
+    for i in range(0, len(queries), chunk):
+        closeness = 2 * tf.matmul(tf.constant(queries[i : i + chunk], tf.float64), points, transpose_b=True) - norms
+        if exclude_self:  # -inf on the diagonal of this chunk
+            rows = tf.range(tf.shape(closeness)[0])
+            closeness = tf.tensor_scatter_nd_update(closeness, tf.stack([rows, rows + i], 1),
+                                                    tf.fill(tf.shape(rows), tf.constant(-np.inf, tf.float64)))
+        out.append(tf.math.top_k(closeness, k).indices.numpy().astype(np.int64))
+    return np.concatenate(out) if out else np.zeros((0, k), np.int64)
+
+
+def diffuse(x: np.ndarray, graph: np.ndarray, steps: int = DIFFUSION_STEPS) -> np.ndarray:
+    """x float64 (N, D) in unit rows smoothed over its neighbour graph int (N, G): each step moves every row
+    half-way to its neighbours' mean, then back to unit length. float64 (N, D), unit rows.
+
+    A few dozen steps are a low-pass filter on the graph (the idea of spectral clustering): rows of one densely
+    linked region converge while the sparse links between regions move them little, so k-means afterwards
+    separates what the graph separates, not just what is far apart.
+    """
+    for _ in range(steps):
+        x = 0.5 * x + 0.5 * x[graph].mean(1)
+        x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    return x
+
+
+def commonest(labels: np.ndarray, neighbours: np.ndarray, k: int) -> np.ndarray:
+    """Each row's commonest label among labels[neighbours] (Q, S), ties to the lowest: int32 (Q,) in [0, k)."""
+    votes = np.zeros((len(neighbours), k), np.int32)
+    np.add.at(votes, (np.repeat(np.arange(len(neighbours)), neighbours.shape[1]), labels[neighbours].ravel()), 1)
+    return votes.argmax(1).astype(np.int32)
+
+
+class Spread:
+    """The anchors of n images and, for every image, its SPREAD_NEIGHBOURS nearest anchors in pixel space
+    (PIXEL_DIM principal components): fixed for a run, so computed once and reused by every clustering."""
+
+    def __init__(self, images: np.ndarray, seed: int, count: int = ANCHORS):
+        self.rows = anchor_rows(len(images), seed, count)
+        self.n = len(images)
+        self.neighbours = None  # (n, S) indices into rows; none needed when every image is an anchor
+        if len(self.rows) < self.n:
+            pixels = images.reshape(len(images), -1).astype(np.float32)
+            mean = pixels[self.rows].mean(0)
+            _, _, components = np.linalg.svd(pixels[self.rows[:PCA_ROWS]] - mean, full_matrices=False)
+            x = (pixels - mean) @ components[:PIXEL_DIM].T
+            self.neighbours = nearest(x, x[self.rows], min(SPREAD_NEIGHBOURS, len(self.rows)))
+
+    def labels(self, anchor_labels: np.ndarray, k: int) -> np.ndarray:
+        """Every image's cluster int32 (n,): an anchor keeps its own, the others take their anchors' commonest."""
+        if self.neighbours is None:
+            return anchor_labels.astype(np.int32)
+        labels = commonest(anchor_labels, self.neighbours, k)
+        labels[self.rows] = anchor_labels
+        return labels
+
+
 def cluster_images(discriminator: keras.Model, images: np.ndarray, k: int, seed: int,
-                   previous: np.ndarray | None = None) -> np.ndarray:
-    """Pseudo-labels int32 (N,) in [0, k) of images (N, 28, 28, 1) from the discriminator's features."""
-    x = project(discriminator_features(discriminator, images), seed)
-    return kmeans(x, k, seed, init_labels=previous)
+                   previous: np.ndarray | None = None, spread: Spread | None = None) -> np.ndarray:
+    """Pseudo-labels int32 (N,) in [0, k) of images (N, 28, 28, 1) from the discriminator's features of their
+    anchors (`spread`, built here when not given), each anchor's features diffused over its neighbours."""
+    spread = spread or Spread(images, seed)
+    x = project(discriminator_features(discriminator, images[spread.rows]), seed)
+    x = diffuse(x, nearest(x, x, min(GRAPH_NEIGHBOURS, len(x) - 1), exclude_self=True))
+    start = previous[spread.rows] if previous is not None and len(previous) == len(images) else None
+    return spread.labels(kmeans(x, k, seed, init_labels=start), k)
 
 
 class Recluster:
@@ -149,14 +234,16 @@ class Recluster:
 
     def __init__(self, clusters: Clusters, images: np.ndarray, every: int, truth: np.ndarray | None = None):
         self.clusters, self.images, self.every, self.truth = clusters, images, every, truth
+        self.spread = None  # built at the first clustering, as training time: the anchors' pixel graph
 
     def __call__(self, discriminator: keras.Model, epoch: int) -> dict[str, float]:
         if epoch % self.every:
             return {}
         start = time.perf_counter()
         previous = self.clusters.labels.numpy()
-        labels = cluster_images(discriminator, self.images, self.clusters.k,
-                                seed=self.clusters.seed * 100_003 + epoch, previous=previous if len(previous) else None)
+        self.spread = self.spread or Spread(self.images, self.clusters.seed)
+        labels = cluster_images(discriminator, self.images, self.clusters.k, seed=self.clusters.seed * 100_003 + epoch,
+                                previous=previous if len(previous) else None, spread=self.spread)
         self.clusters.labels.assign(labels)
         record = {"cluster_s": time.perf_counter() - start}
         if self.truth is not None:

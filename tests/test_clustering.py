@@ -8,7 +8,17 @@ import pandas as pd
 import pytest
 
 from gan_mnist import TrainConfig, load_generator, train
-from gan_mnist.clustering import cluster_images, cluster_sampler, kmeans, project, purity
+from gan_mnist.clustering import (
+    Spread,
+    cluster_images,
+    cluster_sampler,
+    commonest,
+    diffuse,
+    kmeans,
+    nearest,
+    project,
+    purity,
+)
 from gan_mnist.evaluation.report import compare_runs
 from gan_mnist.networks import build_models, is_conditional
 
@@ -122,3 +132,51 @@ def test_a_self_conditioned_run_clusters_digits_well_above_chance_and_draws_unco
     table = compare_runs([tmp_path / "run"], n=300, data_path=mnist_path, raw=True)
     assert len(table) == 3 and table["clusters"].iloc[:2].tolist() == [10, 10]
     assert table["fd"].iloc[:2].notna().all() and table["conditional_accuracy"].iloc[:2].isna().all()
+
+
+def test_nearest_finds_the_closest_rows_nearest_first_and_can_skip_each_row_itself():
+    points = np.array([[0.0], [1.0], [3.0], [7.0]])
+    np.testing.assert_array_equal(nearest(np.array([[0.9], [6.0]]), points, 2), [[1, 0], [3, 2]])
+    np.testing.assert_array_equal(nearest(points, points, 1, exclude_self=True), [[1], [0], [1], [2]])
+    # near-identical rows far from the origin keep their order (float64: float32 would cancel them to ties)
+    far = np.array([[1e4], [1e4 + 1e-3], [1e4 + 3e-3]])
+    np.testing.assert_array_equal(nearest(far[2:], far, 3), [[2, 1, 0]])
+
+
+def test_diffusion_pulls_each_densely_linked_group_together_and_keeps_unit_rows():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 5))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    # two groups of four, each row linked to the other three of its group: no link between the groups
+    graph = np.array([[j for j in range(4 * (i // 4), 4 * (i // 4) + 4) if j != i] for i in range(8)])
+    smooth = diffuse(x, graph, steps=40)
+    np.testing.assert_allclose(np.linalg.norm(smooth, axis=1), 1.0)
+    np.testing.assert_allclose(smooth[:4], np.repeat(smooth[:1], 4, 0), atol=1e-9)  # one point per group
+    np.testing.assert_allclose(smooth[4:], np.repeat(smooth[4:5], 4, 0), atol=1e-9)
+    assert abs(smooth[0] @ smooth[4]) < 0.999  # and the two groups stay apart
+    np.testing.assert_array_equal(diffuse(x, graph, steps=0), x)
+
+
+def test_commonest_label_among_neighbours_at_known_values():
+    labels = np.array([0, 1, 1, 2])
+    neighbours = np.array([[0, 1, 2], [3, 3, 0], [0, 3, 1]])  # votes {0, 1, 1}, {2, 2, 0}, {0, 2, 1}: a tie
+    np.testing.assert_array_equal(commonest(labels, neighbours, 3), [1, 2, 0])
+
+
+def test_images_that_are_not_anchors_take_their_nearest_anchors_cluster():
+    rng = np.random.default_rng(0)
+    kinds = rng.integers(0, 3, 600)
+    # three kinds of image (a bright stripe in rows 0-8, 9-17 or 18-27) under a little noise
+    images = 0.05 * rng.normal(size=(600, 28, 28, 1)).astype(np.float32)
+    for kind in range(3):
+        images[kinds == kind, 9 * kind : 9 * kind + 9] += 1.0
+    spread = Spread(images, seed=0, count=90)
+    assert len(spread.rows) == 90 and np.all(np.diff(spread.rows) > 0) and spread.neighbours.shape == (600, 10)
+    anchor_labels = (kinds[spread.rows] + 1) % 3  # the anchors clustered by kind, under another numbering
+    labels = spread.labels(anchor_labels, 3)
+    np.testing.assert_array_equal(labels, (kinds + 1) % 3)
+    np.testing.assert_array_equal(labels[spread.rows], anchor_labels)
+    # a few images: all of them are anchors, and keep their own clusters
+    whole = Spread(images[:50], seed=0)
+    np.testing.assert_array_equal(whole.rows, np.arange(50))
+    np.testing.assert_array_equal(whole.labels(kinds[:50], 3), kinds[:50])

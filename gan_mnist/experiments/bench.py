@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 
+from gan_mnist.clustering import ANCHORS
 from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, default_run_flags
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
@@ -138,12 +139,13 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
         history = train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
                         labels=labels if config.conditional else None, verbose=0, callbacks=[clock],
                         live=False).history
-    # a self-conditioned run clusters all its images at the start of every recluster_every-th epoch (inside the
-    # gap before it): those clusterings leave the gaps, and one of epoch_images, scaled linearly from the ones
-    # timed here, is spread over recluster_every epochs
+    # a self-conditioned run clusters at the start of every recluster_every-th epoch (inside the gap before it):
+    # those clusterings leave the gaps, and one of epoch_images is spread over recluster_every epochs. Its work
+    # grows with the anchors (clustering.ANCHORS of the images), so it is scaled from the ones timed here by
+    # their ratio; the once-per-run pixel graph that grows with all images is a small part and left unscaled
     clustered = history["cluster_s"].fillna(0.0).to_numpy() if "cluster_s" in history else np.zeros(epochs)
-    clustering = clustered[clustered > 0].mean() * epoch_images / len(images) / config.recluster_every \
-        if config.clusters else 0.0
+    anchors = min(epoch_images, ANCHORS) / min(len(images), ANCHORS)
+    clustering = clustered[clustered > 0].mean() * anchors / config.recluster_every if config.clusters else 0.0
     k, rates, gaps = config.steps_per_execution, [], []
     for i, (this, after) in enumerate(zip(clock.epochs[1:-1], clock.epochs[2:], strict=False), start=2):
         ends = this["batches"]
