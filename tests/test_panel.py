@@ -33,6 +33,32 @@ def test_every_member_orders_real_blurred_noise(name, mnist_path):
     assert fd[0] < fd[1] < fd[2], fd
 
 
+def test_the_cnn_member_is_the_shipped_evaluator_itself():
+    from gan_mnist.evaluation.evaluator import load_evaluator
+
+    assert load_member("cnn") is load_evaluator()
+
+
+def test_the_floor_digits_features_are_computed_once_for_the_floor_and_the_real_row(mnist_path, monkeypatch):
+    from gan_mnist.evaluation import panel
+    from gan_mnist.evaluation.reference import Reference
+    from gan_mnist.evaluation.registry import evaluate_images
+
+    monkeypatch.setattr(Reference, "_cache", {})  # stand-in features must not reach other tests' references
+    reference = Reference(mnist_path)
+    calls = []
+    monkeypatch.setattr(panel, "member_features", lambda model, images: calls.append(len(images)) or
+                        np.random.default_rng(len(calls)).normal(size=(len(images), 4)))
+    digits, labels = reference.floor_digits(123)
+    assert reference.floor_digits(123)[0] is digits and digits.shape == (123, 28, 28, 1)
+    first = reference.features("ae", digits)
+    reference.floor_fd("ae", 123)
+    evaluate_images(digits, labels, reference, metrics=("fd",), members=("ae",))
+    assert reference.features("ae", digits) is first and calls.count(123) == 1
+    reference.features("ae", digits.copy())  # other images (a copy too) are computed each time
+    assert calls.count(123) == 2
+
+
 def test_an_unknown_member_is_one_clear_error():
     with pytest.raises(GanMnistError, match="unknown panel member 'vit'"):
         load_member("vit")

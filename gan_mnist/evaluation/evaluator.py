@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -40,8 +41,15 @@ def build_classifier(feature_dim: int = 64) -> keras.Model:
 def train_classifier(images: np.ndarray, labels: np.ndarray, epochs: int = 1, seed: int = 0,
                      verbose: int | str = 0) -> keras.Model:
     """Fit `build_classifier()` on images (N, 28, 28, 1) in [-1, 1] with labels (N,) 0-9."""
+    return fit_classifier(build_classifier, images, labels, epochs, seed, verbose)
+
+
+def fit_classifier(build: Callable[[], keras.Model], images: np.ndarray, labels: np.ndarray, epochs: int,
+                   seed: int = 0, verbose: int | str = 0) -> keras.Model:
+    """`build()` (B, 28, 28, 1) in [-1, 1] -> 10 logits, seeded, fitted on images with labels (N,) 0-9 (Adam 1e-3,
+    batch 128, cross-entropy): how every classifier of the panel is trained."""
     keras.utils.set_random_seed(seed)
-    model = build_classifier()
+    model = build()
     model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     model.fit(images, labels, batch_size=128, epochs=epochs, verbose=verbose)

@@ -32,6 +32,7 @@ def train_evaluator(data_path: str | os.PathLike | None = None, epochs: int = 10
     Path(weights).parent.mkdir(parents=True, exist_ok=True)
     np.savez(weights, **{f"w{i:02d}": w for i, w in enumerate(model.get_weights())})
     load_evaluator.cache_clear()
+    load_member.cache_clear()  # its "cnn" is this evaluator
     Reference._cache.clear()
     reference = evaluate_images(to_model_range(x[20000:30000]), labels=y[20000:30000],
                                 reference=Reference(data_path), members=("cnn",))
@@ -79,7 +80,7 @@ def train_member(name: str, data_path: str | os.PathLike | None = None, epochs: 
     if weights is None:  # the floor of the weights the panel now reads
         load_member.cache_clear()
         Reference._cache.clear()
-        floor = evaluate_images(to_model_range(load_mnist(data_path, "train")[0][20000:30000]),
-                                reference=Reference(data_path), metrics=FLOOR_METRICS, members=(name,))
+        floor = evaluate_images(x[20000:30000], reference=Reference(data_path), metrics=FLOOR_METRICS,
+                                members=(name,))
         record["real_floor"] = {"n": floor.pop("n"), **{k: round(v, 4) for k, v in floor.items()}}
     return record

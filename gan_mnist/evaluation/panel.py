@@ -65,14 +65,9 @@ def build_wide_classifier(feature_dim: int = 128) -> keras.Model:
 def train_wide(images: np.ndarray, labels: np.ndarray, epochs: int = 5, seed: int = 0,
                verbose: int | str = 0) -> keras.Model:
     """Fit `build_wide_classifier()` on images (N, 28, 28, 1) in [-1, 1] with labels (N,) 0-9."""
-    import keras
+    from gan_mnist.evaluation.evaluator import fit_classifier
 
-    keras.utils.set_random_seed(seed)
-    model = build_wide_classifier()
-    model.compile(keras.optimizers.Adam(1e-3), keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(images, labels, batch_size=128, epochs=epochs, verbose=verbose)
-    return model
+    return fit_classifier(build_wide_classifier, images, labels, epochs, seed, verbose)
 
 
 def build_autoencoder(feature_dim: int = 64) -> keras.Model:
@@ -147,6 +142,10 @@ def load_member(name: str) -> keras.Model:
     """Member `name` with its shipped weights (its feature part, or all of it), loaded once per process."""
     if name not in MEMBERS:
         raise GanMnistError(f"unknown panel member {name!r}; choose one of {', '.join(MEMBERS)}")
+    if name == "cnn":  # the shipped evaluator itself, one copy in memory for `evaluate` and the panel
+        from gan_mnist.evaluation.evaluator import load_evaluator
+
+        return load_evaluator()
     path = MEMBERS[name].weights(name)
     if not path.is_file():
         raise GanMnistError(f"weights of panel member {name!r} not found: {path} "

@@ -34,7 +34,7 @@ class Reference:
             test = to_model_range(x_test)
             Reference._cache[key] = {"test": test, "train": x_train, "train_labels": y_train,
                                      "train_subset": to_model_range(x_train[:n_train]), "test_subset": test[:n_test],
-                                     "features": {}, "radii": {}, "floor_fd": {}}
+                                     "features": {}, "radii": {}, "floor_fd": {}, "floor": {}}
         self._state = Reference._cache[key]
         self.train_subset, self.test_subset = self._state["train_subset"], self._state["test_subset"]
 
@@ -49,21 +49,33 @@ class Reference:
 
     def floor_digits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(images float32 (m, 28, 28, 1) in [-1, 1], labels (m,)): m = min(n, FLOOR_MAX) real training digits
-        from 20,000 on, never in the test split, to be scored like n samples."""
+        from 20,000 on, never in the test split, to be scored like n samples. The same arrays on every call."""
         from gan_mnist.run.data import to_model_range
 
         m = min(n, FLOOR_MAX)
-        return (to_model_range(self._state["train"][FLOOR_START : FLOOR_START + m]),
-                self._state["train_labels"][FLOOR_START : FLOOR_START + m])
+        if m not in self._state["floor"]:
+            self._state["floor"][m] = (to_model_range(self._state["train"][FLOOR_START : FLOOR_START + m]),
+                                       self._state["train_labels"][FLOOR_START : FLOOR_START + m])
+        return self._state["floor"][m]
+
+    def features(self, member: str, images: np.ndarray) -> np.ndarray:
+        """Features float64 (N, F) of images in `member`'s space; those of the floor digits (the very arrays of
+        `floor_digits`) are computed once, for both the floor FD and `compare`'s row of real digits."""
+        from gan_mnist.evaluation.panel import load_member, member_features
+
+        floor = next((m for m, (digits, _) in self._state["floor"].items() if images is digits), None)
+        if floor is None:
+            return member_features(load_member(member), images)
+        if (floor, member) not in self._state["features"]:
+            self._state["features"][(floor, member)] = member_features(load_member(member), images)
+        return self._state["features"][(floor, member)]
 
     def floor_fd(self, member: str, n: int) -> float:
         """FD of n floor digits (at most FLOOR_MAX) against the test digits in `member`'s space: the FD real
         digits score at that count (> 0: two finite samples of one distribution differ)."""
-        from gan_mnist.evaluation.panel import load_member, member_features
-
         key = (member, min(n, FLOOR_MAX))
         if key not in self._state["floor_fd"]:
-            real = member_features(load_member(member), self.floor_digits(n)[0])
+            real = self.features(member, self.floor_digits(n)[0])
             self._state["floor_fd"][key] = feature_frechet_distance(real, self.test_features(member))
         return self._state["floor_fd"][key]
 

@@ -58,9 +58,7 @@ class Scoring:
     @_once
     def features(self, member: str) -> np.ndarray:
         """The images' features float64 (N, F) in `member`'s space."""
-        from gan_mnist.evaluation.panel import load_member, member_features
-
-        return member_features(load_member(member), self.images)
+        return self.reference.features(member, self.images)
 
     @_once
     def probs(self) -> np.ndarray:
