@@ -29,7 +29,7 @@ from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
-from gan_mnist.run.directory import CONFIG, STUDY, check_folder, holding, is_run
+from gan_mnist.run.directory import CONFIG, STUDY, check_folder, holding, is_run, nearest_existing
 
 
 def _table_help(table: dict) -> str:
@@ -451,7 +451,7 @@ def _evaluate(args: argparse.Namespace) -> None:
             raise GanMnistError(f"--plot must name a new .png file, got {args.plot}"
                                 + (" (it exists)" if args.plot.exists() else ""))
         check_folder(args.plot, "--plot", layout=None)  # not a path under a file
-        folder = next(p for p in (args.plot.parent, *args.plot.parent.parents) if p.exists())
+        folder = nearest_existing(args.plot.parent)
         with tempfile.TemporaryFile(dir=folder):  # a read-only folder is found out now, not after the metrics
             pass
     from gan_mnist.evaluation.registry import Reference, evaluate_images

@@ -234,7 +234,7 @@ def test_discriminator_scale_and_dropout_follow_the_config():
     dropouts = lambda d: [la.rate for la in d.layers if "dropout" in type(la).__name__.lower()]  # noqa: E731
     assert dropouts(plain) == [] and dropouts(build_gan(TrainConfig(model="dcgan")).discriminator) == [0.3, 0.3]
     assert dropouts(build_gan(TrainConfig(model="cgan", d_dropout=0.0)).discriminator) == []
-    # resize's discriminator is sized to its generator by default, no longer a tenth of it
+    # resize's discriminator is sized to its generator by default, not a tenth of it
     g, d = (m.count_params() for m in build_models("resize", width=0.5, d_scale=TrainConfig(model="resize").d_scale))
     assert 0.5 < d / g < 2, (g, d)
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from gan_mnist.errors import GanMnistError
-from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files, real_folder
+from gan_mnist.run.directory import atomic_write_bytes, epoch_file, epoch_files, epoch_of, real_folder
 
 # groups a checkpoint may lack, or hold where the model has none: a float16 run's loss scales. A run resumed in
 # another precision starts their scale afresh, or leaves it behind
@@ -70,11 +69,11 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise GanMnistError(f"checkpoint {path} is unreadable or truncated ({e})") from e
     epoch = arrays.get("epoch")
-    named = re.fullmatch(r"epoch_(\d+)\.npz", path.name)
+    named = epoch_of(path.name, ".npz")
     if epoch is None or epoch.shape != () or not np.issubdtype(epoch.dtype, np.integer) or int(epoch) < 1 or (
-            named and int(named[1]) != int(epoch)):
+            named is not None and named != int(epoch)):
         raise GanMnistError(f"checkpoint {path} has no valid epoch counter (got {epoch!r}; its name says "
-                            f"{int(named[1]) if named else '-'})")
+                            f"{named if named is not None else '-'})")
     gan.build_optimizers()
     groups = {group: variables for group, variables in _groups(gan).items()
               if group not in OPTIONAL or any(k.startswith(group + ".") for k in arrays)}

@@ -80,17 +80,19 @@ LAYOUTS = (RUN, STUDY)  # a folder is of one kind at most
 _TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
 
 
+def epoch_of(name: str, suffix: str) -> int | None:
+    """The epoch an epoch_NNNN{suffix} file name (`epoch_file`'s) stands for; None for any other name."""
+    match = re.fullmatch(r"epoch_(\d{4,})" + re.escape(suffix), name)
+    return int(match[1]) if match else None
+
+
 def epoch_files(folder: str | os.PathLike, suffix: str, last_epoch: int | None = None) -> list[Path]:
     """folder/epoch_NNNN{suffix} files in epoch order, up to `last_epoch` (frames, checkpoints, snapshots)."""
-    pattern = re.compile(r"epoch_(\d{4,})" + re.escape(suffix))
-    found = []
     if Path(folder).is_symlink():  # never listed through a link: what is behind it is not the run's
         return []
-    for path in Path(folder).glob("epoch_*" + suffix):
-        match = pattern.fullmatch(path.name)
-        if match and (last_epoch is None or int(match[1]) <= last_epoch):
-            found.append((int(match[1]), path))
-    return [path for _, path in sorted(found)]
+    found = [(epoch_of(path.name, suffix), path) for path in Path(folder).glob("epoch_*" + suffix)]
+    return [path for epoch, path in sorted(f for f in found if f[0] is not None)
+            if last_epoch is None or epoch <= last_epoch]
 
 
 def _owned_name(name: str, pattern: str) -> bool:
@@ -158,18 +160,21 @@ def is_run(out: str | os.PathLike, layout: Layout = RUN) -> bool:
     return os.path.lexists(Path(out) / layout.marker)
 
 
+def nearest_existing(path: Path) -> Path:
+    """`path` itself, or its nearest parent, that exists (a dangling link counts: something is there)."""
+    return next((p for p in (path, *path.parents) if p.exists() or p.is_symlink()), Path("."))
+
+
 def check_folder(out: str | os.PathLike, what: str = "--out", layout: Layout | None = RUN) -> Path:
     """Refuse, with one line, a path gan_mnist cannot own: a name too long, a file, a path under a file; and for a
     `layout` (None: any folder will do), a folder of another kind, one whose sub-folders are links or files, or one
     without the marker that already holds files it would write. Returns `out` as a Path; touches nothing."""
     out = Path(out)
     _check_length(out, what)
-    for parent in (out, *out.parents):
-        if parent.exists() or parent.is_symlink():
-            if not parent.is_dir():
-                where = "is" if parent == out else f"is under {parent}, which is"
-                raise GanMnistError(f"{what} {out} {where} a file, not a folder")
-            break
+    parent = nearest_existing(out)
+    if not parent.is_dir():
+        where = "is" if parent == out else f"is under {parent}, which is"
+        raise GanMnistError(f"{what} {out} {where} a file, not a folder")
     if layout is None or not out.is_dir():
         return out
     for other in LAYOUTS:
