@@ -77,6 +77,13 @@ def test_truncated_checkpoint_names_the_file(tmp_path, small_images):
         load_checkpoint(build_gan(TINY), path)
 
 
+@pytest.mark.parametrize("name", ["epoch_5.npz", "epoch_0005.npz"])
+def test_a_checkpoint_whose_name_and_counter_disagree_is_refused(tmp_path, name):
+    path = save_checkpoint(build_gan(TINY), tmp_path, epoch=7).rename(tmp_path / name)
+    with pytest.raises(GanMnistError, match=f"{name} has no valid epoch counter .* its name says 5"):
+        load_checkpoint(build_gan(TINY), path)
+
+
 def test_resume_continues_the_epoch_count(tmp_path, mnist_path):
     out = tmp_path / "run"
     train(TINY, out, data_path=mnist_path, verbose=0)

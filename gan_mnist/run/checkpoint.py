@@ -69,7 +69,7 @@ def load_checkpoint(gan, path: str | os.PathLike) -> int:
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
         raise GanMnistError(f"checkpoint {path} is unreadable or truncated ({e})") from e
     epoch = arrays.get("epoch")
-    named = epoch_of(path.name, ".npz")
+    named = epoch_of(path.name, ".npz", min_digits=1)  # any epoch_N.npz name must agree
     if epoch is None or epoch.shape != () or not np.issubdtype(epoch.dtype, np.integer) or int(epoch) < 1 or (
             named is not None and named != int(epoch)):
         raise GanMnistError(f"checkpoint {path} has no valid epoch counter (got {epoch!r}; its name says "

@@ -80,9 +80,12 @@ LAYOUTS = (RUN, STUDY)  # a folder is of one kind at most
 _TEMP = re.compile(r"\.(?P<stem>.+)\.[0-9a-f]{16}\.tmp(?P<suffix>\.[^.]*)?")  # see atomic_path
 
 
-def epoch_of(name: str, suffix: str) -> int | None:
-    """The epoch an epoch_NNNN{suffix} file name (`epoch_file`'s) stands for; None for any other name."""
-    match = re.fullmatch(r"epoch_(\d{4,})" + re.escape(suffix), name)
+def epoch_of(name: str, suffix: str, min_digits: int = 4) -> int | None:
+    """The epoch an epoch_NNNN{suffix} file name stands for; None for any other name.
+
+    `epoch_file` pads to 4 digits, so listings take only such names; a checker of a file the user points at passes
+    min_digits=1 to read epoch_5.npz too."""
+    match = re.fullmatch(rf"epoch_(\d{{{min_digits},}})" + re.escape(suffix), name)
     return int(match[1]) if match else None
 
 
