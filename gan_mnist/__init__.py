@@ -15,6 +15,7 @@ not load TensorFlow; whenever TensorFlow is first imported, its C++ start-up cha
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 
 from gan_mnist._quiet import mute_tensorflow_import
 
@@ -33,7 +34,17 @@ _EXPORTS = {
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 __all__ = sorted(_WHERE)
-__version__ = "0.1.0"
+
+
+def _package_version() -> str:
+    """pyproject.toml's version, as the installed package's metadata holds it ("unknown" for a bare source tree)."""
+    try:
+        return importlib.metadata.version("gan_mnist")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+__version__ = _package_version()
 
 mute_tensorflow_import()
 

@@ -23,11 +23,13 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from gan_mnist.limits import CLUSTER_ANCHORS, CLUSTER_NEIGHBOURS
+
 FEATURES = "features"  # the layer each discriminator builder names: its penultimate features
 PROJECTION_DIM = 32  # k-means runs on this many principal components of the features
 PCA_ROWS = 5000  # rows the components are fitted on
-ANCHORS = 20_000  # images whose features are clustered; the others follow their nearest anchors
-GRAPH_NEIGHBOURS = 10  # each anchor's neighbours in the feature graph that `diffuse` averages over
+ANCHORS = CLUSTER_ANCHORS  # images whose features are clustered; the others follow their nearest anchors
+GRAPH_NEIGHBOURS = CLUSTER_NEIGHBOURS  # each anchor's neighbours in the feature graph that `diffuse` averages over
 DIFFUSION_STEPS = 40
 PIXEL_DIM = 50  # principal components of the pixels that `Spread` finds an image's nearest anchors in
 SPREAD_NEIGHBOURS = 10  # the nearest anchors whose commonest cluster an image takes
@@ -48,6 +50,11 @@ class Clusters:
         if not len(labels):
             return np.full(self.k, 1.0 / self.k)
         return np.bincount(labels, minlength=self.k) / len(labels)
+
+    def sampler(self, generator: keras.Model) -> keras.Model:
+        """The unconditional model of a generator conditioned on these clusters: it draws them in their current
+        shares (`cluster_sampler`)."""
+        return cluster_sampler(generator, self.shares())
 
 
 def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch_size: int = 2000) -> np.ndarray:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation import MIN_SAMPLES
-from gan_mnist.limits import MAX_SAMPLES, MAX_SEED
+from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, MAX_SEED, most_clusters
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
     ARCHITECTURES,
@@ -59,7 +59,7 @@ PRESETS = {
 }
 
 # what `train` runs without a preset, by the names `bench --presets` gives them: bare `train` (self_cgan), and the
-# defaults of --model cgan and of --model mlp (bare `train` before issue 21's search)
+# defaults of --model cgan and of --model mlp
 DEFAULT_RUNS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-mlp": {"model": "mlp"}}
 
 
@@ -247,11 +247,13 @@ class TrainConfig:
             if not ARCHITECTURES[self.model].conditional:
                 raise GanMnistError(f"clusters (self-conditioning) needs a conditional model "
                                     f"({', '.join(CONDITIONAL_MODELS)}), not {self.model!r}")
-            most = min(self.limit or 1000, 1000)  # no more clusters than images
+            most = most_clusters(self.limit)
             if not 2 <= self.clusters <= most:
                 hint = (f" (the model's default; give clusters= (--clusters) at most {most}, or more images)"
                         if "clusters" in self.unset else "")
-                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}{hint}")
+                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}{hint}; a cluster "
+                                    f"needs {CLUSTER_NEIGHBOURS} or more of the images clustered "
+                                    "(gan_mnist.limits.most_clusters)")
         self._check_recipe()
 
     def _check_recipe(self) -> None:

@@ -25,18 +25,20 @@ class GAN(keras.Model):
     (generator takes (z, label), discriminator (image, label)) trains on (images, labels) batches.
     `ema_generator` (a frozen twin of the generator, see `ema.make_ema_copy`) is averaged with half-life
     `ema_half_life` images; it is then the `sampler`, the generator that frames, samples and scores use.
+    `clusters` (a clustering.Clusters) self-conditions the pair: its pseudo-labels are the labels it trains on, and
+    it makes the unconditional model users draw from.
     """
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, seed: int = 0,
                  ema_generator: keras.Model | None = None, ema_half_life: float = 10_000.0,
-                 ema_rampup: float | None = 0.05, **kwargs):
+                 ema_rampup: float | None = 0.05, clusters=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         self.ema_generator = ema_generator
         self.ema_half_life, self.ema_rampup = ema_half_life, ema_rampup
         self.conditional = is_conditional(generator)  # the networks take labels (true ones, or clusters)
-        self.clusters = None  # a clustering.Clusters when self-conditioned: its labels feed the conditional networks
+        self.clusters = clusters
         self.precision = None  # the run.precision.Precision build_gan built it in
         self.latent_dim = int(generator.inputs[0].shape[-1])
         # noise is drawn from a seeded, checkpointable generator, not from global state
@@ -53,13 +55,9 @@ class GAN(keras.Model):
         return self.drawn(self.ema_generator if self.ema_generator is not None else self.generator)
 
     def drawn(self, generator: keras.Model) -> keras.Model:
-        """`generator` (this GAN's raw or EMA one) as users draw from it: itself, or when self-conditioned an
-        unconditional model of it that draws clusters in their current shares (`clustering.cluster_sampler`)."""
-        if self.clusters is None:
-            return generator
-        from gan_mnist.clustering import cluster_sampler
-
-        return cluster_sampler(generator, self.clusters.shares())
+        """`generator` (this GAN's raw or EMA one) as users draw from it: itself, or when self-conditioned the
+        unconditional model of it that its clusters make (`Clusters.sampler`)."""
+        return generator if self.clusters is None else self.clusters.sampler(generator)
 
     def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss,
                 penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1, **kwargs):

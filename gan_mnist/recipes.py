@@ -33,11 +33,17 @@ class Architecture:
     defaults: dict  # ARCHITECTURE_FIELDS -> value (see `recipe`)
     speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
     about: str = ""
+    # `tune`'s choices of this pair's own fields (TrainConfig field -> values; {}: only the shared ones); None leaves
+    # the pair out of the search. The search is for unconditional generators: a conditional pair in it
+    # self-conditions, so its choices include `clusters`
+    search: dict | None = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if set(self.defaults) != set(ARCHITECTURE_FIELDS):
             raise ValueError(f"an architecture's defaults set exactly {ARCHITECTURE_FIELDS}, got "
                              f"{sorted(self.defaults)}")
+        if self.search is not None and self.conditional and not self.search.get("clusters"):
+            raise ValueError("a searched conditional pair self-conditions: its search chooses `clusters`")
 
 
 def recipe(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
@@ -69,6 +75,9 @@ class Penalty:
     fn: str
     gamma: float  # default weight
     about: str = ""
+    gamma_range: tuple[float, float] = (1e-3, 10.0)  # `tune` draws the weight log-uniformly from this range
+    lazy: bool = False  # may run every few steps (--penalty-every); the lazy ones are also searched together
+    lipschitz: bool = False  # keeps the critic Lipschitz: the penalty a Loss(lipschitz=True) is searched with
 
 
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
@@ -87,30 +96,40 @@ SELF_CGAN = recipe("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "a
 CONV = recipe("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
 RESIZE = recipe("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
 
+# `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
+# convolutional pairs whose D/G balance their defaults may have wrong
+CLUSTER_CHOICES = (10, 20, 30)
+D_SCALE_CHOICES = (1.0, 2.0, 3.0)
+
 _NETS = "gan_mnist.networks."
 ARCHITECTURES = {
+    # (the tutorial's pair is the yardstick of speed and quality, not a candidate: not searched)
     "dcgan": Architecture(_NETS + "dcgan:build_dcgan_generator", _NETS + "dcgan:build_dcgan_discriminator", False,
-                          DCGAN,
+                          DCGAN, search=None,
                           about="the TensorFlow tutorial's: transposed convolutions, batch norm; D with dropout"),
     "mlp": Architecture(_NETS + "mlp:build_mlp_generator", _NETS + "mlp:build_mlp_discriminator", False, MLP,
                         speed={"steps_per_execution": 10},
                         about="the classic Keras GAN: fully connected, 1.5M + 0.5M weights, cheapest per image"),
+    # (searched as self_cgan, its networks self-conditioned: the search is for unconditional generators)
     "cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True, CGAN,
+                         search=None,
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
-                              SELF_CGAN,
+                              SELF_CGAN, search={"clusters": CLUSTER_CHOICES},
                               about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
                                     "clusters of D's features instead of labels, unconditional (see --clusters); "
                                     "R3GAN's rpgan loss with R1 + R2, no dropout"),
     "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
-                         about="the conditional DCGAN's networks without labels (1.2 M + 0.2 M weights); D without "
+                         search={"d_scale": D_SCALE_CHOICES},
+                         about="the conditional DCGAN's networks without labels (0.86 M + 0.21 M weights); D without "
                                "dropout, for gradient penalties"),
     "resize": Architecture(_NETS + "resize:build_resize_generator", _NETS + "resize:build_plain_discriminator",
-                           False, RESIZE,
+                           False, RESIZE, search={"d_scale": D_SCALE_CHOICES},
                            about="resize + convolution upsampling (no checkerboards); D without batch norm or "
                                  "dropout, for gradient penalties"),
     "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
                                 _NETS + "resize:build_projection_discriminator", True, RESIZE,
+                                search={"clusters": CLUSTER_CHOICES},
                                 about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
                                       "2018)"),
 }
@@ -142,8 +161,10 @@ def default_gamma(spec: str | None) -> float | None:
 
 
 PENALTIES = {
-    "r1": Penalty(_OBJ + "penalties:r1", 0.05, about="zero-centred on real images, gamma/2 E|grad D(x)|^2"),
-    "r2": Penalty(_OBJ + "penalties:r2", 0.05, about="zero-centred on fakes, gamma/2 E|grad D(G(z))|^2"),
+    "r1": Penalty(_OBJ + "penalties:r1", 0.05, about="zero-centred on real images, gamma/2 E|grad D(x)|^2",
+                  lazy=True),
+    "r2": Penalty(_OBJ + "penalties:r2", 0.05, about="zero-centred on fakes, gamma/2 E|grad D(G(z))|^2", lazy=True),
     "gp": Penalty(_OBJ + "penalties:gradient_penalty", 10.0,
-                  about="WGAN-GP: gamma E(|grad D(x_hat)| - 1)^2 on per-sample interpolates"),
+                  about="WGAN-GP: gamma E(|grad D(x_hat)| - 1)^2 on per-sample interpolates", gamma_range=(0.1, 20.0),
+                  lipschitz=True),
 }

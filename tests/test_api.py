@@ -27,3 +27,11 @@ def test_every_public_name_is_the_object_not_a_module():
     for name in gan_mnist.__all__:
         assert not isinstance(getattr(gan_mnist, name), types.ModuleType), name
     assert callable(gan_mnist.train) and gan_mnist.train.__module__ == "gan_mnist.run.training"
+
+
+def test_the_version_is_pyproject_tomls():
+    import re
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert gan_mnist.__version__ == re.search(r'^version = "(.+)"$', pyproject, re.M)[1]

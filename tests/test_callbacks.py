@@ -75,7 +75,7 @@ def test_the_best_generator_by_fd_is_kept_across_a_resume(tmp_path, mnist_path):
     assert history["best_epoch"].tolist() == [int(history["epoch"][history["fd"][: i + 1].idxmin()])
                                               for i in range(len(history))]
     assert history["fd"].nunique() == 4, "four different generators, so the test can tell them apart"
-    # best.keras is the generator of that epoch: it scores that FD again (QualityEvery's seed and sample count)
+    # best.keras is the generator of that epoch: it scores that FD again (EpochBook's seed and sample count)
     best = load_generator(result.best_path)
     again = evaluate_images(generate(best, 200, seed=12345), reference=Reference(mnist_path), metrics=["fd"],
                             members=["cnn"])

@@ -229,9 +229,9 @@ def test_config_command_is_the_shortest_train_command_that_gives_the_config():
     assert "--mixed-precision off" in config_command(searched)
 
 
-def _documented_commands() -> list[str]:
-    """Every concrete `python -m gan_mnist ...` command in README.md, docs/*.md and the notebooks' text: lines of
-    code blocks and `inline code`, without the usage synopses ([optional], {a,b}, ...)."""
+def _documented_lines() -> list[str]:
+    """Every `python -m gan_mnist ...` line in README.md, docs/*.md and the notebooks' text (lines of code blocks and
+    `inline code`, usage synopses with their indented continuation lines joined), comments cut, spaces collapsed."""
     import re
     from pathlib import Path
 
@@ -241,11 +241,18 @@ def _documented_commands() -> list[str]:
         texts += ["".join(c["source"]) for c in json.loads(nb.read_text())["cells"] if c["cell_type"] == "markdown"]
     found = []
     for text in texts:
+        text = re.sub(r"\n {20,}(?=\[|--)", " ", text)  # a synopsis' continuation lines
         for match in re.finditer(r"`(python -m gan_mnist [^`]+)`|^(python -m gan_mnist .+)$", text, re.M):
             line = (match.group(1) or match.group(2)).split("  #")[0].split(" # ")[0].strip()
-            if not re.search(r"[\[\]{}|]|\.\.\.|…", line) and len(line.split()) > 4:  # (not "the `train` command")
+            if len(line.split()) > 4:  # (not "the `train` command")
                 found.append(" ".join(line.split()))
     return found
+
+
+def _is_synopsis(line: str) -> bool:
+    import re
+
+    return bool(re.search(r"[\[\]{}|]|\.\.\.|…", line))
 
 
 def test_every_documented_command_parses():
@@ -254,7 +261,7 @@ def test_every_documented_command_parses():
 
     from gan_mnist.cli import _parser
 
-    commands = _documented_commands()
+    commands = [line for line in _documented_lines() if not _is_synopsis(line)]
     assert len(commands) >= 15
     parser = _parser()
     for line in commands:
@@ -263,3 +270,29 @@ def test_every_documented_command_parses():
         except SystemExit as e:
             if e.code:  # (--help exits 0)
                 pytest.fail(f"documented command does not parse: {line}")
+
+
+def test_every_documented_synopsis_names_the_parsers_flags_and_choices():
+    # synopses ([--flag X], {a,b}) cannot parse: their flags must be the subcommand's, their {choices} its choices,
+    # and docs/usage.md's synopsis of each subcommand must name every flag the parser has
+    import argparse
+    import re
+
+    from gan_mnist.cli import _parser
+
+    subcommands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    synopses = [line for line in _documented_lines() if _is_synopsis(line)]
+    assert len(synopses) >= len(subcommands)
+    complete = set()
+    for line in synopses:
+        name = line.split()[3]
+        actions = {o: a for a in subcommands[name]._actions for o in a.option_strings if o != "--help"}
+        written = re.findall(r"(--[a-z][a-z0-9-]*)(?: \[?\{([^}]+)\})?", line)
+        assert written, line
+        for flag, choices in written:
+            assert flag in actions, f"{flag} is not a flag of `{name}`: {line}"
+            if choices and actions[flag].choices is not None:
+                assert set(choices.split(",")) == set(actions[flag].choices), (flag, line)
+        if {flag for flag, _ in written} >= {o for o in actions if o.startswith("--")}:
+            complete.add(name)
+    assert complete == set(subcommands), f"no synopsis names every flag of {sorted(set(subcommands) - complete)}"

@@ -50,7 +50,7 @@ def test_module_imports_form_no_cycle():
 
     for module in sorted(graph):
         visit(module)
-    assert "evaluation.metrics" not in graph["evaluation.evaluator"]  # the old evaluator <-> metrics circle
+    assert "evaluation.metrics" not in graph["evaluation.evaluator"]  # no evaluator <-> metrics circle
 
 
 def test_the_layout_is_by_concept():
@@ -67,7 +67,7 @@ def test_the_layout_is_by_concept():
 
 def test_the_layout_keeps_experiments_out_of_the_core():
     # the experiments (bench, leaderboard, tune) are reached only from the CLI; training may evaluate
-    # (QualityEvery) but nothing outside experiments imports an experiment
+    # (EpochBook) but nothing outside experiments imports an experiment
     for name, path in _modules().items():
         if not name.startswith("experiments") and name != "cli":
             assert not {m for m in _imports(path) if m.startswith("experiments")}, name

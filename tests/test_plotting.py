@@ -8,6 +8,7 @@ from PIL import Image
 
 from gan_mnist import plot_history, preview_gif, render_grid
 from gan_mnist.plotting import image_grid, make_gif, save_grid
+from tests.conftest import assert_curves_drawn
 
 
 def test_image_grid_tiles_in_row_order():
@@ -56,11 +57,22 @@ def test_preview_gif_is_small_and_keeps_first_and_last(tmp_path):
 
 
 def test_plot_history_draws_losses_and_accuracy(tmp_path):
+    import matplotlib.pyplot as plt
+
     history = pd.DataFrame({"epoch": [1, 2], "d_loss": [1.3, 1.2], "g_loss": [0.8, 0.9],
                             "d_real_acc": [0.6, 0.7], "d_fake_acc": [0.5, 0.6]})
     fig = plot_history(history, tmp_path / "l.png")
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
-    assert (tmp_path / "l.png").stat().st_size > 0
+    assert [line.get_ydata().tolist() for line in fig.axes[0].lines] == [[1.3, 1.2], [0.8, 0.9]]
+    assert_curves_drawn(tmp_path / "l.png", (1100, 380))  # 11 x 3.8 inches at 100 dpi, both curves on it
+    plt.close(fig)
+    one = plot_history(history.drop(columns=["d_real_acc", "d_fake_acc"]), tmp_path / "one.png")
+    assert_curves_drawn(tmp_path / "one.png", (600, 380))  # the losses alone: 6 x 3.8 inches
+    plt.close(one)
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (1100, 380), "white").save(blank)
+    with pytest.raises(AssertionError, match="no curve drawn"):  # the check tells a blank picture
+        assert_curves_drawn(blank, (1100, 380))
 
 
 def test_architecture_diagram_or_a_readable_hint(tmp_path, monkeypatch, capsys):

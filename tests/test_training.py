@@ -12,7 +12,7 @@ from gan_mnist import TrainConfig, generate, load_generator, train
 from gan_mnist.errors import GanMnistError
 from gan_mnist.run.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
 from gan_mnist.run.training import build_gan
-from tests.conftest import TINY
+from tests.conftest import TINY, assert_curves_drawn
 
 
 class _PicturesSoFar(keras.callbacks.Callback):
@@ -40,7 +40,7 @@ def test_run_writes_every_output(tmp_path, mnist_path):
     history = pd.read_csv(out / "history.csv")
     assert history["epoch"].tolist() == [1, 2]
     assert {"d_loss", "g_loss", "seconds", "wall_s"} <= set(history.columns)
-    assert (out / "losses.png").stat().st_size > 0
+    assert_curves_drawn(out / "losses.png", (1100, 380))  # both losses, beside D's accuracies
     assert TrainConfig.load(out / "config.json").epochs == 2
     assert [p.name for p in list_checkpoints(out / "checkpoints")] == ["epoch_0001.npz", "epoch_0002.npz"]
     assert result.history["epoch"].tolist() == [1, 2]

@@ -10,20 +10,21 @@ import pandas as pd
 import pytest
 
 from gan_mnist.config import TrainConfig
+from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.registry import OBJECTIVE
-from gan_mnist.experiments.tune import BASELINE, STEPS, ReportToTrial, suggest_config
+from gan_mnist.experiments.search_space import BASELINE, space, suggest_config
+from gan_mnist.experiments.tune import STEPS, ReportToTrial
 from tests.conftest import TUNE_SMALL, assert_usage_error, trials_table, tune_process
 
 
 def test_the_first_trial_is_the_default_recipe():
-    base = TrainConfig(epochs=99, budget_minutes=10.0, limit=100, eval_every=1)
+    base = TrainConfig(epochs=99, budget_minutes=10.0, limit=300, eval_every=1)
     config = suggest_config(optuna.trial.FixedTrial(BASELINE), base)
-    assert config == TrainConfig().replace(epochs=99, budget_minutes=10.0, limit=100, eval_every=1)
+    assert config == TrainConfig().replace(epochs=99, budget_minutes=10.0, limit=300, eval_every=1)
 
 
 def test_searched_configs_are_valid_and_vary():
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    configs = [suggest_config(study.ask(), TrainConfig()) for _ in range(80)]  # each validated by TrainConfig
+    configs = _drawn(80)  # each validated by TrainConfig
     assert {c.model for c in configs} == {"mlp", "conv", "resize", "self_cgan", "resize_proj"}
     # a search for unconditional generators: conditional networks always self-condition, on 10-30 clusters
     assert not any(c.conditional for c in configs)
@@ -33,6 +34,52 @@ def test_searched_configs_are_valid_and_vary():
     assert {c.penalty for c in configs} == {"none", "r1", "r2", "r1,r2", "gp"}
     assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
     assert len({c.g_learning_rate for c in configs}) == 80
+
+
+def _drawn(n: int = 150) -> list[TrainConfig]:
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    return [suggest_config(study.ask(), TrainConfig()) for _ in range(n)]
+
+
+def test_a_new_table_entry_is_searched(monkeypatch):
+    # the search space is read off recipes.py: a loss, a penalty and an architecture added there are drawn, with no
+    # other edit, and the baseline still maps to bare `train`
+    import dataclasses
+
+    from gan_mnist import recipes
+    from gan_mnist.experiments import search_space
+
+    monkeypatch.setitem(recipes.LOSSES, "ns2", recipes.LOSSES["ns"])
+    monkeypatch.setitem(recipes.PENALTIES, "r3", dataclasses.replace(recipes.PENALTIES["r1"], gamma_range=(1.0, 2.0)))
+    monkeypatch.setitem(recipes.ARCHITECTURES, "mlp2", recipes.ARCHITECTURES["mlp"])
+    monkeypatch.setitem(recipes.ARCHITECTURES, "conv", dataclasses.replace(recipes.ARCHITECTURES["conv"], search=None))
+    configs = _drawn()
+    assert {"ns2"} <= {c.loss for c in configs} and {"mlp2"} <= {c.model for c in configs}
+    assert "conv" not in {c.model for c in configs}  # a pair whose entry says search=None is left out
+    assert {"r3", "r1,r3", "r1,r2,r3"} <= {c.penalty for c in configs}  # alone, and with the other lazy ones
+    assert all(1.0 <= c.gamma <= 2.0 for c in configs if c.penalty == "r3")  # its own range
+    assert search_space.space()["gamma_r3"] == [1.0, 2.0] and "mlp2" in search_space.space()["model"]
+    base = TrainConfig()
+    assert suggest_config(optuna.trial.FixedTrial(search_space.parameters(base)), base) == base
+
+
+def test_a_study_of_another_space_is_refused_and_nothing_changes(tmp_path, monkeypatch, mnist_path):
+    from gan_mnist import recipes
+    from gan_mnist.experiments.tune import open_study, tune
+    from gan_mnist.run.directory import STUDY, claim
+
+    claim(tmp_path, STUDY)
+    study = open_study(tmp_path)
+    trial = study.ask()
+    suggest_config(trial, TrainConfig())
+    study.tell(trial, 1.0)  # a study with one trial, with the attributes `tune` gives it
+    for key, value in {"objective": OBJECTIVE, "final_samples": 5000, "space": space()}.items():
+        study.set_user_attr(key, value)
+    monkeypatch.setitem(recipes.LOSSES, "ns2", recipes.LOSSES["ns"])
+    before = (tmp_path / "study.db").read_bytes()
+    with pytest.raises(GanMnistError, match="searched other choices than the recipe tables offer now"):
+        tune(tmp_path, n_trials=2, budget_minutes=0.05, limit=1024, data_path=mnist_path, progress=False)
+    assert (tmp_path / "study.db").read_bytes() == before
 
 
 class _Trial:

@@ -30,7 +30,7 @@ _USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta
 def recipe(params: dict) -> str:
     """'self_cgan ns r1 γ 0.05 k30, batch 128, EMA 10k', then whatever differs from _USUAL, D's dropout where it
     differs from the architecture's (config.model_default) and spectral norm when on."""
-    gamma = params.get("gamma_r", params.get("gamma_gp"))
+    gamma = next((value for name, value in params.items() if name.startswith("gamma_")), None)
     head = [params["model"], params["loss"], "gp" if params["loss"] == "wgan" else params.get("penalty", "none")]
     if gamma is not None:
         head.append(f"γ {gamma:.3g}" + (" every 4" if params.get("penalty_every") == 4 else ""))

@@ -1,5 +1,5 @@
 """The panel of yardsticks: feature extractors of different kinds, each trained by this project and shipped, so that
-a recipe is judged in more than one feature space (issue 34: one FD in one space was fooled once).
+a recipe is judged in more than one feature space (one FD in one space can be fooled: docs/panel.md).
 
 Members (MEMBERS): `cnn`, the shipped classifier (evaluator.py); `wide`, a wider classifier trained on shifted,
 rotated and rescaled digits, so that its features ignore what those change; `ae`, the encoder of an autoencoder

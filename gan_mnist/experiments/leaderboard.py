@@ -1,8 +1,8 @@
 """The recipe leaderboard of docs/recipes.md (and notebook 05's): named recipes at one budget, as TrainConfig fields.
 
-Budget: 2 tutorial-loop epochs per run (`bench`: the MLP's train() path runs about 12.6 epochs in the time the
-TensorFlow tutorial's loop runs one), so the MLP rows train 25 epochs and the tutorial 2. The full-budget runs
-(8 tutorial-loop epochs: the default recipe and the old fast preset) are that page's other table.
+Budget: 2 tutorial-loop epochs per run (`bench` measures how many epochs of each recipe's train() path fit in the
+time the TensorFlow tutorial's loop runs one: docs/results.md), so the MLP rows train 25 epochs and the tutorial 2.
+The full-budget runs (8 tutorial-loop epochs) are that page's other table.
 `python tools/leaderboard.py OUT` trains them; `command(name)` is the same run written as a CLI call.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from gan_mnist.config import TrainConfig, flag
 
-BUDGET_TL_EPOCHS = 2
 _MLP = {"preset": "fast", "epochs": 25}
 _EMA = {**_MLP, "ema_kimg": 10.0}
 

@@ -34,62 +34,13 @@ from gan_mnist.errors import GanMnistError, TrainingDiverged
 from gan_mnist.evaluation import MIN_SAMPLES
 from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.confirm import CONFIRM_SAMPLES, confirm
-from gan_mnist.limits import MAX_SAMPLES
+from gan_mnist.experiments.search_space import BASELINE, largest_clusters, space, suggest_config
+from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, most_clusters
 from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # default samples behind a trial's objective value (its intermediate values use eval_samples)
-CLUSTERS = (10, 20, 30)  # the self-conditioned trials' choices (the default's 30 among them)
 EPOCH_CAP = 100_000  # trials stop on their time budget; this only bounds `epochs`
-
-# the hand-chosen default (bare `train`), queued as a study's first trial: the search starts from it and the
-# leaderboard says how far the search got past it at the same budget. Read off TrainConfig(), so it follows the
-# default when that changes (its values must stay inside suggest_config's choices)
-_DEFAULT = TrainConfig()
-_SEARCHED = ("model", "loss", "spectral_norm", "ema_kimg", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2",
-             "width", "batch_size", "d_dropout")
-BASELINE = {"penalty": _DEFAULT.penalty, **{name: getattr(_DEFAULT, name) for name in _SEARCHED},
-            **({"gamma_r": _DEFAULT.gamma, "penalty_every": _DEFAULT.penalty_every}
-               if _DEFAULT.penalty in ("r1", "r2", "r1,r2") else {}),
-            **({"gamma_gp": _DEFAULT.gamma} if _DEFAULT.penalty == "gp" else {}),
-            **({"clusters": _DEFAULT.clusters} if _DEFAULT.clusters else {}),
-            **({"d_scale": _DEFAULT.d_scale} if _DEFAULT.model in ("conv", "resize") else {})}
-
-
-def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
-    """The search space: architecture (conditional ones self-conditioned on K clusters), loss, penalty and its
-    weight, spectral norm, EMA, Adam for each network (TTUR), width, D's size and dropout, batch.
-
-    `base` gives everything not searched (seed, limit, budget). Architecture-specific speed settings (precision,
-    steps per execution) stay the architecture's defaults.
-    """
-    model = trial.suggest_categorical("model", ["mlp", "conv", "resize", "self_cgan", "resize_proj"])
-    loss = trial.suggest_categorical("loss", ["ns", "hinge", "lsgan", "rpgan", "wgan"])
-    # the Wasserstein loss needs a Lipschitz critic: it always gets the gradient penalty
-    penalty = "gp" if loss == "wgan" else trial.suggest_categorical("penalty", ["none", "r1", "r2", "r1,r2", "gp"])
-    recipe = {}
-    if penalty in ("r1", "r2", "r1,r2"):
-        recipe = {"gamma": trial.suggest_float("gamma_r", 1e-3, 10.0, log=True),
-                  "penalty_every": trial.suggest_categorical("penalty_every", [1, 4])}
-    elif penalty == "gp":
-        recipe = {"gamma": trial.suggest_float("gamma_gp", 0.1, 20.0, log=True), "penalty_every": 1}
-    if model in ("self_cgan", "resize_proj"):  # the search is for unconditional generators: these self-condition
-        recipe["clusters"] = trial.suggest_categorical("clusters", list(CLUSTERS))
-    if model in ("conv", "resize"):  # the pairs whose balance the defaults may have wrong
-        recipe["d_scale"] = trial.suggest_categorical("d_scale", [1.0, 2.0, 3.0])
-    return base.replace(
-        model=model, loss=loss, penalty=penalty, **recipe,
-        spectral_norm=trial.suggest_categorical("spectral_norm", [False, True]),
-        ema_kimg=trial.suggest_categorical("ema_kimg", [0.0, 2.0, 5.0, 10.0, 20.0]),
-        g_learning_rate=trial.suggest_float("g_learning_rate", 5e-5, 2e-3, log=True),
-        d_learning_rate=trial.suggest_float("d_learning_rate", 5e-5, 2e-3, log=True),
-        beta_1=trial.suggest_categorical("beta_1", [0.0, 0.5, 0.9]),
-        beta_2=trial.suggest_categorical("beta_2", [0.9, 0.99, 0.999]),
-        width=trial.suggest_categorical("width", [0.5, 0.75, 1.0, 1.5]),
-        d_dropout=trial.suggest_categorical("d_dropout", [0.0, 0.3]),
-        batch_size=trial.suggest_categorical("batch_size", [64, 128, 256, 512]),
-    )
-
 
 class ReportToTrial(keras.callbacks.Callback):
     """At the first epoch end past each tenth of the budget, reports the epoch's `fd` (the run's EpochBook puts its
@@ -119,13 +70,10 @@ class MarginPruner(optuna.pruners.BasePruner):
     `margin(s)` times the best FD any other trial reported at step s. The margin is 4 for the first half of the
     budget (only the hopeless stop there) and then narrows to 1.2 at 9/10.
 
-    Why not successive halving (Optuna's Hyperband, this search's first pruner): it keeps the best third at each
-    rung, which assumes that early ranks predict final ones. Here they do not. The self-conditioned cGAN, the best
-    unconditional recipe known at this budget (FD 7.6 against the MLP's 11.5 at 8 tutorial-loop epochs), trails
-    the MLP for most of its run: FD 36.3 against 23.0 at 3/10 of the budget, where Hyperband stopped it; its FD
-    even rises while its clusters settle (37.9 at 4/10, where a margin narrowing from 2.8 at 1/10 stopped it too).
-    A slow epoch also means few reports early: the unconditional conv pair's first report (106, after one epoch)
-    was 2.9x the best, and it finished second (FD 17.4). The margin still stops the hopeless recipes (FD in the
+    Why not successive halving (Optuna's Hyperband): it keeps the best third at each rung, which assumes that early
+    ranks predict final ones. Here they do not: the self-conditioned cGAN trails the MLP for most of its run and
+    then passes it, its FD even rising while its clusters settle, and a slow pair's first report comes late and far
+    behind (the trials that showed it: docs/tuning.md). The margin still stops the hopeless recipes (FD in the
     hundreds) within a tenth or two of their budget, which is where the compute goes."""
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
@@ -310,9 +258,12 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
             raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
                                 f"got {value!r}")
-    if limit is not None and limit < max(CLUSTERS):  # (TrainConfig's own message would suggest a flag tune lacks)
+    if limit is not None and most_clusters(limit) < largest_clusters():  # (TrainConfig's message names a flag tune
+        # lacks)
+        needed = largest_clusters() * CLUSTER_NEIGHBOURS
         raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
-                            f"cluster them into up to {max(CLUSTERS)} groups; give {max(CLUSTERS)} or more")
+                            f"cluster them into up to {largest_clusters()} groups of {CLUSTER_NEIGHBOURS} or more; "
+                            f"give {needed} or more")
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)
@@ -331,8 +282,14 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     if scored_on != final_samples:
         raise GanMnistError(f"{out}: this study's trials were scored on {scored_on:,} samples, not {final_samples:,} "
                             f"(--final-samples {scored_on})")
+    searched = space()
+    if study.trials and study.user_attrs.get("space") != searched:
+        raise GanMnistError(f"{out}: this study searched other choices than the recipe tables offer now (an "
+                            "architecture, loss or penalty added or changed since); start a new study (another "
+                            "--out, or another --study-name)")
     study.set_user_attr("objective", OBJECTIVE)
     study.set_user_attr("final_samples", final_samples)
+    study.set_user_attr("space", searched)
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",

@@ -75,10 +75,6 @@ class TrainResult:
         """best.keras: the sampler at the epoch of lowest FD (runs with eval_every on MNIST)."""
         return self.out_dir / BEST
 
-    @property
-    def loss_plot_path(self) -> Path:
-        return self.out_dir / LOSS_PLOT
-
 
 def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> list[Path]:
     """The run's per-epoch frames in epoch order, up to `last_epoch`."""
@@ -107,10 +103,9 @@ def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
             ema = make_ema_copy(generator, lambda: make_generator(config.latent_dim, width=config.width, **classes))
     finally:
         keras.config.set_dtype_policy(previous)
+    clusters = Clusters(config.clusters, config.seed) if config.clusters else None
     gan = GAN(generator, discriminator, seed=config.seed, ema_generator=ema, ema_half_life=config.ema_kimg * 1000,
-              ema_rampup=config.ema_rampup, name=f"{config.model}_gan")
-    if config.clusters:
-        gan.clusters = Clusters(config.clusters, config.seed)
+              ema_rampup=config.ema_rampup, clusters=clusters, name=f"{config.model}_gan")
     gan.precision = precision
     loss = LOSSES[config.loss]
     d_optimizer = keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
