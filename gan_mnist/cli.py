@@ -29,7 +29,18 @@ from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
-from gan_mnist.run.directory import CONFIG, STUDY, check_folder, holding, is_run, nearest_existing
+from gan_mnist.run.directory import (
+    CONFIG,
+    EVALUATIONS,
+    GENERATOR,
+    STUDY,
+    append_line,
+    check_folder,
+    holding,
+    is_run,
+    locked,
+    nearest_existing,
+)
 
 
 def _table_help(table: dict) -> str:
@@ -123,16 +134,57 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with the house error format: one `error:` line and exit code 2, no usage dump."""
+    """argparse with the house error format (one `error:` line and exit code 2, no usage dump) and help that shows
+    each option's default once, from the parser."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, formatter_class=_Formatter, **kwargs)
 
     def error(self, message: str):
         self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Appends "(default X)" to an option's help from its default (none for the flags that are off or unset, nor
+    where the help states the default itself, as TrainConfig's per-model defaults do)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if "(default" in text or default is None or default is False or default == argparse.SUPPRESS or \
+                not action.option_strings:
+            return text
+        return f"{text} (default {_shown(action.default)})"
+
+
+_DATA_HELP = ("MNIST in Keras's .npz layout (train: also a folder of IDX files) (default: $GAN_MNIST_DATA, or for "
+              "--dataset fashion_mnist $GAN_MNIST_FASHION_DATA, then Keras's download)")
+
+
+def _shared(seed: str | None = None, n: str | None = None, n_default: int = 5000) -> argparse.ArgumentParser:
+    """A parent parser of the options several commands share: --data, and where given the help of --seed (an
+    integer for numpy) and of --n (a count of samples to score)."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--data", type=Path, help=_DATA_HELP)
+    if seed:
+        parent.add_argument("--seed", type=_seed, default=0, help=seed)
+    if n:
+        parent.add_argument("--n", type=_eval_count, default=n_default, help=f"{n}, {MIN_EVAL_SAMPLES} to "
+                                                                             f"{MAX_SAMPLES:,}")
+    return parent
+
+
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m gan_mnist", description="Train and sample GANs on MNIST.")
-    sub = p.add_subparsers(dest="command", required=True)
-    t = sub.add_parser("train", help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_train, _add_evaluate, _add_compare, _add_train_evaluator, _add_bench, _add_tune, _add_sample):
+        add(sub)
+    return p
+
+
+def _add_train(sub) -> None:
+    t = sub.add_parser("train", parents=[_shared()],
+                       help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
                        description="Train a GAN. Unset options take the defaults shown, or on --resume the "
                                    "values saved in DIR/config.json.")
     presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
@@ -143,8 +195,6 @@ def _parser() -> argparse.ArgumentParser:
                                                     "other flags override it)")
     t.add_argument("--out", required=True, type=Path, help="run directory: a new or empty folder, or one that "
                                                           "gan_mnist made (it carries a .gan_mnist_run marker)")
-    t.add_argument("--data", type=Path, help="Keras-layout .npz or folder of IDX files (default: $GAN_MNIST_DATA "
-                                             "or $GAN_MNIST_FASHION_DATA, then Keras's download)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--force", action="store_true", help="discard the run in --out and start over: deletes only the "
                                                         "files a run writes (never other files in the folder)")
@@ -153,10 +203,13 @@ def _parser() -> argparse.ArgumentParser:
                    help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
                         "--batch-size being the global batch; without GPUs, on N logical "
                         "CPUs (a way to check multi-device runs, not faster)")
-
     _add_config_flags(t)
 
-    e = sub.add_parser("evaluate", help="quality metrics of a generator or of saved samples, as one JSON object",
+
+def _add_evaluate(sub) -> None:
+    e = sub.add_parser("evaluate", parents=[_shared(seed="noise seed", n="samples to draw from --generator (a "
+                                                                           "--samples file holds at most as many)")],
+                       help="quality metrics of a generator or of saved samples, as one JSON object",
                        description="Score generated digits against MNIST's test split on the panel of yardsticks ("
                                    + ", ".join(PANEL) + "): in each member's feature space the Fréchet distance "
                                    "(fd), the same over the real digits' floor (fd_ratio), the kernel distance "
@@ -166,10 +219,6 @@ def _parser() -> argparse.ArgumentParser:
     src = e.add_mutually_exclusive_group(required=True)
     src.add_argument("--generator", type=Path, help="generator.keras to sample from")
     src.add_argument("--samples", type=Path, help=".npz with uint8 `images` (N, 28, 28) [and `labels`]")
-    e.add_argument("--n", type=_eval_count, default=5000, help=f"samples to draw from --generator, "
-                   f"{MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (a --samples file holds at most as many) (default 5000)")
-    e.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
-    e.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     e.add_argument("--metrics", type=_metric_names, help="only these metrics, comma-separated, from: "
                    + ", ".join(METRIC_NAMES) + " (default: all that apply)")
     e.add_argument("--table", action="store_true", help="also print a readable table")
@@ -177,48 +226,49 @@ def _parser() -> argparse.ArgumentParser:
                                              "(conditional generators or labelled samples), else each digit's "
                                              "share of the samples")
 
-    c = sub.add_parser("compare", help="one table of quality metrics for several run directories")
+
+def _add_compare(sub) -> None:
+    c = sub.add_parser("compare", parents=[_shared(seed="noise seed", n="samples per run")],
+                       help="one table of quality metrics for several run directories")
     c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras)")
-    c.add_argument("--n", type=_eval_count, default=5000,
-                   help=f"samples per run, {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (default 5000)")
-    c.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
-    c.add_argument("--data", type=Path, help="MNIST .npz for the reference (default: $GAN_MNIST_DATA, then download)")
     c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
     c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
                                                       "generator (from the newest checkpoint)")
 
-    v = sub.add_parser("train-evaluator", help="retrain a panel member: the shipped evaluator CNN (rewriting its "
-                                               "card), or another member's shipped weights")
+
+def _add_train_evaluator(sub) -> None:
+    v = sub.add_parser("train-evaluator", parents=[_shared(seed="seed of the weights and the batches")],
+                       help="retrain a panel member: the shipped evaluator CNN (rewriting its card), or another "
+                            "member's shipped weights")
     v.add_argument("--member", choices=PANEL, default="cnn", help="which member of the panel: " + "; ".join(
-                       f"{name}, {member.about}" for name, member in PANEL.items()) + " (default cnn)")
+                       f"{name}, {member.about}" for name, member in PANEL.items()))
     v.add_argument("--epochs", type=_positive_int(1000),
                    help="training epochs (default: the member's, " + ", ".join(
                        f"{name} {member.epochs}" for name, member in PANEL.items()) + ")")
-    v.add_argument("--seed", type=_seed, default=0, help="seed (default 0)")
-    v.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
 
-    b = sub.add_parser("bench", help="training speed (images/s) of each model vs the TensorFlow tutorial's loop",
+
+def _add_bench(sub) -> None:
+    b = sub.add_parser("bench", parents=[_shared()],
+                       help="training speed (images/s) of each model vs the TensorFlow tutorial's loop",
                        description="Time a fixed number of training steps after a warm-up (median of --repeats "
                                    "windows), for the TensorFlow DCGAN tutorial's loop and for each model in each "
                                    "precision the device has kernels for and with its speed settings. The first "
                                    "line names the device and what --mixed-precision auto picks there, and why.")
     b.add_argument("--models", nargs="+", choices=MODELS, default=list(MODELS),
                    help="architectures to time (default all)")
-    b.add_argument("--batch-size", type=_positive_int(65_536), default=256,
-                   help="batch size of our setups (default 256, the tutorial's)")
-    b.add_argument("--steps", type=_positive_int(100_000), default=30, help="timed steps per setup (default 30)")
-    b.add_argument("--warmup", type=_positive_int(100_000), default=5, help="untimed steps first (default 5)")
+    b.add_argument("--batch-size", type=_positive_int(65_536), default=256, help="batch size of our setups (the "
+                                                                                 "tutorial's)")
+    b.add_argument("--steps", type=_positive_int(100_000), default=30, help="timed steps per setup")
+    b.add_argument("--warmup", type=_positive_int(100_000), default=5, help="untimed steps first")
     b.add_argument("--repeats", type=_positive_int(1000), default=3,
-                   help="timed windows of --steps per setup; the median counts "
-                        "(default 3)")
+                   help="timed windows of --steps per setup; the median counts")
     b.add_argument("--limit", type=_positive_int(100_000_000), default=15360,
-                   help="training images to draw batches from (default 15360)")
-    b.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
+                   help="training images to draw batches from")
     b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    default=[*DEFAULT_RUNS, *sorted(PRESETS)],
                    help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "defaults (" + ", ".join(f"{name}: `{('train ' + default_run_flags(name)).strip()}`"
-                                                 for name in DEFAULT_RUNS) + ") and of these presets, "
+                        "default runs [" + ", ".join(f"{name}: `{('train ' + default_run_flags(name)).strip()}`"
+                                                     for name in DEFAULT_RUNS) + "] and of these presets, "
                         "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
                         "epochs (run_tl_epochs) (default all; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
@@ -227,49 +277,63 @@ def _parser() -> argparse.ArgumentParser:
                         "set): what auto picks and why, images/s of the default's step in float32 and each 16-bit "
                         "precision the device has, and one epoch of the default on --limit images")
 
-    u = sub.add_parser("tune", help="search recipes with Optuna for the best FD in a training-time budget",
+
+# `tune`'s options, each spelled once: flag -> (tune()'s keyword, add_argument options). _tune passes them on
+_TUNE_OPTIONS = {
+    "--n-trials": ("n_trials", {"type": _positive_int(100_000), "default": 20,
+                                "help": "complete or pruned trials the study should reach, counting those already "
+                                        "there"}),
+    "--budget-minutes": ("budget_minutes", {"type": _positive_float(1e6), "default": 10.0,
+                                            "help": "training time per trial"}),
+    "--timeout-minutes": ("timeout_minutes", {
+        "type": _positive_float(1e7), "metavar": "M",
+        "help": "start no trial (or confirmation run) after M minutes; those running finish, and the same command "
+                "later goes on (default: no limit)"}),
+    "--storage": ("storage", {
+        "help": "Optuna storage URL shared by workers, e.g. postgresql://user@host/db with the password in "
+                "~/.pgpass (mode 0600), or postgresql:///?service=NAME for a libpq service file; a password written "
+                "in the URL shows in `ps` and shell history, and is masked in every message (default: "
+                "sqlite:///DIR/study.db)"}),
+    "--study-name": ("study_name", {"default": "gan_mnist", "help": "study name inside the storage"}),
+    "--limit": ("limit", {"type": _positive_int(100_000_000), "help": "train on the first N images only (default: "
+                                                                      "all)"}),
+    "--stale-after": ("stale_after", {
+        "type": _positive_float(1e6), "default": 120.0,
+        "help": "a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, resuming "
+                "its run directory"}),
+    "--eval-samples": ("eval_samples", {"type": _eval_count, "default": 2000,
+                                        "help": f"samples per in-trial FD report, {MIN_EVAL_SAMPLES} to "
+                                                f"{MAX_SAMPLES:,}"}),
+    "--final-samples": ("final_samples", {"type": _eval_count, "default": 5000,
+                                          "help": "samples behind a trial's objective, the panel's worst FD / real "
+                                                  "floor; one study keeps one count"}),
+    "--confirm-samples": ("confirm_samples", {"type": _eval_count, "default": 10_000,
+                                              "help": "samples behind each confirmed seed's numbers"}),
+    "--confirm": ("confirm_top", {
+        "type": _number(int, "from 0 to 1,000", lambda v: 0 <= v <= 1000), "default": 0, "metavar": "K",
+        "help": "then train the K best complete trials again with other seeds at the same budget and score every "
+                "seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)"}),
+    "--seeds": ("seeds", {"type": _positive_int(100), "default": 3,
+                          "help": "seeds per confirmed trial, its own run included"}),
+}
+
+
+def _add_tune(sub) -> None:
+    u = sub.add_parser("tune", parents=[_shared(seed="training seed of every trial")],
+                       help="search recipes with Optuna for the best FD in a training-time budget",
                        description="Hyperparameter search (Optuna: TPE sampler, margin pruner) over architecture, "
                                    "loss, penalty and its weight, spectral norm, EMA, Adam, width and batch. Each "
                                    "trial trains for --budget-minutes of training time into DIR/trials/NNNN and "
-                                   "scores FD on 5,000 samples. Run it again to resume; run it on several machines "
+                                   "scores it on the panel. Run it again to resume; run it on several machines "
                                    "with one --storage URL to share the study. Writes DIR/trials.csv, "
                                    "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
     u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
-    u.add_argument("--n-trials", type=_positive_int(100_000), default=20,
-                   help="complete or pruned trials the study should reach, "
-                        "counting those already there (default 20)")
-    u.add_argument("--budget-minutes", type=_positive_float(1e6), default=10.0,
-                   help="training time per trial (default 10)")
-    u.add_argument("--timeout-minutes", type=_positive_float(1e7), metavar="M",
-                   help="start no trial (or confirmation run) after M minutes; those running finish, and the same "
-                        "command later goes on (default: no limit)")
-    u.add_argument("--storage", help="Optuna storage URL shared by workers, e.g. postgresql://user@host/db with "
-                                     "the password in ~/.pgpass (mode 0600), or postgresql:///?service=NAME for a "
-                                     "libpq service file; a password written in the URL shows in `ps` and shell "
-                                     "history, and is masked in every message (default: sqlite:///DIR/study.db)")
-    u.add_argument("--study-name", default="gan_mnist", help="study name inside the storage (default gan_mnist)")
-    u.add_argument("--limit", type=_positive_int(100_000_000), help="train on the first N images only (default: all)")
-    u.add_argument("--seed", type=_seed, default=0, help="training seed of every trial (default 0)")
-    u.add_argument("--stale-after", type=_positive_float(1e6), default=120.0,
-                   help="a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, "
-                        "resuming its run directory (default 120)")
-    u.add_argument("--eval-samples", type=_eval_count, default=2000,
-                   help=f"samples per in-trial FD report, {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} (default 2000)")
-    u.add_argument("--final-samples", type=_eval_count, default=5000,
-                   help="samples behind a trial's objective, the panel's worst FD / real floor; one study keeps one "
-                        "count (default 5000)")
-    u.add_argument("--confirm-samples", type=_eval_count, default=10_000,
-                   help="samples behind each confirmed seed's numbers (default 10000)")
-    u.add_argument("--confirm", type=_number(int, "from 0 to 1,000", lambda v: 0 <= v <= 1000), default=0,
-                   metavar="K",
-                   help="then train the K best complete trials again with other seeds at the same budget and score "
-                        "every seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no "
-                        "confirmation)")
-    u.add_argument("--seeds", type=_positive_int(100), default=3,
-                   help="seeds per confirmed trial, its own run included (default 3)")
-    u.add_argument("--data", type=Path, help="MNIST .npz (default: $GAN_MNIST_DATA, then download)")
+    for option, (keyword, settings) in _TUNE_OPTIONS.items():
+        u.add_argument(option, dest=keyword, **settings)
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
 
+
+def _add_sample(sub) -> None:
     s = sub.add_parser("sample", help="write generated digits: an .npz like MNIST, a PNG grid, or one PNG each",
                        description="Draw digits from a trained generator. --out x.npz: uint8 images (N, 28, 28) "
                                    "[and labels]; --out x.png: one picture of all samples in a grid; --out DIR/ "
@@ -277,14 +341,13 @@ def _parser() -> argparse.ArgumentParser:
                                    "layout external FID tools read.")
     s.add_argument("--generator", required=True, type=Path, help="generator.keras, or a run directory holding it")
     s.add_argument("--n", type=int, default=100, help=f"number of images, at most {MAX_SAMPLES:,} ({MAX_GRID:,} for "
-                                                      "a PNG grid) (default 100)")
+                                                      "a PNG grid)")
     s.add_argument("--out", required=True, help="output: FILE.npz, FILE.png or DIR/")
     s.add_argument("--force", action="store_true", help="replace an existing FILE, or the sample_NNNNN.png files "
                                                         "already in DIR/ (only those); without it, either is refused")
-    s.add_argument("--seed", type=_seed, default=0, help="noise seed (default 0)")
+    s.add_argument("--seed", type=_seed, default=0, help="noise seed")
     s.add_argument("--labels", help="conditional models: a digit ('7'), one per sample ('0,1,1,...') or 'all' "
                                     "(equal numbers of each digit; the default)")
-    return p
 
 
 def _train_config(args: argparse.Namespace) -> TrainConfig:
@@ -468,6 +531,8 @@ def _evaluate(args: argparse.Namespace) -> None:
               **evaluate_images(images, labels, reference=Reference(args.data), per_digit=True,
                                 metrics=args.metrics)}
     print(json.dumps({k: _rounded(v) for k, v in result.items()}))
+    if args.generator is not None:
+        _record_evaluation(args.generator, {"seed": args.seed, **result})
     if args.table:
         for key, value in result.items():
             if isinstance(value, list):  # one row per digit
@@ -481,6 +546,21 @@ def _evaluate(args: argparse.Namespace) -> None:
         per_digit = ("digit_accuracy", "conditional accuracy") if "digit_accuracy" in result else (
             "class_share", "share of the samples")
         plot_per_digit({str(args.generator or args.samples): result[per_digit[0]]}, per_digit[1], args.plot)
+
+
+def _record_evaluation(generator: Path, result: dict) -> None:
+    """Append `result` to evaluations.jsonl of the run whose generator was scored (nothing for a generator outside
+    a run directory), under the run's lock; a run in use by a trainer is told on stderr and left alone."""
+    run = generator if generator.is_dir() else generator.parent
+    if not is_run(run):
+        return
+    record = {"evaluated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "generator": generator.name
+              if generator.is_file() else GENERATOR, **{k: _rounded(v) for k, v in result.items() if k != "source"}}
+    try:
+        with locked(run):
+            append_line(run / EVALUATIONS, record)
+    except GanMnistError as e:
+        print(f"note: not recorded in {run / EVALUATIONS}: {e}", file=sys.stderr)
 
 
 def _rounded(value):
@@ -541,11 +621,8 @@ def _tune(args: argparse.Namespace) -> None:
     check_folder(args.out, "--out", STUDY)
     from gan_mnist.experiments.tune import tune
 
-    result = tune(args.out, n_trials=args.n_trials, budget_minutes=args.budget_minutes, storage=args.storage,
-                  limit=args.limit, data_path=args.data, seed=args.seed, study_name=args.study_name,
-                  stale_after=args.stale_after, progress=not args.quiet, eval_samples=args.eval_samples,
-                  confirm_top=args.confirm, seeds=args.seeds, timeout_minutes=args.timeout_minutes,
-                  final_samples=args.final_samples, confirm_samples=args.confirm_samples)
+    options = {keyword: getattr(args, keyword) for keyword, _ in _TUNE_OPTIONS.values()}
+    result = tune(args.out, data_path=args.data, seed=args.seed, progress=not args.quiet, **options)
     table = result.table
     columns = [c for c in ("state", OBJECTIVE, "fd", "precision", "recall", "epochs", "train_s", "param_model",
                            "param_loss", "param_penalty") if c in table]

@@ -6,6 +6,7 @@ start-up (no TensorFlow for --help and argument errors), exit codes and output f
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +108,29 @@ def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
     result = json.loads(proc.stdout)  # only what was asked for, on every member of the panel
     assert result["n"] == 300 and set(result) == {"source", "n", *columns(("fd_ratio", "kid")), "class_share"}
     assert all(result[c] > 3 for c in columns(("fd_ratio",)))  # a barely trained generator: far above real digits
+
+
+def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(tiny_run, tmp_path):
+    import shutil
+
+    from gan_mnist.run.directory import EVALUATIONS, locked
+
+    run = Path(shutil.copytree(tiny_run.out_dir, tmp_path / "run"))
+    shutil.copy(run / "generator.keras", tmp_path / "loose.keras")
+    printed = []
+    for generator in (run, run / "generator.keras", tmp_path / "loose.keras"):
+        proc = run_cli("evaluate", "--generator", generator, "--n", 100, "--metrics", "fd", "--seed", 3)
+        assert proc.returncode == 0, proc.stderr
+        printed.append(json.loads(proc.stdout))
+    lines = [json.loads(line) for line in (run / EVALUATIONS).read_text().splitlines()]
+    assert [line["generator"] for line in lines] == ["generator.keras"] * 2  # the loose file is no run's
+    for line, shown in zip(lines, printed[:2], strict=True):
+        assert line["fd"] == shown["fd"] and line["seed"] == 3 and line["n"] == 100
+    assert not (tmp_path / EVALUATIONS).exists()
+    with locked(run):  # a run being trained: the scores are printed, the file left alone
+        proc = run_cli("evaluate", "--generator", run, "--n", 100, "--metrics", "fd")
+    assert proc.returncode == 0 and "not recorded" in proc.stderr and json.loads(proc.stdout)["fd"] > 0
+    assert len((run / EVALUATIONS).read_text().splitlines()) == 2
 
 
 @pytest.mark.slow
@@ -296,3 +320,20 @@ def test_every_documented_synopsis_names_the_parsers_flags_and_choices():
         if {flag for flag, _ in written} >= {o for o in actions if o.startswith("--")}:
             complete.add(name)
     assert complete == set(subcommands), f"no synopsis names every flag of {sorted(set(subcommands) - complete)}"
+
+
+def test_every_option_shows_its_default_once():
+    # the formatter writes "(default X)" from the parser; a help text that writes it too would say it twice
+    import argparse
+
+    from gan_mnist.cli import _Formatter, _parser
+
+    subcommands = next(a for a in _parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    for name, parser in subcommands.items():
+        for action in parser._actions:
+            if not action.option_strings or action.help == argparse.SUPPRESS or action.dest == "help":
+                continue
+            shown = _Formatter(name)._get_help_string(action).count("(default")
+            # (unset config flags state their per-model or config default themselves)
+            assert shown == 1 or shown == 0 and (action.default is None or action.default is False), \
+                (name, action.option_strings, action.help)

@@ -73,3 +73,11 @@ def test_the_layout_keeps_experiments_out_of_the_core():
             assert not {m for m in _imports(path) if m.startswith("experiments")}, name
 
 
+
+
+def test_no_function_is_over_60_lines():
+    # a function that does several things reads as several functions with names
+    long = [f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+            for name, path in _modules().items() for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
+    assert not long, long

@@ -220,6 +220,52 @@ def _storage(url: str, engine: dict, stale_after: float) -> optuna.storages.RDBS
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
 
 
+def _check_arguments(n_trials, budget_minutes, stale_after, timeout_minutes, final_samples, confirm_samples,
+                     confirm_top, seeds, limit) -> None:
+    """`tune`'s arguments, refused before anything is opened or written."""
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
+        raise GanMnistError(f"n_trials must be a positive integer, got {n_trials!r}")
+    if not budget_minutes > 0:
+        raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
+    if not stale_after > 0:
+        raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
+    if timeout_minutes is not None and not timeout_minutes > 0:
+        raise GanMnistError(f"timeout_minutes must be > 0, got {timeout_minutes!r}")
+    for name, value in (("final_samples", final_samples), ("confirm_samples", confirm_samples)):
+        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
+            raise GanMnistError(f"{name} must be an integer from {MIN_SAMPLES} to {MAX_SAMPLES:,}, got {value!r}")
+    for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
+            raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
+                                f"got {value!r}")
+    if limit is not None and most_clusters(limit) < largest_clusters():  # (TrainConfig's names a flag tune lacks)
+        needed = largest_clusters() * CLUSTER_NEIGHBOURS
+        raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
+                            f"cluster them into up to {largest_clusters()} groups of {CLUSTER_NEIGHBOURS} or more; "
+                            f"give {needed} or more")
+
+
+def _check_study(study: optuna.Study, out: Path, final_samples: int) -> None:
+    """Refuse to add trials to a study scored another way or searched over another space; then record both."""
+    # one study, one yardstick: values on two scales, or from two sample counts, cannot be ranked together
+    scored_by = study.user_attrs.get("objective", "fd" if study.trials else OBJECTIVE)
+    if scored_by != OBJECTIVE:
+        raise GanMnistError(f"{out}: this study's trials were scored by {scored_by!r}, tune now minimises "
+                            f"{OBJECTIVE!r}; start a new study (another --out, or another --study-name)")
+    scored_on = study.user_attrs.get("final_samples", final_samples)
+    if scored_on != final_samples:
+        raise GanMnistError(f"{out}: this study's trials were scored on {scored_on:,} samples, not {final_samples:,} "
+                            f"(--final-samples {scored_on})")
+    searched = space()
+    if study.trials and study.user_attrs.get("space") != searched:
+        raise GanMnistError(f"{out}: this study searched other choices than the recipe tables offer now (an "
+                            "architecture, loss or penalty added or changed since); start a new study (another "
+                            "--out, or another --study-name)")
+    study.set_user_attr("objective", OBJECTIVE)
+    study.set_user_attr("final_samples", final_samples)
+    study.set_user_attr("space", searched)
+
+
 @dataclasses.dataclass
 class TuneResult:
     """A finished (or stopped) search: the study, its trials as a table, and the files `tune` wrote."""
@@ -243,27 +289,9 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     `final_samples` samples, a confirmed seed on `confirm_samples`; one study keeps one `final_samples`."""
     from gan_mnist.experiments.tune_report import write_report
 
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
-        raise GanMnistError(f"n_trials must be a positive integer, got {n_trials!r}")
-    if not budget_minutes > 0:
-        raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
-    if not stale_after > 0:
-        raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
-    if timeout_minutes is not None and not timeout_minutes > 0:
-        raise GanMnistError(f"timeout_minutes must be > 0, got {timeout_minutes!r}")
-    for name, value in (("final_samples", final_samples), ("confirm_samples", confirm_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
-            raise GanMnistError(f"{name} must be an integer from {MIN_SAMPLES} to {MAX_SAMPLES:,}, got {value!r}")
-    for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
-            raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
-                                f"got {value!r}")
-    if limit is not None and most_clusters(limit) < largest_clusters():  # (TrainConfig's message names a flag tune
-        # lacks)
-        needed = largest_clusters() * CLUSTER_NEIGHBOURS
-        raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
-                            f"cluster them into up to {largest_clusters()} groups of {CLUSTER_NEIGHBOURS} or more; "
-                            f"give {needed} or more")
+    _check_arguments(n_trials=n_trials, budget_minutes=budget_minutes, stale_after=stale_after,
+                     timeout_minutes=timeout_minutes, final_samples=final_samples, confirm_samples=confirm_samples,
+                     confirm_top=confirm_top, seeds=seeds, limit=limit)
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)
@@ -273,23 +301,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     study = open_study(out, storage, study_name, stale_after)
     if storage is not None:
         claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
-    # one study, one yardstick: values on two scales, or from two sample counts, cannot be ranked together
-    scored_by = study.user_attrs.get("objective", "fd" if study.trials else OBJECTIVE)
-    if scored_by != OBJECTIVE:
-        raise GanMnistError(f"{out}: this study's trials were scored by {scored_by!r}, tune now minimises "
-                            f"{OBJECTIVE!r}; start a new study (another --out, or another --study-name)")
-    scored_on = study.user_attrs.get("final_samples", final_samples)
-    if scored_on != final_samples:
-        raise GanMnistError(f"{out}: this study's trials were scored on {scored_on:,} samples, not {final_samples:,} "
-                            f"(--final-samples {scored_on})")
-    searched = space()
-    if study.trials and study.user_attrs.get("space") != searched:
-        raise GanMnistError(f"{out}: this study searched other choices than the recipe tables offer now (an "
-                            "architecture, loss or penalty added or changed since); start a new study (another "
-                            "--out, or another --study-name)")
-    study.set_user_attr("objective", OBJECTIVE)
-    study.set_user_attr("final_samples", final_samples)
-    study.set_user_attr("space", searched)
+    _check_study(study, out, final_samples)
     if storage and _passwords(storage):
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",

@@ -33,6 +33,7 @@ from gan_mnist.errors import GanMnistError
 MARKER, LOCK = ".gan_mnist_run", ".gan_mnist.lock"
 CONFIG, HISTORY, LOSS_PLOT, GIF = "config.json", "history.csv", "losses.png", "training.gif"
 GENERATOR, BEST = "generator.keras", "best.keras"  # the run's sampler at its end, and at its best FD
+EVALUATIONS = "evaluations.jsonl"  # every `evaluate` of the run's generators: one JSON object per line, appended
 FRAMES, CHECKPOINTS, SNAPSHOTS, TENSORBOARD = "frames", "checkpoints", "generators", "tensorboard"
 TB_SCALARS, TB_SAMPLES = "train", "samples"  # TensorBoard "runs" inside TENSORBOARD: Keras's scalars, our grids
 WORKERS = "workers"  # multi-worker training: worker k's own run directory is WORKERS/k (see distribute.worker_dir)
@@ -57,7 +58,7 @@ _EPOCH = r"epoch_\d{4,}"
 RUN = Layout(
     what="run directory", marker=MARKER,
     owned=(
-        ("", "|".join(re.escape(n) for n in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR, BEST))),
+        ("", "|".join(re.escape(n) for n in (CONFIG, HISTORY, LOSS_PLOT, GIF, GENERATOR, BEST, EVALUATIONS))),
         (FRAMES, _EPOCH + r"\.png"),
         (CHECKPOINTS, _EPOCH + r"\.npz"),
         (SNAPSHOTS, _EPOCH + r"\.keras"),
@@ -315,6 +316,14 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+
+
+def append_line(path: str | os.PathLike, record: dict) -> None:
+    """Append `record` as one JSON line to `path`, atomically (the file is written anew and renamed): a crash leaves
+    the old lines or all of them, never half a line."""
+    path = Path(path)
+    old = path.read_bytes() if path.is_file() and not path.is_symlink() else b""
+    atomic_write_bytes(path, old + (json.dumps(record) + "\n").encode())
 
 
 @contextlib.contextmanager

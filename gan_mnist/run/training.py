@@ -251,6 +251,54 @@ def load_run(out_dir: str | os.PathLike) -> GAN:
     return gan
 
 
+def _check_options(config: TrainConfig, strategy, live_every: int | None) -> None:
+    """Refuse what a run cannot do on this strategy or cluster, before anything is loaded or written."""
+    if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
+        raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
+                            "between devices yet")
+    if live_every is not None and (isinstance(live_every, bool) or not isinstance(live_every, int) or live_every <= 0):
+        raise GanMnistError(f"live_every must be a positive integer or None, got {live_every!r}")
+    if config.budget_minutes and cluster()[0] > 1:
+        raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
+                            "give a number of epochs")
+
+
+def _check_data(config: TrainConfig, x: np.ndarray, y: np.ndarray | None, strategy) -> None:
+    """Refuse training images (N, 28, 28, 1) and labels (N,) that the config cannot train on."""
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) == 0:
+        raise GanMnistError(f"training images must have shape (N>0, 28, 28, 1), got {x.shape}")
+    if config.conditional and (y is None or len(y) != len(x)):
+        raise GanMnistError(f"model {config.model!r} needs one label per training image")
+    if config.batch_size > len(x):
+        raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
+    if config.batch_size % strategy.num_replicas_in_sync:
+        raise GanMnistError(f"batch_size={config.batch_size} does not split evenly over "
+                            f"{strategy.num_replicas_in_sync} devices")
+
+
+def _built_or_restored(config: TrainConfig, out: Path, precision: Precision, resume: bool, force: bool):
+    """(gan, epochs trained, history of those epochs or None): a new GAN, or with `resume` the run's last
+    checkpoint; a run that cannot resume starts over when `force` says so. Called in the strategy's scope."""
+    gan = build_gan(config, precision)
+    start, previous = 0, None
+    if resume:
+        try:
+            start = _restore(gan, out, config.checkpoint_every)
+            if start > config.epochs:
+                raise GanMnistError(f"{out} has trained {start} epochs, more than epochs={config.epochs}: a "
+                                    f"resumed run only goes on (give {start} or more), or start over with "
+                                    "force=True (CLI: --force)")
+            # epochs that ran after the checkpoint are dropped: they run again
+            previous = _history_until(out, start) if start else None
+        except GanMnistError as e:
+            if not force:
+                raise
+            warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=4)  # (the caller of train)
+            clear(out)
+            gan, start, previous = build_gan(config, precision), 0, None
+    return gan, start, previous
+
+
 def train(
     config: TrainConfig,
     out_dir: str | os.PathLike,
@@ -284,28 +332,13 @@ def train(
     if out != Path(out_dir) and out.is_symlink():  # a worker's folder is one the run makes
         raise GanMnistError(f"{out} -> {os.readlink(out)}: a worker's run directory must be a real folder it made; "
                             "nothing was changed: remove the link (its target stays as it is)")
-    if config.clusters and (cluster()[0] > 1 or strategy.num_replicas_in_sync > 1):
-        raise GanMnistError("self-conditioning (clusters) trains on one device: its pseudo-labels are not shared "
-                            "between devices yet")
-    if live_every is not None and (isinstance(live_every, bool) or not isinstance(live_every, int) or live_every <= 0):
-        raise GanMnistError(f"live_every must be a positive integer or None, got {live_every!r}")
-    if config.budget_minutes and cluster()[0] > 1:
-        raise GanMnistError("budget_minutes cannot stop several workers together (each has its own clock): "
-                            "give a number of epochs")
+    _check_options(config, strategy, live_every)
     _start_over(out, config, resume, force)  # its errors before the data is loaded; decided again under the lock
     precision = resolve_precision(config.mixed_precision)  # refuses a precision this device cannot run
     if images is None:
         images, labels = load_training_data(data_path, config.limit, config.dataset)
     x, y = images, labels
-    if x.ndim != 4 or x.shape[1:] != (28, 28, 1) or len(x) == 0:
-        raise GanMnistError(f"training images must have shape (N>0, 28, 28, 1), got {x.shape}")
-    if config.conditional and (y is None or len(y) != len(x)):
-        raise GanMnistError(f"model {config.model!r} needs one label per training image")
-    if config.batch_size > len(x):
-        raise GanMnistError(f"batch_size={config.batch_size} is larger than the {len(x)} training images")
-    if config.batch_size % strategy.num_replicas_in_sync:
-        raise GanMnistError(f"batch_size={config.batch_size} does not split evenly over "
-                            f"{strategy.num_replicas_in_sync} devices")
+    _check_data(config, x, y, strategy)
     # every check passed: say how the run computes, and only now touch the disk, holding the folder's lock until the
     # run ends
     if verbose:
@@ -329,23 +362,7 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
     remove_temporaries(out)  # half-written files of a process killed mid-save: no writer is alive now
 
     with strategy.scope():  # the default strategy's scope changes nothing
-        gan = build_gan(config, precision)
-        start, previous = 0, None
-        if resume and not start_over:
-            try:
-                start = _restore(gan, out, config.checkpoint_every)
-                if start > config.epochs:
-                    raise GanMnistError(f"{out} has trained {start} epochs, more than epochs={config.epochs}: a "
-                                        f"resumed run only goes on (give {start} or more), or start over with "
-                                        "force=True (CLI: --force)")
-                # epochs that ran after the checkpoint are dropped: they run again
-                previous = _history_until(out, start) if start else None
-            except GanMnistError as e:
-                if not force:
-                    raise
-                warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=3)
-                clear(out)
-                gan, start, previous = build_gan(config, precision), 0, None
+        gan, start, previous = _built_or_restored(config, out, precision, resume and not start_over, force)
     before = _ran_in(out) if start else None
     if before and before != precision.policy:
         warnings.warn(f"{out} computed in {before} before; it continues in {precision.policy} here ({precision.why}), "
