@@ -11,23 +11,14 @@ import time
 import warnings
 from pathlib import Path
 
-from gan_mnist.config import (
-    DEFAULT_RUNS,
-    FIELD_TYPES,
-    GROUPS,
-    MODELS,
-    PRESETS,
-    TrainConfig,
-    config_fields,
-    default_run_flags,
-    flag,
-)
+from gan_mnist.config import FIELD_TYPES, GROUPS, MODELS, TrainConfig, config_fields, flag, preset_flags
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.evaluation.panel import MEMBERS as PANEL
 from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
+from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD, PRESETS
 from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
 from gan_mnist.run.directory import (
     CONFIG,
@@ -187,9 +178,12 @@ def _add_train(sub) -> None:
                        help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
                        description="Train a GAN. Unset options take the defaults shown, or on --resume the "
                                    "values saved in DIR/config.json.")
-    presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-                        for name, values in PRESETS.items())
-    t.add_argument("--preset", choices=sorted(PRESETS), help=f"named settings, other flags override them ({presets})")
+    named = [name for name in PRESETS if name not in (*DEFAULT_RUNS, *LEADERBOARD)]
+    presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) for name in named)
+    t.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                   help=f"named settings (gan_mnist.presets), other flags override them: {presets}; "
+                        f"{', '.join(DEFAULT_RUNS)}: bare `train` and --model cgan / mlp; the leaderboard of "
+                        f"docs/recipes.md: {', '.join(LEADERBOARD)}")
     t.add_argument("--preset-file", type=Path, help="named settings from a JSON file of config fields, e.g. the "
                                                     "best_preset.json that `tune` writes (applied after --preset; "
                                                     "other flags override it)")
@@ -264,13 +258,12 @@ def _add_bench(sub) -> None:
                    help="timed windows of --steps per setup; the median counts")
     b.add_argument("--limit", type=_positive_int(100_000_000), default=15360,
                    help="training images to draw batches from")
-    b.add_argument("--presets", nargs="*", choices=[*DEFAULT_RUNS, *sorted(PRESETS)],
-                   default=[*DEFAULT_RUNS, *sorted(PRESETS)],
-                   help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of the "
-                        "default runs [" + ", ".join(f"{name}: `{('train ' + default_run_flags(name)).strip()}`"
-                                                     for name in DEFAULT_RUNS) + "] and of these presets, "
-                        "3 epochs of --limit images each; the table gives each run's length in tutorial-loop "
-                        "epochs (run_tl_epochs) (default all; none: --presets)")
+    b.add_argument("--presets", nargs="*", choices=list(PRESETS), default=list(BENCHED), metavar="NAME",
+                   help="also time the whole train() path (pipeline, frames, GIF, plots, checkpoints) of these "
+                        "presets, 3 epochs of --limit images each (" + ", ".join(
+                            f"`{('train ' + preset_flags(name)).strip()}` is {name}" for name in DEFAULT_RUNS)
+                        + "); the table gives each run's length in tutorial-loop epochs (run_tl_epochs) "
+                        f"(default {' '.join(BENCHED)}; none: --presets)")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     b.add_argument("--check-device", action="store_true",
                    help="only check this machine (a GPU's name and compute capability, or the CPU's instruction "

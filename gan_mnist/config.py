@@ -11,6 +11,7 @@ from pathlib import Path
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation import MIN_SAMPLES
 from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, MAX_SEED, most_clusters
+from gan_mnist.presets import CLASSIC_RECIPE, PRESETS
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
     ARCHITECTURES,
@@ -40,32 +41,9 @@ def model_default(model: str, field: str):
     return ARCHITECTURES[model].defaults[field]
 
 
-# the classic recipe: the 2014 loss, no penalty, no weight average (the fast and tutorial presets pin it)
-CLASSIC_RECIPE = {"loss": "ns", "penalty": NO_PENALTY, "penalty_every": 1, "spectral_norm": False, "n_critic": 1,
-                  "ema_kimg": 0.0, "beta_2": 0.999}
-
-# named settings, TrainConfig fields (`--preset NAME`; flags given beside it win). Measured in docs/recipes.md.
-PRESETS = {
-    # the TensorFlow DCGAN tutorial: its architecture, Adam 1e-4 (beta_1 0.9), batch 256, float32, 50 epochs
-    "tutorial": {"model": "dcgan", "epochs": 50, "batch_size": 256, "g_learning_rate": 1e-4, "d_learning_rate": 1e-4,
-                 "beta_1": 0.9, "width": 1.0, "mixed_precision": "off", "steps_per_execution": 1, **CLASSIC_RECIPE},
-    # the MLP GAN, the best of the classic recipes in 8 tutorial-loop epochs (docs/recipes.md): 100 epochs;
-    # 10 steps per compiled call saves the per-step Python round trip of its tiny steps
-    "fast": {"model": "mlp", "epochs": 100, "batch_size": 128, "g_learning_rate": 2e-4, "d_learning_rate": 2e-4,
-             "beta_1": 0.5, "width": 1.0, "mixed_precision": "off", "steps_per_execution": 10, **CLASSIC_RECIPE},
-    # WGAN-GP as Gulrajani et al. train it: 5 critic steps per generator step, Adam 1e-4 (0, 0.9), lambda 10
-    "wgan-gp": {"loss": "wgan", "penalty": "gp", "gamma": 10.0, "penalty_every": 1, "n_critic": 5, "batch_size": 160,
-                "g_learning_rate": 1e-4, "d_learning_rate": 1e-4, "beta_1": 0.0, "beta_2": 0.9},
-}
-
-# what `train` runs without a preset, by the names `bench --presets` gives them: bare `train` (self_cgan), and the
-# defaults of --model cgan and of --model mlp
-DEFAULT_RUNS = {"default": {}, "default-cgan": {"model": "cgan"}, "default-mlp": {"model": "mlp"}}
-
-
-def default_run_flags(name: str) -> str:
-    """DEFAULT_RUNS[name] as `train` flags, e.g. "--model cgan" ("" for bare `train`)."""
-    return " ".join(f"{flag(k)} {v}" for k, v in DEFAULT_RUNS[name].items())
+def preset_flags(name: str) -> str:
+    """PRESETS[name] as `train` flags, e.g. "--model cgan" for 'default-cgan' ("" for bare `train`)."""
+    return " ".join(f"{flag(k)} {v}" for k, v in PRESETS[name].items())
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,7 +259,7 @@ class TrainConfig:
 
     @classmethod
     def preset(cls, name: str, **changes) -> TrainConfig:
-        """The config of a named preset (see PRESETS), with `changes` applied on top."""
+        """The config of a named preset (gan_mnist.presets.PRESETS), with `changes` applied on top."""
         if name not in PRESETS:
             raise GanMnistError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
         return cls(**{**PRESETS[name], **changes})

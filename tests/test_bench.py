@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig
-from gan_mnist.config import PRESETS
 from gan_mnist.experiments.bench import default_setups, preset_setups, run_benchmark
+from gan_mnist.presets import PRESETS
 from gan_mnist.run.data import make_dataset
 from gan_mnist.run.precision import detect, supported
 from gan_mnist.run.training import build_gan
@@ -46,8 +46,9 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     assert [c.mixed_precision for c in cgan.values()] == ["off", "fp16", "bf16"]
     here = default_setups(("cgan",))
     assert list(here)[0] == "cgan float32" and [c.mixed_precision for c in here.values()] == list(supported(detect()))
-    assert set(preset_setups()) == {"train() (defaults)", "train() --model cgan", "train() --model mlp",
-                                    *(f"train() --preset {name}" for name in PRESETS)}
+    assert list(preset_setups()) == ["train() (defaults)", "train() --model cgan", "train() --model mlp",
+                                     "train() --preset fast", "train() --preset tutorial", "train() --preset wgan-gp"]
+    assert preset_setups(("mlp_ns_ema",))["train() --preset mlp_ns_ema"] == TrainConfig(**PRESETS["mlp_ns_ema"])
     # a train() row also gives the whole run in tutorial-loop epochs: its epochs x its share of a tutorial epoch
     assert table.loc["train() mlp", "run_tl_epochs"] == pytest.approx(
         train_setups["train() mlp"].epochs * table.loc["train() mlp", "s_per_epoch"] / table["s_per_epoch"].iloc[0])

@@ -4,8 +4,8 @@
 import pytest
 
 from gan_mnist import TrainConfig
-from gan_mnist.config import PRESETS
 from gan_mnist.errors import GanMnistError
+from gan_mnist.presets import PRESETS
 
 
 @pytest.mark.parametrize(
@@ -164,3 +164,14 @@ def test_config_json_keeps_what_ran_beside_what_was_asked_and_loads_without_it(t
     saved = json.loads((tmp_path / "config.json").read_text())
     assert saved["speed"]["mixed_precision"] == "auto" and saved["ran"]["mixed_precision"] == "off"
     assert TrainConfig.load(tmp_path / "config.json") == config
+
+
+def test_one_table_names_every_preset_once():
+    # the default runs `bench` times and the leaderboard's rows are presets too, each name one config
+    from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD
+
+    assert set(DEFAULT_RUNS) | set(LEADERBOARD) | set(BENCHED) <= set(PRESETS)
+    assert len({*DEFAULT_RUNS, *LEADERBOARD}) == len(DEFAULT_RUNS) + len(LEADERBOARD)
+    assert TrainConfig.preset("default") == TrainConfig() and TrainConfig.preset("default-cgan").model == "cgan"
+    for name in PRESETS:  # every preset is a valid config
+        TrainConfig.preset(name)

@@ -55,11 +55,12 @@ def test_module_imports_form_no_cycle():
 
 def test_the_layout_is_by_concept():
     # networks, objectives, the run, evaluation and experiments each in a subpackage; the top level holds the
-    # config and recipe tables, the GAN and its training-step helpers, sampling, pictures, the CLI, the ceilings on
-    # sizes and the checks on .keras files users pass in
+    # config, the recipe tables and the presets, the GAN and its training-step helpers, sampling, pictures, the CLI,
+    # the ceilings on sizes and the checks on .keras files users pass in
     top = {name for name in _modules() if "." not in name}
     assert top == {"_quiet", "cli", "clustering", "colab", "config", "ema", "errors", "evaluation", "experiments",
-                   "gan", "keras_file", "limits", "networks", "objectives", "plotting", "recipes", "run", "sample"}
+                   "gan", "keras_file", "limits", "networks", "objectives", "plotting", "presets", "recipes", "run",
+                   "sample"}
     assert {"networks.mlp", "networks.dcgan", "networks.resize", "networks.blocks", "objectives.losses",
             "objectives.penalties", "run.training", "run.callbacks", "run.checkpoint", "run.directory",
             "run.export", "run.data"} <= set(_modules())

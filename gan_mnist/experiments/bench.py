@@ -17,9 +17,10 @@ import pandas as pd
 import tensorflow as tf
 
 from gan_mnist.clustering import ANCHORS
-from gan_mnist.config import DEFAULT_RUNS, PRESETS, TrainConfig, default_run_flags
+from gan_mnist.config import TrainConfig, preset_flags
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import build_dcgan_discriminator, build_dcgan_generator
+from gan_mnist.presets import BENCHED, DEFAULT_RUNS
 from gan_mnist.run.data import make_dataset
 from gan_mnist.run.precision import Device, auto_policy, detect, supported
 
@@ -235,15 +236,11 @@ def device_check(images: np.ndarray, labels: np.ndarray, steps: int = 30, warmup
 
 
 def preset_setups(presets: tuple[str, ...] | None = None) -> dict[str, TrainConfig]:
-    """The `train()` path of each named preset, or of the defaults (config.DEFAULT_RUNS: 'default', 'default-cgan',
-    'default-mlp'), as bench setups (all by default)."""
-    setups = {}
-    for name in presets or (*DEFAULT_RUNS, *PRESETS):
-        if name in DEFAULT_RUNS:
-            setups[f"train() {default_run_flags(name) or '(defaults)'}"] = TrainConfig(**DEFAULT_RUNS[name])
-        else:
-            setups[f"train() --preset {name}"] = TrainConfig.preset(name)
-    return setups
+    """The `train()` path of each named preset (presets.BENCHED by default: the default runs 'default',
+    'default-cgan', 'default-mlp', named by their flags, then the tutorial, fast and WGAN-GP presets), as bench
+    setups."""
+    return {f"train() {preset_flags(name) or '(defaults)'}" if name in DEFAULT_RUNS else f"train() --preset {name}":
+            TrainConfig.preset(name) for name in presets or BENCHED}
 
 
 def run_benchmark(images: np.ndarray, labels: np.ndarray, setups: dict[str, TrainConfig] | None = None,

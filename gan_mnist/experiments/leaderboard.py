@@ -9,37 +9,18 @@ The full-budget runs (8 tutorial-loop epochs) are that page's other table.
 from __future__ import annotations
 
 from gan_mnist.config import TrainConfig, flag
+from gan_mnist.presets import LEADERBOARD  # noqa: F401 (the rows, named presets: this module's table)
 
-_MLP = {"preset": "fast", "epochs": 25}
-_EMA = {**_MLP, "ema_kimg": 10.0}
-
-# each EMA row is also its own no-EMA row: the raw generator of an EMA run trains exactly as it would without the
-# average (`compare --raw` scores it), so "mlp_hinge_ema (raw)" is the plain hinge-loss MLP GAN
-LEADERBOARD = {
-    "mlp_ns_ema": _EMA,
-    "mlp_hinge_ema": {**_EMA, "loss": "hinge"},
-    "mlp_lsgan_ema": {**_EMA, "loss": "lsgan"},
-    "mlp_rpgan_ema": {**_EMA, "loss": "rpgan"},
-    "mlp_r1_ema": {**_EMA, "epochs": 21, "penalty": "r1", "penalty_every": 4},  # lazy R1, gamma 0.05
-    "mlp_hinge_sn_ema": {**_EMA, "epochs": 23, "loss": "hinge", "spectral_norm": True},  # SNGAN's loss and regulariser
-    "mlp_wgan_gp_ema": {"preset": "wgan-gp", "model": "mlp", "epochs": 16},  # 5 critic steps, GP every step
-    # `--model resize`'s recipe as it was measured (D at width 0.5 like G: d_scale 1), cut to the budget
-    "resize_r1_ema": {"model": "resize", "d_scale": 1.0, "epochs": 9},
-    "tutorial": {"preset": "tutorial", "epochs": 2},
-}
 EVAL_EVERY = 5  # every leaderboard run records its FD curve
 
 def leaderboard_config(name: str, seed: int = 0, **changes) -> TrainConfig:
-    """The TrainConfig of leaderboard row `name` with `seed` (and `changes`, e.g. a smaller `limit`)."""
-    fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY, **changes}
-    preset = fields.pop("preset", None)
-    return TrainConfig.preset(preset, **fields) if preset else TrainConfig(**fields)
+    """The TrainConfig of leaderboard row `name` (a preset) with `seed` (and `changes`, e.g. a smaller `limit`)."""
+    return TrainConfig.preset(name, **{"seed": seed, "eval_every": EVAL_EVERY, **changes})
 
 
 def _flags(fields: dict) -> list[str]:
-    """One `train` flag per TrainConfig field (names and spellings come from TrainConfig), a preset first."""
-    fields = dict(fields)
-    parts = [f"--preset {fields.pop('preset')}"] if "preset" in fields else []
+    """One `train` flag per TrainConfig field (names and spellings come from TrainConfig)."""
+    parts = []
     for field, value in fields.items():
         option = flag(field)
         parts.append(option if value is True else f"--no-{option[2:]}" if value is False
@@ -49,8 +30,9 @@ def _flags(fields: dict) -> list[str]:
 
 def command(name: str, out: str = "runs/NAME", seed: int = 0) -> str:
     """Row `name` as a `python -m gan_mnist train` command line."""
-    fields = {**LEADERBOARD[name], "seed": seed, "eval_every": EVAL_EVERY}
-    return " ".join(["python -m gan_mnist train", *_flags(fields), f"--out {out.replace('NAME', f'{name}_s{seed}')}"])
+    flags = _flags({"seed": seed, "eval_every": EVAL_EVERY})
+    return " ".join(["python -m gan_mnist train", f"--preset {name}", *flags,
+                     f"--out {out.replace('NAME', f'{name}_s{seed}')}"])
 
 
 def config_command(config: TrainConfig, out: str = "runs/NAME") -> str:
