@@ -122,10 +122,6 @@ def write_fake_mnist(path: Path, **overrides) -> Path:
     return path
 
 
-# matplotlib's first two colours (tab:blue, tab:orange): the markers of a plot's first and second curve
-CURVE_COLOURS = ((31, 119, 180), (255, 127, 14))
-
-
 def picture(path: Path) -> np.ndarray:
     """The PNG at `path` as uint8 RGB (H, W, 3)."""
     from PIL import Image
@@ -134,12 +130,16 @@ def picture(path: Path) -> np.ndarray:
 
 
 def assert_curves_drawn(path: Path, size: tuple[int, int], curves: int = 2) -> None:
-    """The plot at `path` is `size` (width, height) pixels and shows its first `curves` curves' marker colours."""
+    """The plot at `path` is `size` (width, height) pixels and shows its first `curves` curves' marker colours (the
+    first colours of matplotlib's colour cycle)."""
+    import matplotlib
+
     pixels = picture(path)
     assert pixels.shape[1::-1] == size, (path, pixels.shape)
-    colours = {tuple(c) for c in np.unique(pixels.reshape(-1, 3), axis=0)}
-    for colour in CURVE_COLOURS[:curves]:
-        assert colour in colours, f"{path}: no curve drawn in {colour}"
+    colours = {tuple(int(v) for v in c) for c in np.unique(pixels.reshape(-1, 3), axis=0)}
+    for colour in matplotlib.rcParams["axes.prop_cycle"].by_key()["color"][:curves]:
+        rgb = tuple(round(255 * v) for v in matplotlib.colors.to_rgb(colour))
+        assert rgb in colours, f"{path}: no curve drawn in {colour}"
 
 
 def snapshot(root: Path) -> dict[str, str]:

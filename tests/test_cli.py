@@ -92,7 +92,9 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(tmp_path):
 
 @pytest.mark.slow
 def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
-    out = tiny_run.out_dir
+    import shutil
+
+    out = Path(shutil.copytree(tiny_run.out_dir, tmp_path / "run"))  # evaluate records in the run: not the shared one
     proc = run_cli("evaluate", "--generator", out, "--n", 500, "--table", "--plot", tmp_path / "shares.png")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout.splitlines()[0])
@@ -116,6 +118,7 @@ def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(tiny_run, tmp_pa
     from gan_mnist.run.directory import EVALUATIONS, locked
 
     run = Path(shutil.copytree(tiny_run.out_dir, tmp_path / "run"))
+    (run / EVALUATIONS).unlink(missing_ok=True)
     shutil.copy(run / "generator.keras", tmp_path / "loose.keras")
     printed = []
     for generator in (run, run / "generator.keras", tmp_path / "loose.keras"):

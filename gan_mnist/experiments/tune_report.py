@@ -74,6 +74,7 @@ def _save(ax, path: Path) -> Path:
 def write_report(study: optuna.Study, out: str | Path) -> tuple[pd.DataFrame, dict[str, Path]]:
     """Write out/trials.csv, out/best_preset.json (when a trial is complete) and out/plots/*.png (those Optuna can
     draw from the trials so far: importances need two complete trials). Returns (table, {name: path})."""
+    import matplotlib
     from optuna.visualization import matplotlib as plots
 
     out = Path(out)
@@ -88,7 +89,8 @@ def write_report(study: optuna.Study, out: str | Path) -> tuple[pd.DataFrame, di
     (out / PLOTS).mkdir(exist_ok=True)
     drawers = {"history": plots.plot_optimization_history, "slice": lambda study: plots.plot_slice(
                    study, params=_most_important(study, 6)), "importances": plots.plot_param_importances}
-    with warnings.catch_warnings():
+    # Optuna's drawers switch matplotlib to its ggplot style for the whole process: rc_context puts the user's back
+    with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         warnings.simplefilter("ignore", UserWarning)  # matplotlib layout and Optuna's few-trials notes
         for name, draw in drawers.items():
