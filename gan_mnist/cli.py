@@ -19,7 +19,15 @@ from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
 from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD, PRESETS
-from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
+from gan_mnist.recipes import (
+    ARCHITECTURE_FIELDS,
+    ARCHITECTURES,
+    LOSSES,
+    NO_PENALTY,
+    PENALTIES,
+    default_every,
+    penalty_names,
+)
 from gan_mnist.run.directory import (
     CONFIG,
     EVALUATIONS,
@@ -94,6 +102,8 @@ def default_help(field: dataclasses.Field) -> str:
         return "default per model: " + "; ".join(f"{'/'.join(models)} {value}" for value, models in by_value.items())
     if field.name == "gamma":
         return "default: the penalty's, " + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items())
+    if field.name == "penalty_every":
+        return "default: the penalty's, " + ", ".join(f"{k} {default_every(k)}" for k in PENALTIES)
     return f"default {_shown(field.default)}"
 
 

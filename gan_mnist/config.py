@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import typing
+from collections.abc import Callable
 from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
@@ -18,6 +19,7 @@ from gan_mnist.recipes import (
     LOSSES,
     NO_PENALTY,
     PENALTIES,
+    default_every,
     default_gamma,
     penalty_names,
 )
@@ -55,14 +57,17 @@ class Bounds:
     hi: float
     lo_open: bool = False
     hi_open: bool = False
+    zero: str | None = None  # what 0 means where 0 is outside lo ... hi but allowed, e.g. "off"
 
     def holds(self, value: float) -> bool:
-        return (value > self.lo if self.lo_open else value >= self.lo) and (
+        return (self.zero is not None and value == 0) or (value > self.lo if self.lo_open else value >= self.lo) and (
             value < self.hi if self.hi_open else value <= self.hi)
 
     def describe(self, integer: bool) -> str:
         """e.g. 'a positive integer up to 4,096', 'an integer from 0 to 4,294,967,295', '> 0 and at most 8',
-        'in [0, 1)'."""
+        'in [0, 1)', '0 (off) or a positive integer up to 100,000'."""
+        if self.zero is not None:
+            return f"0 ({self.zero}) or " + dataclasses.replace(self, zero=None).describe(integer)
         if integer:
             return (f"a positive integer up to {self.hi:,}" if self.lo == 1 else
                     f"an integer from {self.lo:,} to {self.hi:,}")
@@ -76,8 +81,13 @@ def _number(value: float) -> str:
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
-def _positive(hi: float) -> Bounds:
-    return Bounds(0, hi, lo_open=True)
+def _positive(hi: float, zero: str | None = None) -> Bounds:
+    return Bounds(0, hi, lo_open=True, zero=zero)
+
+
+def _every(zero: str = "off") -> Bounds:
+    """K epochs between events: 1 to 100,000, 0 = never."""
+    return Bounds(1, 100_000, zero=zero)
 
 
 def _field(default, group: str, help: str, flag: str | None = None, choices=None, metavar: str | None = None,
@@ -93,15 +103,17 @@ def _field(default, group: str, help: str, flag: str | None = None, choices=None
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Hyperparameters of one training run. The defaults are the recipe the search of docs/tuning.md chose for 8
+    """Hyperparameters of one training run. The defaults are what the recipe search chose (docs/results.md) for 8
     tutorial-loop epochs: the self-conditioned cGAN (30 clusters of D's features) with R3GAN's loss and penalties
     (rpgan, lazy R1 + R2), an EMA generator, the precision the device runs fastest (`mixed_precision="auto"`,
     run.precision); `model="cgan"` brings its own (the same loss and penalties,
     24 epochs for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
-    Fields left as None take the architecture's value, all listed in one row of recipes.ARCHITECTURES (loss,
-    Adam settings, epochs, width, D's size and dropout, penalty, clusters, speed settings); gamma left as None takes the
-    penalty's (recipes.PENALTIES). `replace` keeps that: a field left unset follows a new model, a field set stays.
+    None means one thing: the architecture decides (the fields of one row of recipes.ARCHITECTURES: loss, Adam
+    settings, epochs, width, D's size and dropout, penalty, clusters, speed settings), or for gamma and
+    penalty_every, the penalty (recipes.PENALTIES). The config holds the values they resolve to. Where 0 has a
+    meaning of its own it is in the field's help ("0 = off", "0 = all"). The rules between fields are one table,
+    CHECKS.
     """
 
     # recipe: what is trained, and how
@@ -112,8 +124,8 @@ class TrainConfig:
                                  metavar="{" + ",".join((*PENALTIES, NO_PENALTY)) + "}")
     gamma: float | None = _field(None, "recipe", "the penalty's weight, shared by several (None: the penalty's)",
                                  bounds=_positive(1e6))
-    penalty_every: int = _field(4, "recipe", "lazy regularisation: the penalty every K critic steps, weighted K "
-                                "times (no penalty: 1)", bounds=Bounds(1, 10_000))
+    penalty_every: int | None = _field(None, "recipe", "lazy regularisation: the penalty every K critic steps, "
+                                       "weighted K times", bounds=Bounds(1, 10_000))
     spectral_norm: bool = _field(False, "recipe", "spectrally normalise the discriminator's weight layers (Miyato "
                                  "et al. 2018)")
     n_critic: int = _field(1, "recipe", "discriminator steps per generator step, each on 1/N of the batch "
@@ -127,8 +139,8 @@ class TrainConfig:
     ema_kimg: float = _field(10.0, "recipe", "half-life of the generator's weight average (EMA) in thousands of "
                              "images; frames, samples and generator.keras use the average; 0 = no EMA",
                              bounds=Bounds(0, 1e6))
-    ema_rampup: float | None = _field(0.05, "recipe", "early in a run the EMA half-life is at most this share of "
-                                      "the images seen", bounds=_positive(1e3))
+    ema_rampup: float = _field(0.05, "recipe", "early in a run the EMA half-life is at most this share of the "
+                               "images seen", bounds=_positive(1e3, zero="no ramp-up"))
     latent_dim: int = _field(100, "recipe", "noise size", bounds=Bounds(1, 4_096))
     width: float | None = _field(None, "recipe", "multiply every layer size of both networks (1.0 = the published "
                                  "architecture)", bounds=_positive(8))
@@ -145,22 +157,21 @@ class TrainConfig:
     beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks", bounds=Bounds(0, 1, hi_open=True))
     batch_size: int = _field(128, "optimiser", "images per step", bounds=Bounds(1, 65_536))
     epochs: int | None = _field(None, "optimiser", "total epochs to reach", bounds=Bounds(1, 100_000))
-    budget_minutes: float | None = _field(None, "optimiser", "also stop at the first epoch end once training time "
-                                          "(frames, plots and checkpoints not counted) reaches M minutes",
-                                          bounds=_positive(1e6))
+    budget_minutes: float = _field(0.0, "optimiser", "also stop at the first epoch end once training time "
+                                   "(frames, plots and checkpoints not counted) reaches M minutes",
+                                   bounds=_positive(1e6, zero="no budget"))
     # data
     dataset: str = _field("mnist", "data", "training data", choices=DATASETS)
-    limit: int | None = _field(None, "data", "train on the first N images only", bounds=Bounds(1, 100_000_000))
+    limit: int = _field(0, "data", "train on the first N images only", bounds=Bounds(1, 100_000_000, zero="all"))
     seed: int = _field(0, "data", "seed for weights, noise and shuffling", bounds=Bounds(0, MAX_SEED))
     # outputs: what the run writes, how often
     grid_size: int = _field(6, "outputs", "frames show K x K samples", bounds=Bounds(1, 32))
     checkpoint_every: int = _field(1, "outputs", "epochs between checkpoints", bounds=Bounds(1, 100_000))
     gif_frame_ms: int = _field(200, "outputs", "milliseconds per frame of training.gif", bounds=Bounds(1, 60_000))
-    save_every: int | None = _field(None, "outputs", "also keep DIR/generators/epoch_NNNN.keras every K epochs",
-                                    bounds=Bounds(1, 100_000))
-    eval_every: int | None = _field(None, "outputs", "add quality metrics (fd, precision/recall, mnist_score, "
-                                    "coverage) to the history every K epochs and keep best.keras (MNIST only)",
-                                    bounds=Bounds(1, 100_000))
+    save_every: int = _field(0, "outputs", "also keep DIR/generators/epoch_NNNN.keras every K epochs",
+                             bounds=_every())
+    eval_every: int = _field(0, "outputs", "add quality metrics (fd, precision/recall, mnist_score, coverage) to "
+                             "the history every K epochs and keep best.keras (MNIST only)", bounds=_every())
     eval_samples: int = _field(2000, "outputs", "samples per evaluation", bounds=Bounds(MIN_SAMPLES, MAX_SAMPLES))
     # speed: settings that change how fast, never what is computed (16-bit arithmetic aside)
     mixed_precision: str | None = _field(None, "speed", "compute in 16 bits, keep float32 weights: auto picks per "
@@ -171,83 +182,41 @@ class TrainConfig:
                                              "updates that often", bounds=Bounds(1, 10_000))
     deterministic: bool = _field(True, "speed", "TF op determinism: the same seed gives the same history and "
                                  "samples (no measurable cost on CPU; off may be faster on GPUs)")
-    # the fields this config left unset, which follow the model on `replace` (filled in by __post_init__)
-    unset: frozenset = dataclasses.field(default=frozenset(), init=False, repr=False, compare=False)
-
     def __post_init__(self) -> None:
-        given = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        for name, value in check_types(given).items():  # first: the checks below assume the types
+        for name, value in self._resolved().items():  # frozen: filled in once, here
             object.__setattr__(self, name, value)
-        if self.model not in ARCHITECTURES:
-            raise GanMnistError(f"unknown model {self.model!r}; choose one of {', '.join(ARCHITECTURES)}")
-        # frozen: filled in once, here, from the architecture's row; `unset` remembers which, for `replace`
-        object.__setattr__(self, "unset", frozenset(name for name in (*ARCHITECTURE_FIELDS, "gamma")
-                                                    if given[name] is None))
-        for name in ARCHITECTURE_FIELDS:
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, model_default(self.model, name))
-        if self.loss not in LOSSES:
-            raise GanMnistError(f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
-        names = penalty_names(self.penalty)
-        if self.penalty != NO_PENALTY:
-            if not names or any(name not in PENALTIES for name in names):
-                raise GanMnistError(f"unknown penalty {self.penalty!r}; choose one of {', '.join(PENALTIES)}, several "
-                                    f"joined by commas (r1,r2), or {NO_PENALTY!r}")
-            if len(set(names)) < len(names):
-                raise GanMnistError(f"penalty {self.penalty!r} names a penalty twice")
-            object.__setattr__(self, "penalty", ",".join(names))  # one spelling, one config
-        else:
-            object.__setattr__(self, "penalty_every", 1)  # it means nothing without a penalty: one value, one config
-        if self.gamma is None and names:
-            shared = default_gamma(self.penalty)
-            if shared is None:
-                weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in names)
-                raise GanMnistError(f"the penalties {self.penalty} have different default weights ({weights}): "
-                                    "give the weight they share, gamma= (--gamma)")
-            object.__setattr__(self, "gamma", shared)
-        if self.dataset not in DATASETS:
-            raise GanMnistError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
-        if self.mixed_precision not in PRECISIONS:
-            raise GanMnistError(f"mixed_precision must be one of {', '.join(PRECISIONS)}, got {self.mixed_precision!r}")
-        for field in dataclasses.fields(self):  # every number in its bounds (types were checked above)
-            bounds, value = field.init and field.metadata["bounds"], getattr(self, field.name)
-            if bounds and value is not None and not bounds.holds(value):
-                none = " or None" if field.name not in (*ARCHITECTURE_FIELDS, "gamma") and type(None) in FIELD_TYPES[
-                    field.name] else ""
-                raise GanMnistError(f"{field.name} must be {bounds.describe(float not in FIELD_TYPES[field.name])}"
-                                    f"{none}, got {value!r}")
-        if self.eval_every and self.dataset != "mnist":
-            raise GanMnistError("eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier")
-        if not self.clusters and model_default(self.model, "clusters"):
-            raise GanMnistError(f"model {self.model!r} is self-conditioned: clusters must be 2 or more (for labels, "
-                                f"use a conditional model: {', '.join(CONDITIONAL_MODELS)})")
-        if self.clusters:
-            if not ARCHITECTURES[self.model].conditional:
-                raise GanMnistError(f"clusters (self-conditioning) needs a conditional model "
-                                    f"({', '.join(CONDITIONAL_MODELS)}), not {self.model!r}")
-            most = most_clusters(self.limit)
-            if not 2 <= self.clusters <= most:
-                hint = (f" (the model's default; give clusters= (--clusters) at most {most}, or more images)"
-                        if "clusters" in self.unset else "")
-                raise GanMnistError(f"clusters must be 0 (off) or 2-{most}, got {self.clusters}{hint}; a cluster "
-                                    f"needs {CLUSTER_NEIGHBOURS} or more of the images clustered "
-                                    "(gan_mnist.limits.most_clusters)")
-        self._check_recipe()
+        for check in CHECKS:
+            if not check.holds(self):
+                raise GanMnistError(check.message(self))
 
-    def _check_recipe(self) -> None:
-        """Refuse loss / penalty / EMA settings that cannot work together, with one message naming the fix."""
-        if LOSSES[self.loss].lipschitz and "gp" not in penalty_names(self.penalty) and not self.spectral_norm:
-            raise GanMnistError(f"loss {self.loss!r} needs a Lipschitz critic: add penalty 'gp' (--penalty gp, "
-                                "WGAN-GP) or spectral_norm=True (--spectral-norm)")
-        if not penalty_names(self.penalty) and self.gamma is not None:  # (penalty_every without one does nothing)
-            raise GanMnistError(f"gamma weighs the gradient penalty: choose one with penalty= ({', '.join(PENALTIES)})")
-        if self.batch_size % self.n_critic:
-            raise GanMnistError(f"batch_size={self.batch_size} must split into n_critic={self.n_critic} equal "
-                                "critic batches")
+    def _resolved(self) -> dict:
+        """The fields with their types checked and every None filled in: the architecture's row
+        (ARCHITECTURE_FIELDS), then the penalty's weight and interval; the penalty in its one spelling."""
+        fields = check_types({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
+        if fields["model"] not in ARCHITECTURES:
+            raise GanMnistError(f"unknown model {fields['model']!r}; choose one of {', '.join(ARCHITECTURES)}")
+        fields |= {name: model_default(fields["model"], name) for name in ARCHITECTURE_FIELDS if fields[name] is None}
+        names = penalty_names(fields["penalty"])
+        if fields["penalty"] != NO_PENALTY:
+            if not names or any(name not in PENALTIES for name in names):
+                raise GanMnistError(f"unknown penalty {fields['penalty']!r}; choose one of {', '.join(PENALTIES)}, "
+                                    f"several joined by commas (r1,r2), or {NO_PENALTY!r}")
+            if len(set(names)) < len(names):
+                raise GanMnistError(f"penalty {fields['penalty']!r} names a penalty twice")
+            fields["penalty"] = ",".join(names)  # one spelling, one config
+        if fields["gamma"] is None and names:
+            fields["gamma"] = default_gamma(fields["penalty"])
+            if fields["gamma"] is None:
+                weights = ", ".join(f"{n} {PENALTIES[n].gamma:g}" for n in names)
+                raise GanMnistError(f"the penalties {fields['penalty']} have different default weights ({weights}): "
+                                    "give the weight they share, gamma= (--gamma)")
+        if fields["penalty_every"] is None:
+            fields["penalty_every"] = default_every(fields["penalty"])
+        return fields
 
     @property
-    def recipe(self) -> str:
-        """A short name of the recipe: architecture, loss, penalty, spectral norm, EMA, e.g. 'dcgan ns r1 ema'."""
+    def summary(self) -> str:
+        """The recipe in a few words: architecture, loss, penalty, spectral norm, EMA, e.g. 'dcgan ns r1 ema'."""
         parts = [self.model, self.loss]
         if penalty_names(self.penalty):
             lazy = f"/{self.penalty_every}" if self.penalty_every > 1 else ""
@@ -270,14 +239,15 @@ class TrainConfig:
         return self.model in CONDITIONAL_MODELS and not self.clusters
 
     def replace(self, **changes) -> TrainConfig:
-        """A copy with some fields changed, validated again. Fields this config left unset (None: the
-        architecture's, or the penalty's weight) stay unset, so they follow a new model or penalty:
-        `TrainConfig(model="cgan").replace(model="mlp")` trains the MLP with the MLP's own Adam settings, while a
-        value given by hand is kept."""
-        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.init}
-        fields.update(dict.fromkeys(self.unset))
-        if not penalty_names(self.penalty):  # stored as 1 without a penalty: a new penalty gets the default
-            fields["penalty_every"] = TrainConfig.__dataclass_fields__["penalty_every"].default
+        """A copy with some fields changed, validated again. A new model brings its own row of
+        recipes.ARCHITECTURES, and a new penalty its own weight and interval, unless `changes` gives them too;
+        every other field is kept: `TrainConfig.preset("tutorial").replace(model="mlp")` is the MLP's recipe at the
+        tutorial's batch size."""
+        fields = self.to_dict()
+        if changes.get("model", self.model) != self.model:
+            fields |= dict.fromkeys((*ARCHITECTURE_FIELDS, "gamma", "penalty_every"))
+        if changes.get("penalty", self.penalty) != self.penalty:
+            fields |= dict.fromkeys(("gamma", "penalty_every"))
         return TrainConfig(**{**fields, **changes})
 
     def to_dict(self) -> dict:
@@ -314,8 +284,9 @@ class TrainConfig:
 
 
 def fields_from(data: dict) -> dict:
-    """TrainConfig fields of a saved record, flat or in its groups, type-checked. A record's null penalty, written
-    before "none" was the spelling of no penalty, means none (in a record, penalties are always resolved)."""
+    """TrainConfig fields of a saved record, flat or in its groups, type-checked. Records written when None spelled
+    "off" too read as today's spelling: a null penalty is "none" (its weight and interval then mean nothing), a null
+    limit, budget_minutes, save_every, eval_every or ema_rampup is 0."""
     if data and set(data) <= {*GROUPS, RAN}:  # grouped, as `save` writes it (with its record of what ran): flatten
         data = {group: fields for group, fields in data.items() if group != RAN}
         if not all(isinstance(group, dict) for group in data.values()):
@@ -325,8 +296,15 @@ def fields_from(data: dict) -> dict:
     if unknown:
         raise GanMnistError(f"unknown config keys {sorted(unknown)}")
     if "penalty" in data and data["penalty"] is None:
-        data = {**data, "penalty": NO_PENALTY}
+        data = {**data, "penalty": NO_PENALTY, "gamma": None, "penalty_every": None}
+    data = {name: 0 if value is None and _zero(name) else value for name, value in data.items()}
     return check_types(data)
+
+
+def _zero(name: str) -> str | None:
+    """What 0 means for field `name` (e.g. "off"), None where 0 has no meaning of its own."""
+    bounds = TrainConfig.__dataclass_fields__[name].metadata["bounds"]
+    return bounds.zero if bounds else None
 
 
 MAX_JSON_BYTES = 1_000_000  # a config or preset file is a few hundred bytes
@@ -402,7 +380,66 @@ def check_types(fields: dict) -> dict:
         if not ok:
             wanted = " or ".join(_KINDS[t] for t in _KINDS if t in allowed)
             wanted += " (finite)" if float in allowed else ""
+            zero = f"; 0 means {_zero(name)}" if value is None and _zero(name) else ""
             raise GanMnistError(f"{name} must be {wanted}{' or None' if type(None) in allowed else ''}, got "
-                                f"{value!r} ({kind.__name__})")
+                                f"{value!r} ({kind.__name__}){zero}")
         checked[name] = value
     return checked
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """A rule every resolved TrainConfig holds: `holds(config)`, else a GanMnistError of `message(config)`."""
+
+    name: str
+    holds: Callable[[TrainConfig], bool]
+    message: Callable[[TrainConfig], str]
+
+
+def _in_bounds(field: dataclasses.Field) -> Check:
+    """The check that a numeric field lies in its `bounds` (types are checked before: see check_types; gamma is the
+    one None left after resolving, without a penalty)."""
+    bounds, integer = field.metadata["bounds"], float not in FIELD_TYPES[field.name]
+    return Check(field.name, lambda c: getattr(c, field.name) is None or bounds.holds(getattr(c, field.name)),
+                 lambda c: f"{field.name} must be {bounds.describe(integer)}, got {getattr(c, field.name)!r}")
+
+
+def _known(name: str, choices) -> Check:
+    return Check(name, lambda c: getattr(c, name) in choices,
+                 lambda c: f"unknown {name} {getattr(c, name)!r}; choose one of {', '.join(choices)}")
+
+
+def _clusters_fit(c: TrainConfig) -> bool:
+    return not c.clusters or 2 <= c.clusters <= most_clusters(c.limit or None)
+
+
+# the rules a config must hold once resolved, in the order they are checked (each assumes the ones above it)
+CHECKS = (
+    _known("loss", LOSSES), _known("dataset", DATASETS),
+    Check("mixed_precision", lambda c: c.mixed_precision in PRECISIONS,
+          lambda c: f"mixed_precision must be one of {', '.join(PRECISIONS)}, got {c.mixed_precision!r}"),
+    *(_in_bounds(field) for field in dataclasses.fields(TrainConfig) if field.metadata["bounds"]),
+    Check("eval_every on MNIST", lambda c: not c.eval_every or c.dataset == "mnist",
+          lambda c: "eval_every needs dataset 'mnist': the evaluator is an MNIST digit classifier"),
+    Check("self-conditioned", lambda c: c.clusters or not model_default(c.model, "clusters"),
+          lambda c: f"model {c.model!r} is self-conditioned: clusters must be 2 or more (for labels, use a "
+                    f"conditional model: {', '.join(CONDITIONAL_MODELS)})"),
+    Check("clusters on a conditional model", lambda c: not c.clusters or ARCHITECTURES[c.model].conditional,
+          lambda c: f"clusters (self-conditioning) needs a conditional model ({', '.join(CONDITIONAL_MODELS)}), "
+                    f"not {c.model!r}"),
+    Check("clusters the images hold", _clusters_fit,
+          lambda c: f"clusters must be 0 (off) or 2-{most_clusters(c.limit or None)}, got {c.clusters}; a cluster "
+                    f"needs {CLUSTER_NEIGHBOURS} or more of the images clustered (gan_mnist.limits.most_clusters): "
+                    "give fewer clusters (--clusters) or more images"),
+    Check("Lipschitz critic", lambda c: not LOSSES[c.loss].lipschitz or "gp" in penalty_names(c.penalty)
+          or c.spectral_norm,
+          lambda c: f"loss {c.loss!r} needs a Lipschitz critic: add penalty 'gp' (--penalty gp, WGAN-GP) or "
+                    "spectral_norm=True (--spectral-norm)"),
+    Check("gamma with a penalty", lambda c: c.gamma is None or bool(penalty_names(c.penalty)),
+          lambda c: f"gamma weighs the gradient penalty: choose one with penalty= ({', '.join(PENALTIES)})"),
+    Check("penalty_every with a penalty", lambda c: c.penalty_every == 1 or bool(penalty_names(c.penalty)),
+          lambda c: f"penalty_every={c.penalty_every} sets how often the gradient penalty runs: choose one with "
+                    f"penalty= ({', '.join(PENALTIES)})"),
+    Check("n_critic splits the batch", lambda c: c.batch_size % c.n_critic == 0,
+          lambda c: f"batch_size={c.batch_size} must split into n_critic={c.n_critic} equal critic batches"),
+)

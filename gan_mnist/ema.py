@@ -12,11 +12,12 @@ import keras
 from keras import ops
 
 
-def ema_beta(step, batch_size, half_life_images: float, rampup: float | None):
-    """Decay per step (scalar in [0, 1)): 0.5 ** (batch / h), h = min(half_life, rampup * step * batch_size)."""
+def ema_beta(step, batch_size, half_life_images: float, rampup: float):
+    """Decay per step (scalar in [0, 1)): 0.5 ** (batch / h), h = min(half_life, rampup * step * batch_size);
+    rampup 0: h = half_life."""
     images = ops.cast(step, "float32") * batch_size
     half = ops.convert_to_tensor(float(half_life_images))
-    if rampup is not None:
+    if rampup:  # 0: no ramp-up
         half = ops.minimum(half, rampup * images)
     return ops.power(0.5, batch_size / ops.maximum(half, 1e-8))
 

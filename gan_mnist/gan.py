@@ -31,7 +31,7 @@ class GAN(keras.Model):
 
     def __init__(self, generator: keras.Model, discriminator: keras.Model, seed: int = 0,
                  ema_generator: keras.Model | None = None, ema_half_life: float = 10_000.0,
-                 ema_rampup: float | None = 0.05, clusters=None, **kwargs):
+                 ema_rampup: float = 0.05, clusters=None, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator

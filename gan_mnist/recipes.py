@@ -30,7 +30,7 @@ class Architecture:
     generator: str  # "module:function" (latent_dim, width[, num_classes]) -> keras.Model
     discriminator: str  # "module:function" (width, spectral_norm, dropout[, num_classes]) -> keras.Model
     conditional: bool  # networks take (input, label); their builders take num_classes
-    defaults: dict  # ARCHITECTURE_FIELDS -> value (see `recipe`)
+    defaults: dict  # ARCHITECTURE_FIELDS -> value (see `defaults_row`)
     speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
     about: str = ""
     # `tune`'s choices of this pair's own fields (TrainConfig field -> values; {}: only the shared ones); None leaves
@@ -46,8 +46,8 @@ class Architecture:
             raise ValueError("a searched conditional pair self-conditions: its search chooses `clusters`")
 
 
-def recipe(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
-           d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
+def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
+                 d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
     """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
     a run.precision.CHOICES value)."""
     return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
@@ -83,18 +83,18 @@ class Penalty:
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
 # 60,000 digits included; 14 is the epochs its recipe reached in the search's 18-minute trial), about 12 for cgan.
-# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/tuning.md),
+# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
 #              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters precision steps per call
-DCGAN = recipe("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
-MLP = recipe("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
-CGAN = recipe("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
-SELF_CGAN = recipe("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
-CONV = recipe("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
-RESIZE = recipe("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
+DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
+MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
+CGAN = defaults_row("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
+SELF_CGAN = defaults_row("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
+CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
+RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
 
 # `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
 # convolutional pairs whose D/G balance their defaults may have wrong
@@ -152,6 +152,16 @@ NO_PENALTY = "none"
 def penalty_names(spec: str | None) -> tuple[str, ...]:
     """The PENALTIES entries a config's `penalty` names: "r1" -> ("r1",), "r1,r2" -> ("r1", "r2"), "none" -> ()."""
     return tuple(part.strip() for part in spec.split(",")) if spec and spec != NO_PENALTY else ()
+
+
+# how often a lazy penalty runs by default (--penalty-every): every 4th critic step, weighted 4 times
+LAZY_INTERVAL = 4
+
+
+def default_every(spec: str | None) -> int:
+    """How often the penalties of `spec` run by default: LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
+    names = penalty_names(spec)
+    return LAZY_INTERVAL if names and all(PENALTIES[name].lazy for name in names if name in PENALTIES) else 1
 
 
 def default_gamma(spec: str | None) -> float | None:

@@ -101,7 +101,7 @@ CASES = {
     "limit larger than the data": (fake(), TRAIN + ["--data", "data.npz", "--limit", 21, "--batch-size", 4,
                                                     "--model", "mlp"], "limit=21 is larger than the 20"),
     "fewer images than the default's clusters": (None, TRAIN + ["--limit", 20],
-                                                 "clusters must be 0 (off) or 2-2, got 30 (the model's default"),
+                                                 "clusters must be 0 (off) or 2-2, got 30; a cluster needs 10"),
     "epochs <= 0": (None, TRAIN + ["--epochs", 0], "epochs must be a positive integer"),
     "batch size <= 0": (None, TRAIN + ["--batch-size", -3], "batch_size must be a positive integer"),
     "sample --n <= 0": (None, ["sample", "--generator", "g.keras", "--n", 0, "--out", "s.npz"],

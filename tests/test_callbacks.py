@@ -134,5 +134,5 @@ def test_time_budget_stops_at_the_first_epoch_end_past_it(tmp_path, mnist_path):
     result = train(TINY.replace(epochs=5, budget_minutes=10.0), tmp_path / "b", data_path=mnist_path, verbose=0,
                    resume=True)
     assert result.history["epoch"].tolist() == [1, 2, 3, 4, 5]
-    with pytest.raises(GanMnistError, match="budget_minutes must be > 0"):
-        TrainConfig(budget_minutes=0)
+    with pytest.raises(GanMnistError, match="budget_minutes must be 0 \\(no budget\\) or > 0"):
+        TrainConfig(budget_minutes=-1.0)

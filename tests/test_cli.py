@@ -194,7 +194,7 @@ def test_every_config_field_is_a_train_flag_whose_help_states_the_configs_defaul
 
     from gan_mnist.cli import _shown
     from gan_mnist.config import MODELS, config_fields, flag
-    from gan_mnist.recipes import ARCHITECTURE_FIELDS
+    from gan_mnist.recipes import ARCHITECTURE_FIELDS, PENALTIES
 
     actions = {a.dest: a for a in _train_parser()._actions}
     for field in config_fields():
@@ -205,9 +205,11 @@ def test_every_config_field_is_a_train_flag_whose_help_states_the_configs_defaul
             per_model = {m: value for part in text.split("; ") for names, value in [part.rsplit(" ", 1)]
                          for m in names.split("/")}
             assert per_model == {m: _shown(getattr(TrainConfig(model=m), field.name)) for m in MODELS}, field.name
-        elif field.name != "gamma":  # gamma: the penalty's (tested in test_recipes)
-            config = TrainConfig(penalty="r1")  # (penalty_every means nothing without a penalty: stored as 1)
-            assert f"(default {_shown(getattr(config, field.name))})" in action.help, field.name
+        elif field.name in ("gamma", "penalty_every"):  # each penalty's: "default: the penalty's, r1 0.05, ..."
+            values = ", ".join(f"{p} {_shown(getattr(TrainConfig(penalty=p), field.name))}" for p in PENALTIES)
+            assert f"(default: the penalty's, {values})" in action.help, field.name
+        else:
+            assert f"(default {_shown(getattr(TrainConfig(), field.name))})" in action.help, field.name
 
 
 @pytest.mark.parametrize("name", ["batch_size", "g_learning_rate", "penalty", "spectral_norm", "limit", "model",

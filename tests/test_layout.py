@@ -82,3 +82,37 @@ def test_no_function_is_over_60_lines():
             for name, path in _modules().items() for node in ast.walk(ast.parse(path.read_text()))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60]
     assert not long, long
+
+
+ROOT = PACKAGE.parent
+DOCS_BUDGET = 45_000  # bytes of docs/*.md: reference pages say what is and how; docs/results.md keeps the record
+
+
+def test_the_docs_stay_within_their_budget():
+    sizes = {p.name: p.stat().st_size for p in (ROOT / "docs").glob("*.md")}
+    assert sum(sizes.values()) <= DOCS_BUDGET, sizes
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a markdown heading: lower case, punctuation dropped, spaces as hyphens."""
+    return "-".join("".join(c for c in heading.lower() if c.isalnum() or c in " -_").split(" "))
+
+
+def test_every_link_between_the_docs_reaches_its_file_and_heading():
+    import re
+
+    pages = [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]
+    broken = []
+    for page in pages:
+        for target in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", page.read_text()):
+            path, anchor = target
+            if path.startswith(("http://", "https://")):
+                continue
+            file = (page.parent / path).resolve() if path else page
+            if not file.exists():
+                broken.append(f"{page.name}: {path}")
+            elif anchor and file.suffix == ".md":
+                headings = re.findall(r"^#+ (.+)$", file.read_text(), flags=re.M)
+                if anchor not in {_anchor(h) for h in headings}:
+                    broken.append(f"{page.name}: {path}#{anchor}")
+    assert not broken, broken

@@ -95,7 +95,7 @@ def test_penalties_combine_as_their_sum_with_one_weight(small_images):
     assert combined([r1]) is r1
     # the config names them together, shares one weight (their common default) and the GAN sums them
     config = TrainConfig(model="resize", penalty="r1, r2", penalty_every=1, width=0.25, batch_size=8)
-    assert (config.penalty, config.gamma, config.recipe) == ("r1,r2", 0.05, "resize ns r1+r2(0.05) ema10k")
+    assert (config.penalty, config.gamma, config.summary) == ("r1,r2", 0.05, "resize ns r1+r2(0.05) ema10k")
     gan = build_gan(config)
     d = lambda x: gan.discriminator(x, training=False)  # noqa: E731
     assert float(gan.penalty_fn(d, small_images[:8], small_images[8:16])) == pytest.approx(

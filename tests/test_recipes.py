@@ -55,7 +55,7 @@ def _recipes_covering_every_entry():
     return configs
 
 
-@pytest.mark.parametrize("config", _recipes_covering_every_entry(), ids=lambda c: c.recipe.replace(" ", "-"))
+@pytest.mark.parametrize("config", _recipes_covering_every_entry(), ids=lambda c: c.summary.replace(" ", "-"))
 def test_every_recipe_trains_both_networks(config, small_images, small_labels):
     gan = build_gan(config)
     kernels = lambda m: [w for w in m.trainable_weights if len(w.shape) >= 2]  # noqa: E731

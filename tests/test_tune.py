@@ -251,7 +251,7 @@ def test_the_margin_pruner_stops_hopeless_trials_and_keeps_slow_starters():
 
     assert [margin(s) for s in (1, 5, 6, 9)] == pytest.approx([4.0, 4.0, 3.3, 1.2])
     study = optuna.create_study(direction="minimize", pruner=MarginPruner())
-    # the MLP default's curve in the recipe search of docs/tuning.md (FD on 1,000 samples at tenths 1-4)
+    # the MLP default's curve in the recipe search of docs/results.md (FD on 1,000 samples at tenths 1-4)
     study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.COMPLETE, value=13.1,
                                               intermediate_values={1: 87.9, 2: 31.6, 3: 23.0, 4: 15.0}))
 

@@ -1,5 +1,5 @@
 """`tune`'s whole study on SQLite: two workers share a new study, it resumes, its best recipe trains, the best trial
-is confirmed with a second seed, and docs/tuning.md's tables are drawn from it.
+is confirmed with a second seed, and tools/search_table.py prints its tables.
 
 Its own module (one of the longest tests in CI) so that CI's `--dist loadfile` can run it on one core while
 test_tune's other slow tests take the other.
@@ -73,7 +73,7 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     code, _, err = cli("tune", "--out", out, "--n-trials", len(again), "--confirm", 1, "--seeds", 2, *TUNE_SMALL)
     assert code == 0 and pd.read_csv(out / "confirm.csv").equals(confirmed)  # done runs are not trained again
 
-    # docs/tuning.md's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
+    # tools/search_table.py's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
     tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | self_cgan rpgan r1,r2")

@@ -1,4 +1,4 @@
-"""A search's trials as the markdown tables of docs/tuning.md: one row per trial, in trial order, its recipe in one
+"""A search's trials as markdown tables: one row per trial, in trial order, its recipe in one
 line (only what differs from the searched defaults beyond model, loss and penalty), state, the objective (the
 panel's worst FD / real floor), epochs and the last in-trial report (the shipped CNN's FD); with --confirmed, one
 row per confirmed trial (`tune --confirm`): the `train` command that trains it, and its numbers on 10,000 samples

@@ -137,7 +137,7 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     with tempfile.TemporaryDirectory() as out:
         # live=False: in a notebook train() would redraw its live view between epochs; bench times that on its own
         # row (live_view_seconds), so it must not hide in every recipe's cost
-        history = train(config.replace(epochs=epochs, limit=None, eval_every=None), out, images=images,
+        history = train(config.replace(epochs=epochs, limit=0, eval_every=0), out, images=images,
                         labels=labels if config.conditional else None, verbose=0, callbacks=[clock],
                         live=False).history
     # a self-conditioned run clusters at the start of every recluster_every-th epoch (inside the gap before it):

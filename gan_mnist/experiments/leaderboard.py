@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gan_mnist.config import TrainConfig, flag
 from gan_mnist.presets import LEADERBOARD  # noqa: F401 (the rows, named presets: this module's table)
+from gan_mnist.recipes import default_every, default_gamma
 
 EVAL_EVERY = 5  # every leaderboard run records its FD curve
 
@@ -40,7 +41,8 @@ def config_command(config: TrainConfig, out: str = "runs/NAME") -> str:
     value differs from that model's defaults (`TrainConfig(model=...)`)."""
     default = TrainConfig(model=config.model)
     changed = {k: v for k, v in config.to_dict().items() if k != "model" and v != getattr(default, k)}
-    if "gamma" in changed and changed["gamma"] == TrainConfig(model=config.model, penalty=config.penalty).gamma:
-        del changed["gamma"]  # the weight a new penalty brings anyway
+    for name, brought in (("gamma", default_gamma), ("penalty_every", default_every)):
+        if name in changed and changed[name] == brought(config.penalty):
+            del changed[name]  # the weight and interval a new penalty brings anyway
     model = [] if config.model == TrainConfig().model else [f"--model {config.model}"]
     return " ".join(["python -m gan_mnist train", *model, *_flags(changed), f"--out {out}"])

@@ -73,7 +73,7 @@ class MarginPruner(optuna.pruners.BasePruner):
     Why not successive halving (Optuna's Hyperband): it keeps the best third at each rung, which assumes that early
     ranks predict final ones. Here they do not: the self-conditioned cGAN trails the MLP for most of its run and
     then passes it, its FD even rising while its clusters settle, and a slow pair's first report comes late and far
-    behind (the trials that showed it: docs/tuning.md). The margin still stops the hopeless recipes (FD in the
+    behind (the trials that showed it: docs/results.md). The margin still stops the hopeless recipes (FD in the
     hundreds) within a tenth or two of their budget, which is where the compute goes."""
 
     def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
@@ -292,7 +292,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     _check_arguments(n_trials=n_trials, budget_minutes=budget_minutes, stale_after=stale_after,
                      timeout_minutes=timeout_minutes, final_samples=final_samples, confirm_samples=confirm_samples,
                      confirm_top=confirm_top, seeds=seeds, limit=limit)
-    base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit, seed=seed, eval_every=1,
+    base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit or 0, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)
     if storage is None:

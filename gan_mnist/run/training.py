@@ -336,7 +336,7 @@ def train(
     _start_over(out, config, resume, force)  # its errors before the data is loaded; decided again under the lock
     precision = resolve_precision(config.mixed_precision)  # refuses a precision this device cannot run
     if images is None:
-        images, labels = load_training_data(data_path, config.limit, config.dataset)
+        images, labels = load_training_data(data_path, config.limit or None, config.dataset)
     x, y = images, labels
     _check_data(config, x, y, strategy)
     # every check passed: say how the run computes, and only now touch the disk, holding the folder's lock until the
