@@ -35,7 +35,7 @@ def dropout_layer(rate: float, fast: bool = True):
     return (FastDropout if fast else layers.Dropout)(rate) if rate else (lambda x: x)
 
 
-def project(x, filters: int, slope: float, fast: bool = True):
+def dense_to_map(x, filters: int, slope: float, fast: bool = True):
     """(B, n) -> (B, 7, 7, filters): Dense without bias, batch norm, LeakyReLU(slope), reshaped to a 7x7 map."""
     x = layers.Dense(7 * 7 * filters, use_bias=False)(x)
     x = batch_norm(fast)(x)

@@ -11,8 +11,8 @@ from gan_mnist.networks.blocks import (
     IMAGE_SHAPE,
     NUM_CLASSES,
     conv_features,
+    dense_to_map,
     label_conditioned,
-    project,
     scaled,
     upsample,
 )
@@ -27,7 +27,7 @@ def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers
     """
     f1, f2, f3 = (scaled(n, width) for n in (256, 128, 64))
     z = keras.Input((latent_dim,), name="z")
-    x = project(z, f1, 0.3, fast_layers)  # 7x7x256
+    x = dense_to_map(z, f1, 0.3, fast_layers)  # 7x7x256
     x = upsample(x, f2, 1, 0.3, fast_layers)  # 7x7x128
     x = upsample(x, f3, 2, 0.3, fast_layers)  # 14x14x64
     # tanh matches the data scaling to [-1, 1]
@@ -59,7 +59,7 @@ def build_cgan_generator(latent_dim: int = 100, width: float = 1.0, num_classes:
     code = keras.Input((EMBED_DIM,), name="code")
     x = layers.Concatenate()([z, code]) if num_classes else z  # latent_dim + 50
     f1, f2 = scaled(128, width), scaled(64, width)
-    x = project(x, f1, 0.2, fast_layers)  # 7x7x128
+    x = dense_to_map(x, f1, 0.2, fast_layers)  # 7x7x128
     x = upsample(x, f2, 2, 0.2, fast_layers)  # 14x14x64
     out = layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")(x)  # 28x28x1
     if not num_classes:

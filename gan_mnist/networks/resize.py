@@ -16,8 +16,8 @@ from gan_mnist.networks.blocks import (
     NUM_CLASSES,
     batch_norm,
     conv_features,
+    dense_to_map,
     label_conditioned,
-    project,
     scaled,
 )
 from gan_mnist.networks.spectral import dense
@@ -26,7 +26,7 @@ from gan_mnist.networks.spectral import dense
 def _resize_body(x, width: float):
     """(B, n) code -> images (B, 28, 28, 1) in [-1, 1] by two nearest-neighbour doublings, each then convolved."""
     f1, f2, f3 = (scaled(n, width) for n in (128, 64, 32))
-    x = project(x, f1, 0.2)  # 7x7x128
+    x = dense_to_map(x, f1, 0.2)  # 7x7x128
     x = layers.UpSampling2D(2)(x)  # 14x14x128
     x = layers.Conv2D(f2, 3, padding="same", use_bias=False)(x)  # 14x14x64
     x = batch_norm()(x)
