@@ -238,7 +238,7 @@ def _check_arguments(n_trials, budget_minutes, stale_after, timeout_minutes, fin
         if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
             raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
                                 f"got {value!r}")
-    if limit is not None and most_clusters(limit) < largest_clusters():  # (TrainConfig's names a flag tune lacks)
+    if limit and most_clusters(limit) < largest_clusters():  # (TrainConfig's names a flag tune lacks)
         needed = largest_clusters() * CLUSTER_NEIGHBOURS
         raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
                             f"cluster them into up to {largest_clusters()} groups of {CLUSTER_NEIGHBOURS} or more; "
