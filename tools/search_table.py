@@ -27,13 +27,14 @@ from gan_mnist.run.directory import CONFIRM_CSV, STUDY_DB
 _USUAL = {"g_learning_rate": 2e-4, "d_learning_rate": 2e-4, "beta_1": 0.5, "beta_2": 0.999, "width": 1.0}
 
 
-def recipe(params: dict) -> str:
+def recipe_line(params: dict) -> str:
     """'self_cgan ns r1 γ 0.05 k30, batch 128, EMA 10k', then whatever differs from _USUAL, D's dropout where it
     differs from the architecture's (config.model_default) and spectral norm when on."""
     gamma = next((value for name, value in params.items() if name.startswith("gamma_")), None)
     head = [params["model"], params["loss"], "gp" if params["loss"] == "wgan" else params.get("penalty", "none")]
     if gamma is not None:
-        head.append(f"γ {gamma:.3g}" + (" every 4" if params.get("penalty_every") == 4 else ""))
+        every = params.get("penalty_every", 1)
+        head.append(f"γ {gamma:.3g}" + (f" every {every}" if every > 1 else ""))
     if "clusters" in params:
         head.append(f"k{params['clusters']}")
     if "d_scale" in params:
@@ -65,7 +66,7 @@ def trials(study: optuna.Study) -> None:
         epochs = t.user_attrs.get("epochs", "")
         step = max(t.intermediate_values) if t.intermediate_values else None
         last = "–" if step is None else f"{step}/{STEPS}: {t.intermediate_values[step]:.1f}"
-        print(f"| {t.number} | {recipe(t.params)} | {t.state.name.lower()} | {value} | {epochs} | {last} |")
+        print(f"| {t.number} | {recipe_line(t.params)} | {t.state.name.lower()} | {value} | {epochs} | {last} |")
 
 
 def confirmed(study: optuna.Study, rows: pd.DataFrame) -> None:
