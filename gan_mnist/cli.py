@@ -17,7 +17,8 @@ from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.evaluation.panel import MEMBERS as PANEL
 from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
-from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED
+from gan_mnist.experiments.tune_arguments import SAMPLES, TUNE_BOUNDS
+from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED, Bounds
 from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD, PRESETS
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
@@ -54,33 +55,33 @@ def _penalty_arg(text: str) -> str:
     return text
 
 
-def _number(kind: type, wanted: str, ok):
-    """An argparse type: `kind` parsed from the text and `ok(value)`, else 'must be {wanted}' (one place for every
-    such flag outside TrainConfig's own checks)."""
+def _in(integer: bool, bounds: Bounds):
+    """An argparse type: an int (or a float) within `bounds`, else "must be {bounds}" (limits.Bounds: the one way a
+    range is stated and checked, as TrainConfig's fields and tune()'s arguments are)."""
 
     def parse(text: str):
         try:
-            value = kind(text)
+            value = (int if integer else float)(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}") from None
-        if not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text}")
+            raise argparse.ArgumentTypeError(f"must be {bounds.describe(integer)}, got {text!r}") from None
+        if not bounds.holds(value):
+            raise argparse.ArgumentTypeError(f"must be {bounds.describe(integer)}, got {text}")
         return value
 
     return parse
 
 
 def _positive_int(most: int):
-    return _number(int, f"a positive integer up to {most:,}", lambda v: 0 < v <= most)
+    return _in(True, Bounds(1, most))
 
 
-def _positive_float(most: float):
-    return _number(float, f"a positive number up to {most:,g}", lambda v: 0 < v <= most)
+_seed = _in(True, Bounds(0, MAX_SEED))
+_eval_count = _in(True, SAMPLES)
 
 
-_seed = _number(int, f"an integer from 0 to {MAX_SEED:,}", lambda v: 0 <= v <= MAX_SEED)
-_eval_count = _number(int, f"from {MIN_EVAL_SAMPLES} to {MAX_SAMPLES:,} samples",
-                      lambda v: MIN_EVAL_SAMPLES <= v <= MAX_SAMPLES)
+def _tune(name: str):
+    """The argparse type of tune's argument `name` (tune_arguments.TUNE_BOUNDS)."""
+    return _in(*TUNE_BOUNDS[name])
 
 
 def _shown(value) -> str:
@@ -283,13 +284,13 @@ def _add_bench(sub) -> None:
 
 # `tune`'s options, each spelled once: flag -> (tune()'s keyword, add_argument options). _tune passes them on
 _TUNE_OPTIONS = {
-    "--n-trials": ("n_trials", {"type": _positive_int(100_000), "default": 20,
+    "--n-trials": ("n_trials", {"type": _tune("n_trials"), "default": 20,
                                 "help": "complete or pruned trials the study should reach, counting those already "
                                         "there"}),
-    "--budget-minutes": ("budget_minutes", {"type": _positive_float(1e6), "default": 10.0,
+    "--budget-minutes": ("budget_minutes", {"type": _tune("budget_minutes"), "default": 10.0,
                                             "help": "training time per trial"}),
     "--timeout-minutes": ("timeout_minutes", {
-        "type": _positive_float(1e7), "metavar": "M",
+        "type": _tune("timeout_minutes"), "metavar": "M",
         "help": "start no trial (or confirmation run) after M minutes; those running finish, and the same command "
                 "later goes on (default: no limit)"}),
     "--storage": ("storage", {
@@ -298,25 +299,24 @@ _TUNE_OPTIONS = {
                 "in the URL shows in `ps` and shell history, and is masked in every message (default: "
                 "sqlite:///DIR/study.db)"}),
     "--study-name": ("study_name", {"default": "gan_mnist", "help": "study name inside the storage"}),
-    "--limit": ("limit", {"type": _positive_int(100_000_000), "help": "train on the first N images only (default: "
+    "--limit": ("limit", {"type": _tune("limit"), "help": "train on the first N images only (default: "
                                                                       "all)"}),
     "--stale-after": ("stale_after", {
-        "type": _positive_float(1e6), "default": 120.0,
+        "type": _tune("stale_after"), "default": 120.0,
         "help": "a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, resuming "
                 "its run directory"}),
-    "--eval-samples": ("eval_samples", {"type": _eval_count, "default": 2000,
-                                        "help": f"samples per in-trial FD report, {MIN_EVAL_SAMPLES} to "
-                                                f"{MAX_SAMPLES:,}"}),
-    "--final-samples": ("final_samples", {"type": _eval_count, "default": 5000,
+    "--eval-samples": ("eval_samples", {"type": _tune("eval_samples"), "default": 2000,
+                                        "help": "samples per in-trial FD report"}),
+    "--final-samples": ("final_samples", {"type": _tune("final_samples"), "default": 5000,
                                           "help": "samples behind a trial's objective, the panel's worst FD / real "
                                                   "floor; one study keeps one count"}),
-    "--confirm-samples": ("confirm_samples", {"type": _eval_count, "default": 10_000,
+    "--confirm-samples": ("confirm_samples", {"type": _tune("confirm_samples"), "default": 10_000,
                                               "help": "samples behind each confirmed seed's numbers"}),
     "--confirm": ("confirm_top", {
-        "type": _number(int, "from 0 to 1,000", lambda v: 0 <= v <= 1000), "default": 0, "metavar": "K",
+        "type": _tune("confirm_top"), "default": 0, "metavar": "K",
         "help": "then train the K best complete trials again with other seeds at the same budget and score every "
                 "seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)"}),
-    "--seeds": ("seeds", {"type": _positive_int(100), "default": 3,
+    "--seeds": ("seeds", {"type": _tune("seeds"), "default": 3,
                           "help": "seeds per confirmed trial, its own run included"}),
 }
 
@@ -332,6 +332,11 @@ def _add_tune(sub) -> None:
                                    "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
     u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
     for option, (keyword, settings) in _TUNE_OPTIONS.items():
+        if keyword in TUNE_BOUNDS:  # the bounds after the help (before a default it states), as train's flags
+            integer, bounds = TUNE_BOUNDS[keyword]
+            text, _, default = settings["help"].partition(" (default")
+            settings = {**settings, "help": f"{text}: {bounds.describe(integer)}" + (f" (default{default}"
+                                                                                    if default else "")}
         u.add_argument(option, dest=keyword, **settings)
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation import MIN_SAMPLES
-from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, MAX_SEED, most_clusters
+from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, MAX_SEED, Bounds, most_clusters
 from gan_mnist.presets import CLASSIC_RECIPE, PRESETS
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
@@ -46,39 +46,6 @@ def model_default(model: str, field: str):
 def preset_flags(name: str) -> str:
     """PRESETS[name] as `train` flags, e.g. "--model cgan" for 'default-cgan' ("" for bare `train`)."""
     return " ".join(f"{flag(k)} {v}" for k, v in PRESETS[name].items())
-
-
-@dataclasses.dataclass(frozen=True)
-class Bounds:
-    """The values a numeric field takes: lo ... hi, each end included unless open; checked before anything is
-    written, and shown in --help. The upper ends keep every size within what a machine's memory holds."""
-
-    lo: float
-    hi: float
-    lo_open: bool = False
-    hi_open: bool = False
-    zero: str | None = None  # what 0 means where 0 is outside lo ... hi but allowed, e.g. "off"
-
-    def holds(self, value: float) -> bool:
-        return (self.zero is not None and value == 0) or (value > self.lo if self.lo_open else value >= self.lo) and (
-            value < self.hi if self.hi_open else value <= self.hi)
-
-    def describe(self, integer: bool) -> str:
-        """e.g. 'a positive integer up to 4,096', 'an integer from 0 to 4,294,967,295', '> 0 and at most 8',
-        'in [0, 1)', '0 (off) or a positive integer up to 100,000'."""
-        if self.zero is not None:
-            return f"0 ({self.zero}) or " + dataclasses.replace(self, zero=None).describe(integer)
-        if integer:
-            return (f"a positive integer up to {self.hi:,}" if self.lo == 1 else
-                    f"an integer from {self.lo:,} to {self.hi:,}")
-        if self.hi_open:
-            return f"in {'(' if self.lo_open else '['}{_number(self.lo)}, {_number(self.hi)})"
-        return f"{'>' if self.lo_open else '>='} {_number(self.lo)} and at most {_number(self.hi)}"
-
-
-def _number(value: float) -> str:
-    """1000000.0 -> '1,000,000', 0.5 -> '0.5'."""
-    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _positive(hi: float, zero: str | None = None) -> Bounds:

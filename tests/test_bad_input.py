@@ -83,7 +83,7 @@ DIGITS = np.zeros((20, 28, 28), np.uint8)
 
 
 TRAIN = ["train", "--out", "run", "--quiet"]
-EVAL_N = "argument --n: must be from 10 to 1,000,000 samples"
+EVAL_N = "argument --n: must be an integer from 10 to 1,000,000"
 SEEDS = "must be an integer from 0 to 4,294,967,295"
 CASES = {
     # case: (setup(dir), argv, text the message must contain)
@@ -226,7 +226,7 @@ CASES = {
     "evaluate --seed 2**32": (None, ["evaluate", "--generator", "g.keras", "--seed", 2**32], f"--seed: {SEEDS}"),
     "compare --n 5,000,000": (None, ["compare", "run", "--n", 5000000], EVAL_N),
     "tune --eval-samples 10**8": (None, ["tune", "--out", "study", "--eval-samples", 10**8],
-                                  "--eval-samples: must be from 10 to 1,000,000"),
+                                  "--eval-samples: must be an integer from 10 to 1,000,000"),
     "tune --seed -1": (None, ["tune", "--out", "study", "--seed", -1], f"--seed: {SEEDS}"),
     "evaluate: a samples file of 1,000,001 images": (samples(np.zeros((1_000_001, 28, 28), np.uint8)),
                                                      ["evaluate", "--samples", "s.npz"],

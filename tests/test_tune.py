@@ -2,6 +2,7 @@
 and PostgreSQL storage (a whole study on SQLite, two workers, resume, preset and confirm: test_tune_study)."""
 
 import json
+import re
 import signal
 import time
 
@@ -13,7 +14,8 @@ from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.search_space import BASELINE, space, suggest_config
-from gan_mnist.experiments.tune import STEPS, ReportToTrial
+from gan_mnist.experiments.tune import STEPS, ReportToTrial, tune
+from gan_mnist.experiments.tune_arguments import TUNE_BOUNDS
 from tests.conftest import TUNE_SMALL, assert_usage_error, trials_table, tune_process
 
 
@@ -65,7 +67,7 @@ def test_a_new_table_entry_is_searched(monkeypatch):
 
 def test_a_study_of_another_space_is_refused_and_nothing_changes(tmp_path, monkeypatch, mnist_path):
     from gan_mnist import recipes
-    from gan_mnist.experiments.tune import open_study, tune
+    from gan_mnist.experiments.tune import open_study
     from gan_mnist.run.directory import STUDY, claim
 
     claim(tmp_path, STUDY)
@@ -117,17 +119,27 @@ def test_bad_arguments_are_one_line_errors(cli, tmp_path):
     code, _, err = cli("tune", "--out", tmp_path, "--budget-minutes", "-1")
     assert_usage_error(code, err, "--budget-minutes")
     code, _, err = cli("tune", "--out", tmp_path, "--confirm", "-1")
-    assert_usage_error(code, err, "argument --confirm: must be from 0 to 1,000")
+    assert_usage_error(code, err, "argument --confirm: must be an integer from 0 to 1,000")
     code, _, err = cli("tune", "--out", tmp_path, "--seeds", "0")
     assert_usage_error(code, err, "argument --seeds: must be a positive integer")
     code, _, err = cli("tune", "--out", tmp_path, "--timeout-minutes", "0")
-    assert_usage_error(code, err, "argument --timeout-minutes: must be a positive number")
+    assert_usage_error(code, err, "argument --timeout-minutes: must be > 0 and at most")
     code, _, err = cli("tune", "--out", tmp_path, "--storage", "nosuchdb://x", *TUNE_SMALL)
     assert_usage_error(code, err, "cannot open the study storage")
     bad = tmp_path / "preset.json"
     bad.write_text(json.dumps({"modle": "mlp"}))
     code, _, err = cli("train", "--out", tmp_path / "run", "--preset-file", bad)
     assert_usage_error(code, err, "unknown config keys ['modle']")
+
+
+@pytest.mark.parametrize("name", sorted(TUNE_BOUNDS))
+def test_each_of_tunes_numbers_is_refused_outside_its_bounds_before_anything_is_written(name, tmp_path):
+    integer, bounds = TUNE_BOUNDS[name]
+    for bad in (bounds.hi + 1, -1, True):  # above, below (0 may mean "all"), and a boolean is no number
+        bad = int(bad) if integer and not isinstance(bad, bool) else bad
+        with pytest.raises(GanMnistError, match=f"^{name} must be {re.escape(bounds.describe(integer))}, got"):
+            tune(tmp_path / "study", **{name: bad})
+    assert not (tmp_path / "study").exists()
 
 
 def test_a_study_scored_another_way_is_refused_before_anything_trains(cli, tmp_path):

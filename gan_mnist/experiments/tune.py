@@ -31,11 +31,11 @@ import sqlalchemy
 
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
-from gan_mnist.evaluation import MIN_SAMPLES
 from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.confirm import CONFIRM_SAMPLES, confirm
 from gan_mnist.experiments.search_space import BASELINE, largest_clusters, space, suggest_config
-from gan_mnist.limits import CLUSTER_NEIGHBOURS, MAX_SAMPLES, most_clusters
+from gan_mnist.experiments.tune_arguments import check_tune_arguments
+from gan_mnist.limits import CLUSTER_NEIGHBOURS, most_clusters
 from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
@@ -220,24 +220,9 @@ def _storage(url: str, engine: dict, stale_after: float) -> optuna.storages.RDBS
             heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=2))
 
 
-def _check_arguments(n_trials, budget_minutes, stale_after, timeout_minutes, final_samples, confirm_samples,
-                     confirm_top, seeds, limit) -> None:
-    """`tune`'s arguments, refused before anything is opened or written."""
-    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials <= 0:
-        raise GanMnistError(f"n_trials must be a positive integer, got {n_trials!r}")
-    if not budget_minutes > 0:
-        raise GanMnistError(f"budget_minutes must be > 0, got {budget_minutes!r}")
-    if not stale_after > 0:
-        raise GanMnistError(f"stale_after must be > 0 seconds, got {stale_after!r}")
-    if timeout_minutes is not None and not timeout_minutes > 0:
-        raise GanMnistError(f"timeout_minutes must be > 0, got {timeout_minutes!r}")
-    for name, value in (("final_samples", final_samples), ("confirm_samples", confirm_samples)):
-        if isinstance(value, bool) or not isinstance(value, int) or not MIN_SAMPLES <= value <= MAX_SAMPLES:
-            raise GanMnistError(f"{name} must be an integer from {MIN_SAMPLES} to {MAX_SAMPLES:,}, got {value!r}")
-    for name, value in (("confirm_top", confirm_top), ("seeds", seeds)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < (name == "seeds"):
-            raise GanMnistError(f"{name} must be a {'positive' if name == 'seeds' else 'non-negative'} integer, "
-                                f"got {value!r}")
+def _check_arguments(limit, **numbers) -> None:
+    """`tune`'s arguments, refused before anything is opened or written (bounds: tune_arguments.TUNE_BOUNDS)."""
+    check_tune_arguments(limit=limit, **numbers)
     if limit and most_clusters(limit) < largest_clusters():  # (TrainConfig's names a flag tune lacks)
         needed = largest_clusters() * CLUSTER_NEIGHBOURS
         raise GanMnistError(f"limit={limit} (--limit) is too few images for the search: its self-conditioned trials "
@@ -291,7 +276,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
 
     _check_arguments(n_trials=n_trials, budget_minutes=budget_minutes, stale_after=stale_after,
                      timeout_minutes=timeout_minutes, final_samples=final_samples, confirm_samples=confirm_samples,
-                     confirm_top=confirm_top, seeds=seeds, limit=limit)
+                     confirm_top=confirm_top, seeds=seeds, limit=limit, eval_samples=eval_samples)
     base = TrainConfig(epochs=EPOCH_CAP, budget_minutes=budget_minutes, limit=limit or 0, seed=seed, eval_every=1,
                        eval_samples=eval_samples)
     out = check_folder(out_dir, "out_dir", STUDY)
