@@ -79,39 +79,48 @@ def _suggest(trial: optuna.Trial, name: str, choices):
     return trial.suggest_categorical(name, list(choices))
 
 
+def _penalty_parameter(loss: str) -> tuple[str, list[str]] | None:
+    """The parameter that chooses the penalty for `loss`, and its choices; None when there is nothing to choose (a
+    loss that needs a Lipschitz critic, with one penalty that gives it)."""
+    lipschitz = penalty_choices(lipschitz=True) if LOSSES[loss].lipschitz else None
+    if lipschitz is not None and len(lipschitz) == 1:
+        return None
+    return ("lipschitz_penalty", lipschitz) if lipschitz else ("penalty", penalty_choices())
+
+
+def _recipe_parameters(model: str, penalty: str) -> dict[str, tuple[str, list | LogUniform]]:
+    """What a trial draws once its architecture and penalty are known, in the order it draws them: parameter ->
+    (the TrainConfig field it sets, its choices)."""
+    found = {name: (name, choices) for name, choices in ARCHITECTURES[model].search.items()}
+    if penalty != NO_PENALTY:
+        found[gamma_parameter(penalty)] = ("gamma", LogUniform(*_gamma_range(penalty)))
+        if _lazy(penalty):
+            found["penalty_every"] = ("penalty_every", LAZY_EVERY)
+    return found | {name: (name, choices) for name, choices in SHARED.items()}
+
+
 def suggest_config(trial: optuna.Trial, base: TrainConfig) -> TrainConfig:
     """One trial's recipe: architecture and its own choices, loss, penalty with its weight (and interval), and the
     SHARED choices. `base` gives everything not searched (seed, limit, budget); architecture-specific speed
-    settings (precision, steps per call) stay the architecture's."""
+    settings (precision, steps per call) stay the architecture's, a penalty not searched lazily runs every step."""
     model = trial.suggest_categorical("model", models())
     loss = trial.suggest_categorical("loss", list(LOSSES))
-    lipschitz = penalty_choices(lipschitz=True) if LOSSES[loss].lipschitz else None
-    if lipschitz is not None and len(lipschitz) == 1:  # one way to keep the critic Lipschitz: nothing to choose
-        penalty = lipschitz[0]
-    else:
-        penalty = trial.suggest_categorical("lipschitz_penalty" if lipschitz else "penalty",
-                                            lipschitz or penalty_choices())
-    recipe = {name: _suggest(trial, name, choices) for name, choices in ARCHITECTURES[model].search.items()}
-    if penalty != NO_PENALTY:
-        recipe["gamma"] = trial.suggest_float(gamma_parameter(penalty), *_gamma_range(penalty), log=True)
-        recipe["penalty_every"] = trial.suggest_categorical("penalty_every", LAZY_EVERY) if _lazy(penalty) else 1
-    shared = {name: _suggest(trial, name, choices) for name, choices in SHARED.items()}
-    return base.replace(model=model, loss=loss, penalty=penalty, **recipe, **shared)
+    chooser = _penalty_parameter(loss)
+    penalty = _suggest(trial, *chooser) if chooser else penalty_choices(lipschitz=True)[0]
+    fields = {field: _suggest(trial, name, choices)
+              for name, (field, choices) in _recipe_parameters(model, penalty).items()}
+    return base.replace(model=model, loss=loss, penalty=penalty, **{"penalty_every": 1, **fields})
 
 
 def parameters(config: TrainConfig) -> dict:
     """The trial parameters for which suggest_config gives `config`'s recipe (its values must be among the
     choices)."""
     params = {"model": config.model, "loss": config.loss}
-    lipschitz = penalty_choices(lipschitz=True) if LOSSES[config.loss].lipschitz else None
-    if lipschitz is None or len(lipschitz) > 1:
-        params["lipschitz_penalty" if lipschitz else "penalty"] = config.penalty
-    params |= {name: getattr(config, name) for name in ARCHITECTURES[config.model].search}
-    if config.penalty != NO_PENALTY:
-        params[gamma_parameter(config.penalty)] = config.gamma
-        if _lazy(config.penalty):
-            params["penalty_every"] = config.penalty_every
-    return params | {name: getattr(config, name) for name in SHARED}
+    chooser = _penalty_parameter(config.loss)
+    if chooser:
+        params[chooser[0]] = config.penalty
+    return params | {name: getattr(config, field)
+                     for name, (field, _) in _recipe_parameters(config.model, config.penalty).items()}
 
 
 def space() -> dict[str, list]:
