@@ -79,11 +79,6 @@ _seed = _in(True, Bounds(0, MAX_SEED))
 _eval_count = _in(True, SAMPLES)
 
 
-def _tune(name: str):
-    """The argparse type of tune's argument `name` (tune_arguments.TUNE_BOUNDS)."""
-    return _in(*TUNE_BOUNDS[name])
-
-
 def _shown(value) -> str:
     """A default as --help shows it."""
     if value is None:
@@ -282,42 +277,35 @@ def _add_bench(sub) -> None:
                         "precision the device has, and one epoch of the default on --limit images")
 
 
-# `tune`'s options, each spelled once: flag -> (tune()'s keyword, add_argument options). _tune passes them on
+# `tune`'s options, each spelled once: flag -> (tune()'s keyword, add_argument options; a number's type and bounds
+# come from tune_arguments.TUNE_BOUNDS). _tune passes them on
 _TUNE_OPTIONS = {
-    "--n-trials": ("n_trials", {"type": _tune("n_trials"), "default": 20,
-                                "help": "complete or pruned trials the study should reach, counting those already "
-                                        "there"}),
-    "--budget-minutes": ("budget_minutes", {"type": _tune("budget_minutes"), "default": 10.0,
-                                            "help": "training time per trial"}),
+    "--n-trials": ("n_trials", {"default": 20, "help": "complete or pruned trials the study should reach, counting "
+                                                       "those already there"}),
+    "--budget-minutes": ("budget_minutes", {"default": 10.0, "help": "training time per trial"}),
     "--timeout-minutes": ("timeout_minutes", {
-        "type": _tune("timeout_minutes"), "metavar": "M",
-        "help": "start no trial (or confirmation run) after M minutes; those running finish, and the same command "
-                "later goes on (default: no limit)"}),
+        "metavar": "M", "help": "start no trial (or confirmation run) after M minutes; those running finish, and the "
+                                "same command later goes on (default: no limit)"}),
     "--storage": ("storage", {
         "help": "Optuna storage URL shared by workers, e.g. postgresql://user@host/db with the password in "
                 "~/.pgpass (mode 0600), or postgresql:///?service=NAME for a libpq service file; a password written "
                 "in the URL shows in `ps` and shell history, and is masked in every message (default: "
                 "sqlite:///DIR/study.db)"}),
     "--study-name": ("study_name", {"default": "gan_mnist", "help": "study name inside the storage"}),
-    "--limit": ("limit", {"type": _tune("limit"), "help": "train on the first N images only (default: "
-                                                                      "all)"}),
+    "--limit": ("limit", {"help": "train on the first N images only (default: all)"}),
     "--stale-after": ("stale_after", {
-        "type": _tune("stale_after"), "default": 120.0,
-        "help": "a trial whose worker sent no heartbeat for this many seconds is marked failed and re-run, resuming "
-                "its run directory"}),
-    "--eval-samples": ("eval_samples", {"type": _tune("eval_samples"), "default": 2000,
-                                        "help": "samples per in-trial FD report"}),
-    "--final-samples": ("final_samples", {"type": _tune("final_samples"), "default": 5000,
-                                          "help": "samples behind a trial's objective, the panel's worst FD / real "
-                                                  "floor; one study keeps one count"}),
-    "--confirm-samples": ("confirm_samples", {"type": _tune("confirm_samples"), "default": 10_000,
-                                              "help": "samples behind each confirmed seed's numbers"}),
+        "default": 120.0, "help": "a trial whose worker sent no heartbeat for this many seconds is marked failed and "
+                                  "re-run, resuming its run directory"}),
+    "--eval-samples": ("eval_samples", {"default": 2000, "help": "samples per in-trial FD report"}),
+    "--final-samples": ("final_samples", {"default": 5000, "help": "samples behind a trial's objective, the panel's "
+                                                                   "worst FD / real floor; one study keeps one count"}),
+    "--confirm-samples": ("confirm_samples", {"default": 10_000, "help": "samples behind each confirmed seed's "
+                                                                         "numbers"}),
     "--confirm": ("confirm_top", {
-        "type": _tune("confirm_top"), "default": 0, "metavar": "K",
+        "default": 0, "metavar": "K",
         "help": "then train the K best complete trials again with other seeds at the same budget and score every "
                 "seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)"}),
-    "--seeds": ("seeds", {"type": _tune("seeds"), "default": 3,
-                          "help": "seeds per confirmed trial, its own run included"}),
+    "--seeds": ("seeds", {"default": 3, "help": "seeds per confirmed trial, its own run included"}),
 }
 
 
@@ -332,11 +320,11 @@ def _add_tune(sub) -> None:
                                    "DIR/best_preset.json (for train --preset-file) and DIR/plots/*.png.")
     u.add_argument("--out", required=True, type=Path, help="study folder (study.db, trials/, results)")
     for option, (keyword, settings) in _TUNE_OPTIONS.items():
-        if keyword in TUNE_BOUNDS:  # the bounds after the help (before a default it states), as train's flags
-            integer, bounds = TUNE_BOUNDS[keyword]
+        if keyword in TUNE_BOUNDS:  # a number: parsed within its bounds, shown after the help as train's flags show
+            integer, bounds = TUNE_BOUNDS[keyword]  # theirs (before a default the help states)
             text, _, default = settings["help"].partition(" (default")
-            settings = {**settings, "help": f"{text}: {bounds.describe(integer)}" + (f" (default{default}"
-                                                                                    if default else "")}
+            settings = {**settings, "type": _in(integer, bounds),
+                        "help": f"{text}: {bounds.describe(integer)}" + (f" (default{default}" if default else "")}
         u.add_argument(option, dest=keyword, **settings)
     u.add_argument("--quiet", action="store_true", help="no progress bar or per-trial log lines")
 
