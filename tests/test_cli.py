@@ -91,7 +91,7 @@ def test_bad_input_in_a_real_process_is_one_line_and_exit_2(tmp_path):
 
 
 @pytest.mark.slow
-def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
+def test_evaluate_a_generator_and_its_samples(cli, tiny_run, tmp_path):
     import shutil
 
     out = Path(shutil.copytree(tiny_run.out_dir, tmp_path / "run"))  # evaluate records in the run: not the shared one
@@ -103,16 +103,17 @@ def test_evaluate_a_generator_and_its_samples(tiny_run, tmp_path):
     table = [line.split()[0] for line in proc.stdout.splitlines()[1:]]  # the readable table follows the JSON
     assert {"fd", "mnist_score", "nn_ratio", "precision", "recall", "class_share"} <= set(table)
     assert Image.open(tmp_path / "shares.png").size[0] > 400  # the bar chart of each digit's share
-    sampled = run_cli("sample", "--generator", out / "generator.keras", "--n", 300, "--out", tmp_path / "s.npz")
-    assert sampled.returncode == 0, sampled.stderr
-    proc = run_cli("evaluate", "--samples", tmp_path / "s.npz", "--metrics", "fd_ratio,kid")
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)  # only what was asked for, on every member of the panel
+    # the rest in this process (one TensorFlow start-up is enough to show a user's command line end to end)
+    code, _, err = cli("sample", "--generator", out / "generator.keras", "--n", 300, "--out", tmp_path / "s.npz")
+    assert code == 0, err
+    code, stdout, err = cli("evaluate", "--samples", tmp_path / "s.npz", "--metrics", "fd_ratio,kid")
+    assert code == 0, err
+    result = json.loads(stdout)  # only what was asked for, on every member of the panel
     assert result["n"] == 300 and set(result) == {"source", "n", *columns(("fd_ratio", "kid")), "class_share"}
     assert all(result[c] > 3 for c in columns(("fd_ratio",)))  # a barely trained generator: far above real digits
 
 
-def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(tiny_run, tmp_path):
+def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(cli, tiny_run, tmp_path):
     import shutil
 
     from gan_mnist.run.directory import EVALUATIONS, locked
@@ -121,18 +122,18 @@ def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(tiny_run, tmp_pa
     (run / EVALUATIONS).unlink(missing_ok=True)
     shutil.copy(run / "generator.keras", tmp_path / "loose.keras")
     printed = []
-    for generator in (run, run / "generator.keras", tmp_path / "loose.keras"):
-        proc = run_cli("evaluate", "--generator", generator, "--n", 100, "--metrics", "fd", "--seed", 3)
-        assert proc.returncode == 0, proc.stderr
-        printed.append(json.loads(proc.stdout))
+    for generator in (run, run / "generator.keras", tmp_path / "loose.keras"):  # in this process: one TF start-up
+        code, out, err = cli("evaluate", "--generator", generator, "--n", 100, "--metrics", "fd", "--seed", 3)
+        assert code == 0, err
+        printed.append(json.loads(out))
     lines = [json.loads(line) for line in (run / EVALUATIONS).read_text().splitlines()]
     assert [line["generator"] for line in lines] == ["generator.keras"] * 2  # the loose file is no run's
     for line, shown in zip(lines, printed[:2], strict=True):
         assert line["fd"] == shown["fd"] and line["seed"] == 3 and line["n"] == 100
     assert not (tmp_path / EVALUATIONS).exists()
-    with locked(run):  # a run being trained: the scores are printed, the file left alone
-        proc = run_cli("evaluate", "--generator", run, "--n", 100, "--metrics", "fd")
-    assert proc.returncode == 0 and "not recorded" in proc.stderr and json.loads(proc.stdout)["fd"] > 0
+    with locked(run):  # a run being trained (flock: a second open file conflicts, even in one process)
+        code, out, err = cli("evaluate", "--generator", run, "--n", 100, "--metrics", "fd")
+    assert code == 0 and "not recorded" in err and json.loads(out)["fd"] > 0
     assert len((run / EVALUATIONS).read_text().splitlines()) == 2
 
 
