@@ -377,7 +377,7 @@ def _known(name: str, choices) -> Check:
 
 
 def _clusters_fit(c: TrainConfig) -> bool:
-    return not c.clusters or 2 <= c.clusters <= most_clusters(c.limit or None)
+    return not c.clusters or 2 <= c.clusters <= most_clusters(c.limit)
 
 
 # the rules a config must hold once resolved, in the order they are checked (each assumes the ones above it)
@@ -395,7 +395,7 @@ CHECKS = (
           lambda c: f"clusters (self-conditioning) needs a conditional model ({', '.join(CONDITIONAL_MODELS)}), "
                     f"not {c.model!r}"),
     Check("clusters the images hold", _clusters_fit,
-          lambda c: f"clusters must be 0 (off) or 2-{most_clusters(c.limit or None)}, got {c.clusters}; a cluster "
+          lambda c: f"clusters must be 0 (off) or 2-{most_clusters(c.limit)}, got {c.clusters}; a cluster "
                     f"needs {CLUSTER_NEIGHBOURS} or more of the images clustered (gan_mnist.limits.most_clusters): "
                     "give fewer clusters (--clusters) or more images"),
     Check("Lipschitz critic", lambda c: not LOSSES[c.loss].lipschitz or "gp" in penalty_names(c.penalty)

@@ -23,7 +23,7 @@ TRAIN_IMAGES = 60_000  # MNIST's and Fashion-MNIST's training split: what a run 
 
 
 def most_clusters(images: int | None) -> int:
-    """The most clusters a self-conditioned run on `images` training images (None: all) may ask for; at least 2."""
+    """The most clusters a self-conditioned run on `images` training images (0 or None: all) may ask for; at least 2."""
     return max(2, min(images or TRAIN_IMAGES, CLUSTER_ANCHORS) // CLUSTER_NEIGHBOURS)
 
 

@@ -158,10 +158,15 @@ def penalty_names(spec: str | None) -> tuple[str, ...]:
 LAZY_INTERVAL = 4
 
 
+def all_lazy(spec: str | None) -> bool:
+    """Whether `spec` names penalties and every one may run lazily (every few steps)."""
+    names = penalty_names(spec)
+    return bool(names) and all(PENALTIES[name].lazy for name in names if name in PENALTIES)
+
+
 def default_every(spec: str | None) -> int:
     """How often the penalties of `spec` run by default: LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
-    names = penalty_names(spec)
-    return LAZY_INTERVAL if names and all(PENALTIES[name].lazy for name in names if name in PENALTIES) else 1
+    return LAZY_INTERVAL if all_lazy(spec) else 1
 
 
 def default_gamma(spec: str | None) -> float | None:

@@ -19,7 +19,7 @@ from typing import NamedTuple
 import optuna
 
 from gan_mnist.config import TrainConfig
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, penalty_names
+from gan_mnist.recipes import ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, all_lazy, penalty_names
 
 
 class LogUniform(NamedTuple):
@@ -69,10 +69,6 @@ def _gamma_range(spec: str) -> tuple[float, float]:
     return min(low for low, _ in ranges), max(high for _, high in ranges)
 
 
-def _lazy(spec: str) -> bool:
-    return all(PENALTIES[name].lazy for name in penalty_names(spec))
-
-
 def _suggest(trial: optuna.Trial, name: str, choices):
     if isinstance(choices, LogUniform):
         return trial.suggest_float(name, choices.low, choices.high, log=True)
@@ -94,7 +90,7 @@ def _recipe_parameters(model: str, penalty: str) -> dict[str, tuple[str, list | 
     found = {name: (name, choices) for name, choices in ARCHITECTURES[model].search.items()}
     if penalty != NO_PENALTY:
         found[gamma_parameter(penalty)] = ("gamma", LogUniform(*_gamma_range(penalty)))
-        if _lazy(penalty):
+        if all_lazy(penalty):
             found["penalty_every"] = ("penalty_every", LAZY_EVERY)
     return found | {name: (name, choices) for name, choices in SHARED.items()}
 
