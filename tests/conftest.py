@@ -28,21 +28,22 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
 
 # CI (`--dist loadfile --no-loadscope-reorder`) hands whole modules to its two workers in this order, the next one
 # to whichever worker is free. The longest go first, so that neither worker ends the run alone on a minutes-long test
-# (longest processing time first). Seconds: the longest tests of a fresh-clone CI run (one core's threads per
+# (longest processing time first). Seconds: each module's tests in a run of tools/test.sh (one core's threads per
 # worker; docs/results.md gives the run); the rest follow in collection order.
 LONGEST_FIRST = (
-    "tests/test_learning_cgan.py",  # 227 s
-    "tests/test_learning.py",  # 186 s
-    "notebooks/05_gan_recipes.ipynb",  # its bench cell 99 s, its trainings 20 s
-    "tests/test_tune_study.py",  # 123 s
-    "tests/test_resume.py",  # five SIGKILL-and-resume runs, 13-34 s each
-    "tests/test_tune.py",  # a killed trial 30 s, PostgreSQL 15 s
-    "tests/test_distribute.py",  # 33 s + 24 s
-    "tests/test_bench.py",  # 27 s + 25 s
-    "tests/test_callbacks.py",  # 28 s + 17 s
-    "tests/test_run_directory.py",  # 28 s
-    "tests/test_cli.py",  # 21 s
-    "tests/test_training.py",
+    "tests/test_tune_study.py",  # 184 s
+    "notebooks/05_gan_recipes.ipynb",  # its bench cell 78 s, its comparison 46 s, its trainings 18 s
+    "tests/test_resume.py",  # 150 s: four SIGKILL-and-resume runs, 17-57 s each
+    "tests/test_run_directory.py",  # 145 s: children killed at each write of an epoch, 8-10 s each
+    "tests/test_learning.py",  # 136 s
+    "tests/test_cli.py",  # 132 s
+    "tests/test_tune.py",  # 109 s: a killed trial 71 s, PostgreSQL 36 s
+    "tests/test_learning_cgan.py",  # 91 s
+    "tests/test_distribute.py",  # 87 s
+    "tests/test_bench.py",  # 70 s
+    "notebooks/06_tune_recipes.ipynb",  # 68 s
+    "tests/test_precision.py",  # 66 s
+    "tests/test_panel.py",  # 65 s
 )
 
 

@@ -63,6 +63,7 @@ def test_cli_exits_3_on_divergence(tmp_path):
     assert not list_checkpoints(out / "checkpoints") and not (out / "generator.keras").exists()
 
 
+@pytest.mark.slow
 def test_the_best_generator_by_fd_is_kept_across_a_resume(tmp_path, mnist_path):
     from gan_mnist.evaluation.registry import Reference, evaluate_images
 
@@ -127,6 +128,7 @@ def test_quality_metrics_join_the_history(tmp_path, mnist_path):
     assert sorted(images) == [1, 2, 3] and np.array_equal(images[3], frame)
 
 
+@pytest.mark.slow
 def test_time_budget_stops_at_the_first_epoch_end_past_it(tmp_path, mnist_path):
     result = train(TINY.replace(epochs=5, budget_minutes=1e-4), tmp_path / "b", data_path=mnist_path, verbose=0)
     assert result.history["epoch"].tolist() == [1]  # 6 ms: one epoch is past it

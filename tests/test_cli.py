@@ -113,6 +113,7 @@ def test_evaluate_a_generator_and_its_samples(cli, tiny_run, tmp_path):
     assert all(result[c] > 3 for c in columns(("fd_ratio",)))  # a barely trained generator: far above real digits
 
 
+@pytest.mark.slow
 def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(cli, tiny_run, tmp_path):
     import shutil
 
@@ -155,6 +156,7 @@ def test_evaluate_scores_real_digits_with_their_labels_as_real(tmp_path, mnist_p
     assert (tmp_path / "digits.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli):
     from gan_mnist import TrainConfig, train
 

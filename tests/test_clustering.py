@@ -107,6 +107,7 @@ def test_cluster_sampler_draws_clusters_in_their_shares_through_the_conditional_
         cluster_sampler(generator, np.array([0.5, 0.5]))
 
 
+@pytest.mark.slow
 def test_a_self_conditioned_run_clusters_digits_well_above_chance_and_draws_unconditionally(tmp_path, mnist_path):
     config = TrainConfig(model="cgan", clusters=10, recluster_every=2, epochs=4, limit=1024, batch_size=64,
                          width=0.5, grid_size=3, seed=1)

@@ -154,6 +154,7 @@ def _blur(images):
     return sum(padded[:, i : i + 28, j : j + 28] for i in range(5) for j in range(5)) / 25.0
 
 
+@pytest.mark.slow
 def test_metrics_order_real_blurred_noise(real_digits, mnist_path):
     images, labels = real_digits
     reference = Reference(mnist_path)
@@ -185,6 +186,7 @@ def test_precision_and_recall_tell_blur_from_mode_dropping(real_digits, mnist_pa
     assert (floor["precision"], floor["recall"]) == pytest.approx((real["precision"], real["recall"]), abs=0.05)
 
 
+@pytest.mark.slow
 def test_evaluate_images_reports_every_metric_of_the_registry_on_every_member(real_digits, mnist_path):
     images, labels = real_digits
     result = evaluate_images(images[:1000], labels[:1000], Reference(mnist_path), per_digit=True)

@@ -18,6 +18,7 @@ def test_every_member_has_a_features_layer_and_shipped_weights(name):
     assert features.shape == (3, model.get_layer("features").output.shape[1]) and features.dtype == np.float64
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(MEMBERS))
 def test_every_member_orders_real_blurred_noise(name, mnist_path):
     from gan_mnist.run.data import load_mnist, to_model_range
