@@ -99,7 +99,9 @@ def default_help(field: dataclasses.Field) -> str:
     if field.name == "gamma":
         return "default: the penalty's, " + ", ".join(f"{k} {v.gamma:g}" for k, v in PENALTIES.items())
     if field.name == "penalty_every":
-        return "default: the penalty's, " + ", ".join(f"{k} {default_every(k)}" for k in PENALTIES)
+        own = [f"{name}'s own {arch.defaults['penalty']} {arch.penalty_every}" for name, arch in ARCHITECTURES.items()
+               if arch.penalty_every is not None]
+        return "default: the penalty's, " + ", ".join([*(f"{k} {default_every(k)}" for k in PENALTIES), *own])
     return f"default {_shown(field.default)}"
 
 

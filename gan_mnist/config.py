@@ -178,7 +178,7 @@ class TrainConfig:
                 raise GanMnistError(f"the penalties {fields['penalty']} have different default weights ({weights}): "
                                     "give the weight they share, gamma= (--gamma)")
         if fields["penalty_every"] is None:
-            fields["penalty_every"] = default_every(fields["penalty"])
+            fields["penalty_every"] = default_every(fields["penalty"], fields["model"])
         return fields
 
     @property

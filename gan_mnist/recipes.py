@@ -37,6 +37,9 @@ class Architecture:
     # the pair out of the search. The search is for unconditional generators: a conditional pair in it
     # self-conditions, so its choices include `clusters`
     search: dict | None = dataclasses.field(default_factory=dict)
+    # how often its own penalty (defaults["penalty"]) runs when a config leaves penalty_every unset; None: as any
+    # config with that penalty (default_every)
+    penalty_every: int | None = None
 
     def __post_init__(self) -> None:
         if set(self.defaults) != set(ARCHITECTURE_FIELDS):
@@ -82,7 +85,8 @@ class Penalty:
 
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
-# 60,000 digits included; 14 is the epochs its recipe reached in the search's 18-minute trial), about 12 for cgan.
+# 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
+# and runs 17 in about that time with them every 16th, which scored better on every panel member), about 12 for cgan.
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
@@ -92,9 +96,11 @@ class Penalty:
 DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
 MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
 CGAN = defaults_row("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
-SELF_CGAN = defaults_row("rpgan", 14, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
+SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
 CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
 RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
+# the default's R1 + R2 every 16th critic step, as StyleGAN2 runs R1 (docs/results.md, "The lazy penalty's interval")
+SELF_CGAN_EVERY = 16
 
 # `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
 # convolutional pairs whose D/G balance their defaults may have wrong
@@ -115,7 +121,7 @@ ARCHITECTURES = {
                          search=None,
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
-                              SELF_CGAN, search={"clusters": CLUSTER_CHOICES},
+                              SELF_CGAN, search={"clusters": CLUSTER_CHOICES}, penalty_every=SELF_CGAN_EVERY,
                               about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
                                     "clusters of D's features instead of labels, unconditional (see --clusters); "
                                     "R3GAN's rpgan loss with R1 + R2, no dropout"),
@@ -164,8 +170,13 @@ def all_lazy(spec: str | None) -> bool:
     return bool(names) and all(PENALTIES[name].lazy for name in names if name in PENALTIES)
 
 
-def default_every(spec: str | None) -> int:
-    """How often the penalties of `spec` run by default: LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
+def default_every(spec: str | None, model: str | None = None) -> int:
+    """How often the penalties of `spec` run by default: the interval architecture `model` sets for its own penalty
+    (Architecture.penalty_every), else LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
+    arch = ARCHITECTURES.get(model)
+    own = arch is not None and set(penalty_names(spec)) == set(penalty_names(arch.defaults["penalty"]))
+    if own and arch.penalty_every is not None:
+        return arch.penalty_every
     return LAZY_INTERVAL if all_lazy(spec) else 1
 
 
@@ -183,3 +194,8 @@ PENALTIES = {
                   about="WGAN-GP: gamma E(|grad D(x_hat)| - 1)^2 on per-sample interpolates", gamma_range=(0.1, 20.0),
                   lipschitz=True),
 }
+
+for _name, _arch in ARCHITECTURES.items():  # (PENALTIES says which penalties may run lazily)
+    if _arch.penalty_every is not None and not all_lazy(_arch.defaults["penalty"]):
+        raise ValueError(f"{_name}: penalty_every={_arch.penalty_every} needs a default penalty that may run lazily, "
+                         f"got {_arch.defaults['penalty']!r}")

@@ -197,7 +197,7 @@ def test_every_config_field_is_a_train_flag_whose_help_states_the_configs_defaul
 
     from gan_mnist.cli import _shown
     from gan_mnist.config import MODELS, config_fields, flag
-    from gan_mnist.recipes import ARCHITECTURE_FIELDS, PENALTIES
+    from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES, PENALTIES
 
     actions = {a.dest: a for a in _train_parser()._actions}
     for field in config_fields():
@@ -210,7 +210,9 @@ def test_every_config_field_is_a_train_flag_whose_help_states_the_configs_defaul
             assert per_model == {m: _shown(getattr(TrainConfig(model=m), field.name)) for m in MODELS}, field.name
         elif field.name in ("gamma", "penalty_every"):  # each penalty's: "default: the penalty's, r1 0.05, ..."
             values = ", ".join(f"{p} {_shown(getattr(TrainConfig(penalty=p), field.name))}" for p in PENALTIES)
-            assert f"(default: the penalty's, {values})" in action.help, field.name
+            own = [f"{m}'s own {TrainConfig(model=m).penalty} {TrainConfig(model=m).penalty_every}" for m in MODELS
+                   if field.name == "penalty_every" and ARCHITECTURES[m].penalty_every is not None]
+            assert f"(default: the penalty's, {', '.join([values, *own])})" in action.help, field.name
         else:
             assert f"(default {_shown(getattr(TrainConfig(), field.name))})" in action.help, field.name
 

@@ -36,7 +36,7 @@ def test_optimizer_defaults_follow_the_model():
     default = TrainConfig()
     assert (default.model, default.loss, default.penalty, default.gamma) == ("self_cgan", "rpgan", "r1,r2", 0.05)
     assert (default.clusters, default.d_dropout, default.ema_kimg, default.mixed_precision) == (30, 0.0, 10.0, "auto")
-    assert (default.epochs, default.steps_per_execution, default.batch_size) == (14, 1, 128)
+    assert (default.epochs, default.steps_per_execution, default.batch_size) == (17, 1, 128)
     # the loss is the architecture's too, and follows a new model unless given
     assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "rpgan"
     assert TrainConfig(loss="hinge").replace(seed=1).loss == "hinge"
@@ -49,6 +49,11 @@ def test_optimizer_defaults_follow_the_model():
     assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, "auto", 24)
     assert TrainConfig(model="cgan", penalty="none").penalty == "none"
     assert TrainConfig(model="cgan", penalty=None).penalty == "r1,r2"  # None: the architecture's
+    # the default runs its own R1 + R2 every 16th step (in either spelling); another penalty, or the same one on
+    # another architecture, brings the penalty's interval
+    assert (TrainConfig().penalty_every, TrainConfig(penalty="r2,r1").penalty_every, cgan.penalty_every) == (16, 16, 4)
+    assert TrainConfig(penalty="r1").penalty_every == 4 and TrainConfig().replace(model="cgan").penalty_every == 4
+    assert TrainConfig(penalty="none").penalty_every == 1 and TrainConfig(penalty_every=2).penalty_every == 2
     assert TrainConfig(model="dcgan").width == 1.0 and TrainConfig(model="mlp").mixed_precision == "off"
     mlp = TrainConfig(model="mlp")
     assert (mlp.g_learning_rate, mlp.d_learning_rate, mlp.beta_1) == (2e-4, 2e-4, 0.5)

@@ -41,8 +41,9 @@ def config_command(config: TrainConfig, out: str = "runs/NAME") -> str:
     value differs from that model's defaults (`TrainConfig(model=...)`)."""
     default = TrainConfig(model=config.model)
     changed = {k: v for k, v in config.to_dict().items() if k != "model" and v != getattr(default, k)}
-    for name, brought in (("gamma", default_gamma), ("penalty_every", default_every)):
-        if name in changed and changed[name] == brought(config.penalty):
+    for name, brought in (("gamma", default_gamma(config.penalty)),
+                          ("penalty_every", default_every(config.penalty, config.model))):
+        if name in changed and changed[name] == brought:
             del changed[name]  # the weight and interval a new penalty brings anyway
     model = [] if config.model == TrainConfig().model else [f"--model {config.model}"]
     return " ".join(["python -m gan_mnist train", *model, *_flags(changed), f"--out {out}"])

@@ -41,7 +41,7 @@ SHARED = {
     "d_dropout": [0.0, 0.3],
     "batch_size": [64, 128, 256, 512],
 }
-LAZY_EVERY = [1, 4]  # --penalty-every choices of a lazy penalty
+LAZY_EVERY = [1, 4, 16]  # --penalty-every choices of a lazy penalty (16: the default's)
 
 
 def models() -> list[str]:
