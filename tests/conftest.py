@@ -28,8 +28,8 @@ if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
 
 # CI (`--dist loadfile --no-loadscope-reorder`) hands whole modules to its two workers in this order, the next one
 # to whichever worker is free. The longest go first, so that neither worker ends the run alone on a minutes-long test
-# (longest processing time first). Seconds: each module's tests in a run of tools/test.sh (one core's threads per
-# worker; docs/results.md gives the run); the rest follow in collection order.
+# (longest processing time first). Seconds: each module's tests in a run of tools/test.sh alone on a CPU with
+# native bfloat16 (one core's threads per worker); the rest follow in collection order.
 LONGEST_FIRST = (
     "tests/test_tune_study.py",  # 184 s
     "notebooks/05_gan_recipes.ipynb",  # its bench cell 78 s, its comparison 46 s, its trainings 18 s
