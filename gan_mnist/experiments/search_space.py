@@ -19,7 +19,7 @@ from typing import NamedTuple
 import optuna
 
 from gan_mnist.config import TrainConfig
-from gan_mnist.recipes import ARCHITECTURES, LOSSES, NO_PENALTY, PENALTIES, all_lazy, penalty_names
+from gan_mnist.recipes import ARCHITECTURES, LAZY_INTERVAL, LOSSES, NO_PENALTY, PENALTIES, all_lazy, penalty_names
 
 
 class LogUniform(NamedTuple):
@@ -41,7 +41,8 @@ SHARED = {
     "d_dropout": [0.0, 0.3],
     "batch_size": [64, 128, 256, 512],
 }
-LAZY_EVERY = [1, 4, 16]  # --penalty-every choices of a lazy penalty (16: the default's)
+# --penalty-every choices of a lazy penalty: every step, the lazy default, and each architecture's own interval
+LAZY_EVERY = sorted({1, LAZY_INTERVAL, *(a.penalty_every for a in ARCHITECTURES.values() if a.penalty_every)})
 
 
 def models() -> list[str]:
