@@ -74,7 +74,7 @@ class TrainConfig:
     tutorial-loop epochs: the self-conditioned cGAN (30 clusters of D's features) with R3GAN's loss and penalties
     (rpgan, lazy R1 + R2), an EMA generator, the precision the device runs fastest (`mixed_precision="auto"`,
     run.precision); `model="cgan"` brings its own (the same loss and penalties,
-    24 epochs for a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
+    28 epochs within a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     None means one thing: the architecture decides (the fields of one row of recipes.ARCHITECTURES: loss, Adam
     settings, epochs, width, D's size and dropout, penalty, clusters, speed settings), or for gamma and

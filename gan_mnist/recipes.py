@@ -1,4 +1,4 @@
-"""The three tables a recipe is made from: architectures, losses and gradient penalties.
+"""The three tables a recipe is made from: losses, gradient penalties and architectures.
 
 Adding a variant is one entry here plus its code. Entries name their code as "module:function" so that this
 module (and with it the CLI's --help and argument checks) loads without TensorFlow; `resolve` imports the code
@@ -15,47 +15,6 @@ def resolve(path: str):
     """The object that "package.module:name" names (importing the module, and so TensorFlow, on first use)."""
     module, name = path.split(":")
     return getattr(importlib.import_module(module), name)
-
-
-# the TrainConfig fields an architecture decides when a config leaves them unset (None): every row sets all of them
-ARCHITECTURE_FIELDS = ("loss", "epochs", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "width", "d_scale",
-                       "d_dropout", "penalty", "clusters", "mixed_precision", "steps_per_execution")
-
-
-@dataclasses.dataclass(frozen=True)
-class Architecture:
-    """A generator/discriminator pair: its builders, the recipe it trains with by default (`defaults`: every field
-    of ARCHITECTURE_FIELDS) and the speed options `bench` found to help."""
-
-    generator: str  # "module:function" (latent_dim, width[, num_classes]) -> keras.Model
-    discriminator: str  # "module:function" (width, spectral_norm, dropout[, num_classes]) -> keras.Model
-    conditional: bool  # networks take (input, label); their builders take num_classes
-    defaults: dict  # ARCHITECTURE_FIELDS -> value (see `defaults_row`)
-    speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
-    about: str = ""
-    # `tune`'s choices of this pair's own fields (TrainConfig field -> values; {}: only the shared ones); None leaves
-    # the pair out of the search. The search is for unconditional generators: a conditional pair in it
-    # self-conditions, so its choices include `clusters`
-    search: dict | None = dataclasses.field(default_factory=dict)
-    # how often its own penalty (defaults["penalty"]) runs when a config leaves penalty_every unset; None: as any
-    # config with that penalty (default_every)
-    penalty_every: int | None = None
-
-    def __post_init__(self) -> None:
-        if set(self.defaults) != set(ARCHITECTURE_FIELDS):
-            raise ValueError(f"an architecture's defaults set exactly {ARCHITECTURE_FIELDS}, got "
-                             f"{sorted(self.defaults)}")
-        if self.search is not None and self.conditional and not self.search.get("clusters"):
-            raise ValueError("a searched conditional pair self-conditions: its search chooses `clusters`")
-
-
-def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
-                 d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
-    """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
-    a run.precision.CHOICES value)."""
-    return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
-                width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, clusters=clusters,
-                mixed_precision=precision, steps_per_execution=steps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,63 +41,6 @@ class Penalty:
     lazy: bool = False  # may run every few steps (--penalty-every); the lazy ones are also searched together
     lipschitz: bool = False  # keeps the critic Lipschitz: the penalty a Loss(lipschitz=True) is searched with
 
-
-# every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
-# epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
-# 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
-# and runs 17 in about that time with them every 16th, which scored better on every panel member), about 12 for cgan.
-# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
-# and beat ns + R1 + dropout on the cGAN too (docs/results.md).
-# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
-# precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
-# than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
-#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters precision steps per call
-DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
-MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
-CGAN = defaults_row("rpgan", 24, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
-SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
-CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
-RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
-# the default's R1 + R2 every 16th critic step, as StyleGAN2 runs R1 (docs/results.md, "The lazy penalty's interval")
-SELF_CGAN_EVERY = 16
-
-# `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
-# convolutional pairs whose D/G balance their defaults may have wrong
-CLUSTER_CHOICES = (10, 20, 30)
-D_SCALE_CHOICES = (1.0, 2.0, 3.0)
-
-_NETS = "gan_mnist.networks."
-ARCHITECTURES = {
-    # (the tutorial's pair is the yardstick of speed and quality, not a candidate: not searched)
-    "dcgan": Architecture(_NETS + "dcgan:build_dcgan_generator", _NETS + "dcgan:build_dcgan_discriminator", False,
-                          DCGAN, search=None,
-                          about="the TensorFlow tutorial's: transposed convolutions, batch norm; D with dropout"),
-    "mlp": Architecture(_NETS + "mlp:build_mlp_generator", _NETS + "mlp:build_mlp_discriminator", False, MLP,
-                        speed={"steps_per_execution": 10},
-                        about="the classic Keras GAN: fully connected, 1.5M + 0.5M weights, cheapest per image"),
-    # (searched as self_cgan, its networks self-conditioned: the search is for unconditional generators)
-    "cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True, CGAN,
-                         search=None,
-                         about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
-    "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
-                              SELF_CGAN, search={"clusters": CLUSTER_CHOICES}, penalty_every=SELF_CGAN_EVERY,
-                              about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
-                                    "clusters of D's features instead of labels, unconditional (see --clusters); "
-                                    "R3GAN's rpgan loss with R1 + R2, no dropout"),
-    "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
-                         search={"d_scale": D_SCALE_CHOICES},
-                         about="the conditional DCGAN's networks without labels (0.86 M + 0.21 M weights); D without "
-                               "dropout, for gradient penalties"),
-    "resize": Architecture(_NETS + "resize:build_resize_generator", _NETS + "resize:build_plain_discriminator",
-                           False, RESIZE, search={"d_scale": D_SCALE_CHOICES},
-                           about="resize + convolution upsampling (no checkerboards); D without batch norm or "
-                                 "dropout, for gradient penalties"),
-    "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
-                                _NETS + "resize:build_projection_discriminator", True, RESIZE,
-                                search={"clusters": CLUSTER_CHOICES},
-                                about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
-                                      "2018)"),
-}
 
 _OBJ = "gan_mnist.objectives."
 LOSSES = {
@@ -170,16 +72,6 @@ def all_lazy(spec: str | None) -> bool:
     return bool(names) and all(PENALTIES[name].lazy for name in names if name in PENALTIES)
 
 
-def default_every(spec: str | None, model: str | None = None) -> int:
-    """How often the penalties of `spec` run by default: the interval architecture `model` sets for its own penalty
-    (Architecture.penalty_every), else LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
-    arch = ARCHITECTURES.get(model)
-    own = arch is not None and set(penalty_names(spec)) == set(penalty_names(arch.defaults["penalty"]))
-    if own and arch.penalty_every is not None:
-        return arch.penalty_every
-    return LAZY_INTERVAL if all_lazy(spec) else 1
-
-
 def default_gamma(spec: str | None) -> float | None:
     """The weight the penalties of `spec` share by default; None when they have different defaults (or none)."""
     defaults = {PENALTIES[name].gamma for name in penalty_names(spec) if name in PENALTIES}
@@ -195,7 +87,115 @@ PENALTIES = {
                   lipschitz=True),
 }
 
-for _name, _arch in ARCHITECTURES.items():  # (PENALTIES says which penalties may run lazily)
-    if _arch.penalty_every is not None and not all_lazy(_arch.defaults["penalty"]):
-        raise ValueError(f"{_name}: penalty_every={_arch.penalty_every} needs a default penalty that may run lazily, "
-                         f"got {_arch.defaults['penalty']!r}")
+# the TrainConfig fields an architecture decides when a config leaves them unset (None): every row sets all of them
+ARCHITECTURE_FIELDS = ("loss", "epochs", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "width", "d_scale",
+                       "d_dropout", "penalty", "clusters", "mixed_precision", "steps_per_execution")
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+    """A generator/discriminator pair: its builders, the recipe it trains with by default (`defaults`: every field
+    of ARCHITECTURE_FIELDS) and the speed options `bench` found to help."""
+
+    generator: str  # "module:function" (latent_dim, width[, num_classes]) -> keras.Model
+    discriminator: str  # "module:function" (width, spectral_norm, dropout[, num_classes]) -> keras.Model
+    conditional: bool  # networks take (input, label); their builders take num_classes
+    defaults: dict  # ARCHITECTURE_FIELDS -> value (see `defaults_row`)
+    speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
+    about: str = ""
+    # `tune`'s choices of this pair's own fields (TrainConfig field -> values; {}: only the shared ones); None leaves
+    # the pair out of the search. The search is for unconditional generators: a conditional pair in it
+    # self-conditions, so its choices include `clusters`
+    search: dict | None = dataclasses.field(default_factory=dict)
+    # how often its own penalty (defaults["penalty"]) runs when a config leaves penalty_every unset; None: as any
+    # config with that penalty (default_every)
+    penalty_every: int | None = None
+
+    def __post_init__(self) -> None:
+        if set(self.defaults) != set(ARCHITECTURE_FIELDS):
+            raise ValueError(f"an architecture's defaults set exactly {ARCHITECTURE_FIELDS}, got "
+                             f"{sorted(self.defaults)}")
+        if self.search is not None and self.conditional and not self.search.get("clusters"):
+            raise ValueError("a searched conditional pair self-conditions: its search chooses `clusters`")
+        if self.penalty_every is not None and not all_lazy(self.defaults["penalty"]):
+            raise ValueError(f"penalty_every={self.penalty_every} needs a default penalty that may run lazily, got "
+                             f"{self.defaults['penalty']!r}")
+
+
+def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
+                 d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
+    """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
+    a run.precision.CHOICES value)."""
+    return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
+                width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, clusters=clusters,
+                mixed_precision=precision, steps_per_execution=steps)
+
+
+# every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
+# epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
+# 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
+# and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
+# (28 epochs with them every 16th: 24 every 4th took 12.35).
+# R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
+# and beat ns + R1 + dropout on the cGAN too (docs/results.md).
+# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
+# precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
+# than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
+#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters precision steps per call
+DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
+MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
+CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
+SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
+CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
+RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
+# the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
+# (docs/results.md, "The lazy penalty's interval")
+CGAN_EVERY = 16
+
+# `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
+# convolutional pairs whose D/G balance their defaults may have wrong
+CLUSTER_CHOICES = (10, 20, 30)
+D_SCALE_CHOICES = (1.0, 2.0, 3.0)
+
+_NETS = "gan_mnist.networks."
+ARCHITECTURES = {
+    # (the tutorial's pair is the yardstick of speed and quality, not a candidate: not searched)
+    "dcgan": Architecture(_NETS + "dcgan:build_dcgan_generator", _NETS + "dcgan:build_dcgan_discriminator", False,
+                          DCGAN, search=None,
+                          about="the TensorFlow tutorial's: transposed convolutions, batch norm; D with dropout"),
+    "mlp": Architecture(_NETS + "mlp:build_mlp_generator", _NETS + "mlp:build_mlp_discriminator", False, MLP,
+                        speed={"steps_per_execution": 10},
+                        about="the classic Keras GAN: fully connected, 1.5M + 0.5M weights, cheapest per image"),
+    # (searched as self_cgan, its networks self-conditioned: the search is for unconditional generators)
+    "cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True, CGAN,
+                         search=None, penalty_every=CGAN_EVERY,
+                         about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
+    "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
+                              SELF_CGAN, search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
+                              about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
+                                    "clusters of D's features instead of labels, unconditional (see --clusters); "
+                                    "R3GAN's rpgan loss with R1 + R2, no dropout"),
+    "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
+                         search={"d_scale": D_SCALE_CHOICES},
+                         about="the conditional DCGAN's networks without labels (0.86 M + 0.21 M weights); D without "
+                               "dropout, for gradient penalties"),
+    "resize": Architecture(_NETS + "resize:build_resize_generator", _NETS + "resize:build_plain_discriminator",
+                           False, RESIZE, search={"d_scale": D_SCALE_CHOICES},
+                           about="resize + convolution upsampling (no checkerboards); D without batch norm or "
+                                 "dropout, for gradient penalties"),
+    "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
+                                _NETS + "resize:build_projection_discriminator", True, RESIZE,
+                                search={"clusters": CLUSTER_CHOICES},
+                                about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
+                                      "2018)"),
+}
+
+
+def default_every(spec: str | None, model: str | None = None) -> int:
+    """How often the penalties of `spec` run by default: the interval architecture `model` sets for its own penalty
+    (Architecture.penalty_every), else LAZY_INTERVAL when all are lazy, else every step (none: 1)."""
+    arch = ARCHITECTURES.get(model)
+    own = arch is not None and set(penalty_names(spec)) == set(penalty_names(arch.defaults["penalty"]))
+    if own and arch.penalty_every is not None:
+        return arch.penalty_every
+    return LAZY_INTERVAL if all_lazy(spec) else 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,11 @@ if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
     _threads = str(max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"])))
     for _var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         os.environ.setdefault(_var, _threads)
+# the real digits' features (evaluation/feature_cache.py) are kept for this test run only, in one folder that both
+# workers, their child processes and notebook kernels share: never in the user's own cache
+if "GAN_MNIST_CACHE" not in os.environ:
+    _run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or f"{os.getpid()}"
+    os.environ["GAN_MNIST_CACHE"] = str(Path(tempfile.gettempdir()) / f"gan_mnist_test_features_{_run}")
 _DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist.npz"
 if not os.environ.get("GAN_MNIST_DATA") and _DEFAULT_DATA.is_file():
     os.environ["GAN_MNIST_DATA"] = str(_DEFAULT_DATA)

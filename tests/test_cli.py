@@ -139,16 +139,16 @@ def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(cli, tiny_run, t
 
 
 @pytest.mark.slow
-def test_evaluate_scores_real_digits_with_their_labels_as_real(tmp_path, mnist_path):
+def test_evaluate_scores_real_digits_with_their_labels_as_real(cli, tmp_path, mnist_path):
     # real test digits saved like `sample` saves them: the evaluator must read their labels, and fd be small
     # (measured: 4.9 for these 5,000, 12.0 for 1,000 — the estimate's bias grows as the sample shrinks; uniform
     # noise scores about 600)
     with np.load(mnist_path) as f:
         np.savez(tmp_path / "real.npz", images=f["x_test"][-5000:], labels=f["y_test"][-5000:])
-    proc = run_cli("evaluate", "--samples", tmp_path / "real.npz", "--plot", tmp_path / "digits.png", "--metrics",
-                   "fd,precision,recall,conditional_accuracy,min_digit_accuracy")
-    assert proc.returncode == 0, proc.stderr
-    result = json.loads(proc.stdout)
+    code, out, err = cli("evaluate", "--samples", tmp_path / "real.npz", "--plot", tmp_path / "digits.png",
+                         "--metrics", "fd,precision,recall,conditional_accuracy,min_digit_accuracy")
+    assert code == 0, err
+    result = json.loads(out)
     assert result["conditional_accuracy"] > 0.97 and result["fd"] < 10, result
     # per digit: the table users ask for when "my cGAN draws only 8s", and its bar chart
     assert len(result["digit_accuracy"]) == 10 and result["min_digit_accuracy"] == min(result["digit_accuracy"]) > 0.95

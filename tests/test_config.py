@@ -46,13 +46,14 @@ def test_optimizer_defaults_follow_the_model():
     assert resize.d_scale == 3.0  # its discriminator sized to its generator
     assert (resize.mixed_precision, resize.epochs, resize.penalty, resize.penalty_every) == ("auto", 40, "r1", 4)
     cgan = TrainConfig(model="cgan")
-    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, "auto", 24)
+    assert (cgan.penalty, cgan.gamma, cgan.mixed_precision, cgan.epochs) == ("r1,r2", 0.05, "auto", 28)
     assert TrainConfig(model="cgan", penalty="none").penalty == "none"
     assert TrainConfig(model="cgan", penalty=None).penalty == "r1,r2"  # None: the architecture's
-    # the default runs its own R1 + R2 every 16th step (in either spelling); another penalty, or the same one on
-    # another architecture, brings the penalty's interval
-    assert (TrainConfig().penalty_every, TrainConfig(penalty="r2,r1").penalty_every, cgan.penalty_every) == (16, 16, 4)
-    assert TrainConfig(penalty="r1").penalty_every == 4 and TrainConfig().replace(model="cgan").penalty_every == 4
+    # the cGAN's networks run their own R1 + R2 every 16th step (in either spelling); another penalty, or the same
+    # one on another architecture, brings the penalty's interval
+    assert (TrainConfig().penalty_every, TrainConfig(penalty="r2,r1").penalty_every, cgan.penalty_every) == (16, 16, 16)
+    assert TrainConfig(penalty="r1").penalty_every == 4 and TrainConfig().replace(model="conv").penalty_every == 4
+    assert TrainConfig(model="conv", penalty="r1,r2").penalty_every == 4
     assert TrainConfig(penalty="none").penalty_every == 1 and TrainConfig(penalty_every=2).penalty_every == 2
     assert TrainConfig(model="dcgan").width == 1.0 and TrainConfig(model="mlp").mixed_precision == "off"
     mlp = TrainConfig(model="mlp")
@@ -156,7 +157,7 @@ def test_config_json_is_written_in_groups_and_read_back(tmp_path):
     config.save(tmp_path / "config.json")
     saved = json.loads((tmp_path / "config.json").read_text())
     assert list(saved) == list(GROUPS)
-    assert saved["recipe"]["model"] == "cgan" and saved["optimiser"]["epochs"] == 24
+    assert saved["recipe"]["model"] == "cgan" and saved["optimiser"]["epochs"] == 28
     assert saved["data"]["seed"] == 3 and saved["outputs"]["eval_every"] == 2
     assert saved["speed"]["mixed_precision"] == "auto"
     assert TrainConfig.load(tmp_path / "config.json") == config

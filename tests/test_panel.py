@@ -46,6 +46,7 @@ def test_the_floor_digits_features_are_computed_once_for_the_floor_and_the_real_
     from gan_mnist.evaluation.registry import evaluate_images
 
     monkeypatch.setattr(Reference, "_cache", {})  # stand-in features must not reach other tests' references
+    monkeypatch.setenv("GAN_MNIST_CACHE", "off")  # every computation counted, none read from disk
     reference = Reference(mnist_path)
     calls = []
     monkeypatch.setattr(panel, "member_features", lambda model, images: calls.append(len(images)) or

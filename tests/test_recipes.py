@@ -1,6 +1,8 @@
 """The recipe tables (gan_mnist.recipes): every entry names code that exists, and every one trains a few steps and
 moves both networks."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,20 +24,15 @@ def test_r1_sees_reals_r2_sees_fakes():
     assert float(r2(critic, real, fake)) == pytest.approx(0.5 * 784 * 0.01, rel=1e-5)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+@pytest.mark.parametrize("change, message", [
+    ({"defaults": {"loss": "ns"}}, "defaults set exactly"),
+    ({"penalty_every": 16, "defaults": {**ARCHITECTURES["dcgan"].defaults, "penalty": "gp"}}, "may run lazily"),
+    ({"penalty_every": 16, "defaults": {**ARCHITECTURES["dcgan"].defaults, "penalty": "none"}}, "may run lazily"),
+    ({"conditional": True, "search": {}}, "self-conditions"),
+])
+def test_an_architecture_row_that_contradicts_the_tables_is_refused(change, message):
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(ARCHITECTURES["conv"], **change)
 
 
 def _recipes_covering_every_entry():

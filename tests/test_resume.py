@@ -19,20 +19,19 @@ pytestmark = pytest.mark.slow  # child processes killed and resumed: minutes, no
 
 EPOCHS = 4
 # a short run per model: 3 steps per epoch, so "step 1 of epoch 3" is the middle of an epoch
-# (the tutorial's DCGAN left out for CI time: its batch norm and dropout are in the cGAN, its resume path is theirs)
+# (the tutorial's DCGAN left out for CI time: its batch norm is in the cGAN's networks, its resume path is theirs)
 CONFIGS = {
     # one step per compiled call, so the kill lands mid-epoch (the MLP's default runs 10 per call)
     "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3,
                        steps_per_execution=1),
-    # in float16 with loss scaling: the loss scales resume too (the MLP and the recipe below run in float32)
-    "cgan": TrainConfig(model="cgan", epochs=EPOCHS, batch_size=64, limit=192, width=0.5, seed=3,
-                        mixed_precision="fp16"),
-    # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too
+    # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too,
+    # in float16 with loss scaling: the loss scales resume too (the MLP runs in float32)
     "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
                           epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3,
-                          mixed_precision="off"),
-    # self-conditioned: clustered before epochs 1 and 3, so the resumed run (from epoch 3) clusters first thing
-    # and in bfloat16 where this machine trains in it (as bare `train` does on a CPU with native bfloat16)
+                          mixed_precision="fp16"),
+    # conditional and self-conditioned (the labels a variable that the checkpoint saves): clustered before epochs 1
+    # and 3, so the resumed run (from epoch 3) clusters first thing, and in bfloat16 where this machine trains in it
+    # (as bare `train` does on a CPU with native bfloat16)
     "selfcond": TrainConfig(model="cgan", clusters=4, recluster_every=2, epochs=EPOCHS, batch_size=64, limit=192,
                             width=0.5, grid_size=2, seed=3, mixed_precision="bf16" if trains_here("bf16") else "off"),
 }

@@ -1,4 +1,5 @@
-"""The real digits every evaluation compares against, in each panel member's feature space, built once per process.
+"""The real digits every evaluation compares against, in each panel member's feature space, built once per process
+(and their features kept on disk between processes: feature_cache.py).
 
 - test digits: all 10,000 of MNIST's test split (the distribution samples are compared with);
 - floor digits: training digits 20,000 onwards, scored exactly like samples at the same count. What they score is
@@ -13,6 +14,7 @@ import os
 
 import numpy as np
 
+from gan_mnist.evaluation.feature_cache import cached_features
 from gan_mnist.evaluation.metrics import PR_K, PR_SAMPLES, feature_frechet_distance, knn_radii
 
 FLOOR_START = 20_000  # the floor digits start here: after the memorisation check's training subset
@@ -44,7 +46,8 @@ class Reference:
 
         features = self._state["features"]
         if ("test", member) not in features:
-            features[("test", member)] = member_features(load_member(member), self._state["test"])
+            features[("test", member)] = cached_features(member, load_member(member), self._state["test"],
+                                                         member_features)
         return features[("test", member)]
 
     def floor_digits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -67,7 +70,8 @@ class Reference:
         if floor is None:
             return member_features(load_member(member), images)
         if (floor, member) not in self._state["features"]:
-            self._state["features"][(floor, member)] = member_features(load_member(member), images)
+            self._state["features"][(floor, member)] = cached_features(member, load_member(member), images,
+                                                                       member_features)
         return self._state["features"][(floor, member)]
 
     def floor_fd(self, member: str, n: int) -> float:
