@@ -75,3 +75,30 @@ def test_the_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("GAN_MNIST_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert cache_folder() == tmp_path / "gan_mnist"
+
+
+def test_processes_that_need_the_same_features_at_once_compute_them_once(tmp_path, monkeypatch):
+    # two callers at once (threads here: the folder's lock is an OS file lock, held per open file, as between
+    # processes): the second waits for the first's file instead of computing its own
+    import threading
+    import time
+
+    monkeypatch.setenv("GAN_MNIST_CACHE", str(tmp_path))
+    model, images = _model(0), np.zeros((3, 28, 28, 1), np.float32)
+    calls, start, found = [], threading.Barrier(2), {}
+
+    def slow(m, x):
+        calls.append(len(x))
+        time.sleep(1.0)  # long enough for the other caller to reach the lock
+        return member_features(m, x)
+
+    def caller(name):
+        start.wait()
+        found[name] = cached_features("m", model, images, slow)
+
+    threads = [threading.Thread(target=caller, args=(name,)) for name in "ab"]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert calls == [3] and np.array_equal(found["a"], found["b"])

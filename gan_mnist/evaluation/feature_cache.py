@@ -5,7 +5,8 @@ Every `evaluate`, `compare`, notebook kernel or `tune` worker scores samples aga
 about 14 s of one CPU core for 10,000 digits (146 MFLOP a digit), and a new process paid that every time. Those
 features are a fixed function of the member's weights and the digits, so they are kept in a cache folder, one
 file per (member, digits), named by a digest of both: a retrained member, other digits or another architecture
-name other files, and a stale file is never read.
+name other files, and a stale file is never read. One process computes a missing file while the others that need
+it wait for it (a lock on the folder): several `tune` workers started together pay for it once.
 
 The folder: $GAN_MNIST_CACHE, else $XDG_CACHE_HOME/gan_mnist, else ~/.cache/gan_mnist; GAN_MNIST_CACHE=off turns
 the cache off. Files are written atomically (a reader sees a whole file or none); a folder that cannot be written
@@ -15,9 +16,10 @@ the networks compute and read back as the same float64 values: a cached evaluati
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -55,15 +57,44 @@ def cached_features(member: str, model, images: np.ndarray,
     if folder is None:
         return compute(model, images)
     path = folder / f"features_{member}_{digest(model, images)}.npy"
+    stored = _load(path, len(images))
+    if stored is not None:
+        return stored
+    with _one_at_a_time(folder):
+        stored = _load(path, len(images))  # another process may have stored it while this one waited
+        if stored is not None:
+            return stored
+        features = compute(model, images)
+        _store(path, features)
+    return features
+
+
+def _load(path: Path, n: int) -> np.ndarray | None:
     try:
         stored = np.load(path)
-        if stored.shape[0] == len(images):
-            return stored.astype(np.float64)
-    except (OSError, ValueError):  # not there yet, or unreadable: computed and stored again below
-        pass
-    features = compute(model, images)
-    _store(path, features)
-    return features
+    except (OSError, ValueError):  # not there yet, or unreadable: computed and stored again
+        return None
+    return stored.astype(np.float64) if stored.shape[0] == n else None
+
+
+@contextlib.contextmanager
+def _one_at_a_time(folder: Path) -> Iterator[None]:
+    """The cache folder's OS lock for the block, waited for (the kernel drops it when its process dies); no lock
+    where the folder cannot be made or the system has none (Windows): then each process computes its own."""
+    try:
+        import fcntl  # POSIX (Linux, macOS, Colab)
+
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(folder, os.O_RDONLY)
+    except (ImportError, OSError):
+        yield
+        return
+    try:
+        with contextlib.suppress(OSError):  # a file system without locks: go on unlocked
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _store(path: Path, features: np.ndarray) -> None:

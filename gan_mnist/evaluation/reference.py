@@ -42,13 +42,7 @@ class Reference:
 
     def test_features(self, member: str = "cnn") -> np.ndarray:
         """Features float64 (10000, F) of the test digits in `member`'s space."""
-        from gan_mnist.evaluation.panel import load_member, member_features
-
-        features = self._state["features"]
-        if ("test", member) not in features:
-            features[("test", member)] = cached_features(member, load_member(member), self._state["test"],
-                                                         member_features)
-        return features[("test", member)]
+        return self._real_features("test", member, self._state["test"])
 
     def floor_digits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(images float32 (m, 28, 28, 1) in [-1, 1], labels (m,)): m = min(n, FLOOR_MAX) real training digits
@@ -69,10 +63,17 @@ class Reference:
         floor = next((m for m, (digits, _) in self._state["floor"].items() if images is digits), None)
         if floor is None:
             return member_features(load_member(member), images)
-        if (floor, member) not in self._state["features"]:
-            self._state["features"][(floor, member)] = cached_features(member, load_member(member), images,
-                                                                       member_features)
-        return self._state["features"][(floor, member)]
+        return self._real_features(floor, member, images)
+
+    def _real_features(self, key, member: str, images: np.ndarray) -> np.ndarray:
+        """Features float64 (N, F) of real digits `images`, kept under `key` in this process and on disk between
+        processes (feature_cache.py)."""
+        from gan_mnist.evaluation.panel import load_member, member_features
+
+        if (key, member) not in self._state["features"]:
+            self._state["features"][(key, member)] = cached_features(member, load_member(member), images,
+                                                                     member_features)
+        return self._state["features"][(key, member)]
 
     def floor_fd(self, member: str, n: int) -> float:
         """FD of n floor digits (at most FLOOR_MAX) against the test digits in `member`'s space: the FD real
