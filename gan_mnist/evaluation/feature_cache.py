@@ -79,22 +79,17 @@ def _load(path: Path, n: int) -> np.ndarray | None:
 
 @contextlib.contextmanager
 def _one_at_a_time(folder: Path) -> Iterator[None]:
-    """The cache folder's OS lock for the block, waited for (the kernel drops it when its process dies); no lock
-    where the folder cannot be made or the system has none (Windows): then each process computes its own."""
-    try:
-        import fcntl  # POSIX (Linux, macOS, Colab)
+    """The cache folder's lock for the block, waited for (run.directory.holding); none where the folder cannot be
+    made: then each process computes its own."""
+    from gan_mnist.run.directory import holding
 
+    try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd = os.open(folder, os.O_RDONLY)
-    except (ImportError, OSError):
+    except OSError:
         yield
         return
-    try:
-        with contextlib.suppress(OSError):  # a file system without locks: go on unlocked
-            fcntl.flock(fd, fcntl.LOCK_EX)
+    with holding(folder, wait=True):
         yield
-    finally:
-        os.close(fd)
 
 
 def _store(path: Path, features: np.ndarray) -> None:

@@ -283,10 +283,10 @@ def _publish_new(tmp: Path, path: Path) -> None:
 
 
 @contextlib.contextmanager
-def holding(path: str | os.PathLike) -> Iterator[None]:
+def holding(path: str | os.PathLike, wait: bool = False) -> Iterator[None]:
     """An exclusive lock on a file or folder for the block (an OS lock on it: nothing is written, the kernel drops
-    it when the process dies); a second holder is refused with one line. A path that does not exist yet has
-    nothing to lock: an exclusive create (atomic_path) guards it."""
+    it when the process dies); a second holder is refused with one line, or with `wait` waits for the first. A
+    path that does not exist yet has nothing to lock: an exclusive create (atomic_path) guards it."""
     try:
         import fcntl  # POSIX (Linux, macOS, Colab)
     except ImportError:  # Windows: no flock
@@ -298,7 +298,7 @@ def holding(path: str | os.PathLike) -> Iterator[None]:
     fd = os.open(path, os.O_RDONLY)
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise GanMnistError(f"{path} is being written by another process (a second `sample` into it?): wait "
                                 "for it to finish, or choose another --out") from None
