@@ -116,13 +116,14 @@ def _plus_plus(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
 
 def kmeans(x: np.ndarray, k: int, seed: int, init_labels: np.ndarray | None = None,
            iterations: int = _ITERATIONS) -> np.ndarray:
-    """Lloyd's k-means on x float64 (N, D): labels int32 (N,) in [0, k).
+    """Lloyd's k-means on x (N, D), in float64: labels int32 (N,) in [0, k).
 
     Starts from the centroids of `init_labels` (a previous clustering: cluster identities carry over) or from
     k-means++ seeded by `seed`; a cluster left empty restarts at the point farthest from its centroid.
     """
     if not 1 <= k <= len(x):
         raise ValueError(f"k must be in [1, {len(x)}], got {k}")
+    x = np.asarray(x, np.float64)  # the distances cancel in float32 (`_sq_distances`)
     rng = np.random.default_rng(seed)
     if init_labels is None or len(init_labels) != len(x):
         centroids = _plus_plus(x, k, rng)
@@ -181,6 +182,11 @@ def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool 
     return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
 
+def feature_graph(x: np.ndarray) -> np.ndarray:
+    """Each unit row's GRAPH_NEIGHBOURS nearest other rows of x (N, D): int64 (N, min(GRAPH_NEIGHBOURS, N - 1))."""
+    return nearest(x, x, min(GRAPH_NEIGHBOURS, len(x) - 1), exclude_self=True, dtype=tf.float32)
+
+
 def diffuse(x: np.ndarray, graph: np.ndarray, steps: int = DIFFUSION_STEPS) -> np.ndarray:
     """x (N, D) in unit rows smoothed over its neighbour graph int (N, G): each step moves every row half-way to
     its neighbours' mean, then back to unit length. (N, D) of x's dtype, unit rows.
@@ -233,9 +239,9 @@ def cluster_images(discriminator: keras.Model, images: np.ndarray, k: int, seed:
     anchors (`spread`, built here when not given), each anchor's features diffused over its neighbours."""
     spread = spread or Spread(images, seed)
     x = project(discriminator_features(discriminator, images[spread.rows]), seed)
-    x = diffuse(x, nearest(x, x, min(GRAPH_NEIGHBOURS, len(x) - 1), exclude_self=True, dtype=tf.float32))
+    x = diffuse(x, feature_graph(x))
     start = previous[spread.rows] if previous is not None and len(previous) == len(images) else None
-    return spread.labels(kmeans(x.astype(np.float64), k, seed, init_labels=start), k)
+    return spread.labels(kmeans(x, k, seed, init_labels=start), k)
 
 
 class Recluster:

@@ -14,6 +14,7 @@ from gan_mnist.clustering import (
     cluster_sampler,
     commonest,
     diffuse,
+    feature_graph,
     kmeans,
     nearest,
     project,
@@ -142,6 +143,15 @@ def test_nearest_finds_the_closest_rows_nearest_first_and_can_skip_each_row_itse
     # near-identical rows far from the origin keep their order (float64: float32 would cancel them to ties)
     far = np.array([[1e4], [1e4 + 1e-3], [1e4 + 3e-3]])
     np.testing.assert_array_equal(nearest(far[2:], far, 3), [[2, 1, 0]])
+
+
+def test_the_feature_graph_in_float32_links_the_same_neighbours_as_float64():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3000, 32)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)  # unit rows, as `project` makes them
+    graph = feature_graph(x)
+    assert graph.shape == (3000, 10) and not (graph == np.arange(3000)[:, None]).any()
+    np.testing.assert_array_equal(np.sort(graph, 1), np.sort(nearest(x, x, 10, exclude_self=True), 1))
 
 
 def test_diffusion_pulls_each_densely_linked_group_together_and_keeps_unit_rows():

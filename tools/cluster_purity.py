@@ -14,12 +14,11 @@ import numpy as np
 
 from gan_mnist.clustering import (
     ANCHORS,
-    GRAPH_NEIGHBOURS,
     Spread,
     diffuse,
     discriminator_features,
+    feature_graph,
     kmeans,
-    nearest,
     project,
     purity,
 )
@@ -52,7 +51,7 @@ def clustered(count: int):
     spread, spread_s = timed(Spread, images, 1, count)
     features, features_s = timed(discriminator_features, discriminator, images[spread.rows])
     x, project_s = timed(project, features, 1)
-    graph, graph_s = timed(nearest, x, x, GRAPH_NEIGHBOURS, exclude_self=True)
+    graph, graph_s = timed(feature_graph, x)
     smooth, diffuse_s = timed(diffuse, x, graph)
     purities = []
     for seed in SEEDS:
