@@ -126,6 +126,13 @@ def test_each_epoch_order_depends_only_on_seed_and_epoch(small_images):
     np.testing.assert_array_equal(passes(make_dataset(x, 16, seed=1, epoch=2), 1)[0], epochs[2])
 
 
+def test_a_dataset_is_not_autotuned_so_keras_drops_each_epochs_iterator_at_once(small_images):
+    # an autotuned iterator, dropped, waits for its tuning thread's next wake-up: seconds at every epoch's start
+    ds = make_dataset(small_images[:64], 16)
+    assert ds.options().autotune.enabled is False
+    assert len([b for b in ds]) == 4  # and it still yields every batch
+
+
 def _write_idx(path, array, gz=True):
     import gzip
     import struct

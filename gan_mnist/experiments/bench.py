@@ -39,7 +39,7 @@ def _median_rate(run_steps, steps: int, batch_size: int, repeats: int) -> float:
 
 class _EpochClock(keras.callbacks.Callback):
     """Records, per epoch, when it began and when each batch (of steps_per_execution steps) ended. Listed last,
-    so the gap from an epoch's last batch to the next epoch's start holds every per-epoch callback's work."""
+    so the time from one epoch's start to the next's holds its steps and every per-epoch callback's work."""
 
     def __init__(self):
         super().__init__()
@@ -127,9 +127,9 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
     """Time `train()` itself (input pipeline, frames, GIF, plots, checkpoints) for `config` on `images`.
 
     Runs `epochs` epochs into a temporary directory (the first is a warm-up) and returns, as medians over the
-    others: images/s within an epoch, the seconds between epochs (every per-epoch callback plus the iterator's
-    restart; self-conditioned, plus its share of a clustering of `epoch_images` images), and from both the seconds
-    one epoch of `epoch_images` images takes.
+    others: images/s within an epoch, the seconds an epoch spends beyond its steps at that rate (every per-epoch
+    callback, the iterator's restart and the first batch's wait; self-conditioned, plus its share of a clustering
+    of `epoch_images` images), and from both the seconds one epoch of `epoch_images` images takes.
     """
     from gan_mnist.run.training import train
 
@@ -154,8 +154,10 @@ def train_path_seconds(config: TrainConfig, images: np.ndarray, labels: np.ndarr
             raise GanMnistError(f"{len(images)} images make {len(ends)} call(s) of {k} batch(es) of "
                                 f"{config.batch_size} per epoch; timing train() needs at least 2: give more images")
         rates.append((len(ends) - 1) * k * config.batch_size / (ends[-1] - ends[0]))
+        # the epoch's whole time (its first batch's wait for the data included) less its steps at the steady rate,
         # less the clustering before epoch index i (none before the clock's closing entry, i = epochs)
-        gaps.append(after["begin"] - ends[-1] - (clustered[i] if i < epochs else 0.0))
+        steps_s = len(ends) * k * config.batch_size / rates[-1]
+        gaps.append(after["begin"] - this["begin"] - steps_s - (clustered[i] if i < epochs else 0.0))
     rate, gap = statistics.median(rates), statistics.median(gaps) + clustering
     return {"images_per_s": rate, "epoch_overhead_s": gap, "s_per_epoch": epoch_images / rate + gap}
 
