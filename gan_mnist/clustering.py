@@ -73,27 +73,27 @@ def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch
 
 
 def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.ndarray:
-    """float32 (N, dim): the features' (N, F) top `dim` principal components, each row then scaled to unit length.
+    """float64 (N, dim): the features' (N, F) top `dim` principal components, each row then scaled to unit length.
 
     The components come from a randomized SVD (Halko et al. 2011; two power iterations, a seeded test matrix) of
     at most PCA_ROWS rows drawn with `seed`: seconds where a full SVD of 5,000 x 6,272 features took minutes.
     Unit rows make k-means cluster directions (the features' pattern), not magnitudes (a digit's amount of ink).
     Measured on a self-conditioned discriminator after 8 epochs, 10,000 digits, k = 20: purity 0.75 this way,
-    0.66 after a random projection. float32 throughout (half float64's time): centred products cancel nothing.
+    0.66 after a random projection.
     """
     rng = np.random.default_rng([seed, 1])
     rows = np.sort(rng.permutation(len(features))[:PCA_ROWS])
-    mean = features.mean(0, dtype=np.float64).astype(np.float32)
-    sample = features[rows].astype(np.float32) - mean
-    basis = sample @ rng.standard_normal((sample.shape[1], dim + 10), np.float32)  # the range of the top components
+    mean = features.mean(0, dtype=np.float64)
+    sample = features[rows].astype(np.float64) - mean
+    basis = sample @ rng.standard_normal((sample.shape[1], dim + 10))  # the range of the top components
     for _ in range(2):  # power iterations sharpen it
         basis, _ = np.linalg.qr(basis)
         basis = sample @ (sample.T @ basis)
     basis, _ = np.linalg.qr(basis)
     _, _, components = np.linalg.svd(basis.T @ sample, full_matrices=False)  # (dim + 10, F), small
     components = components[:dim]
-    # in slices: a centred copy of all the features at once would double their memory
-    x = np.concatenate([(features[i : i + 5000].astype(np.float32) - mean) @ components.T
+    # in slices: 60,000 features as float64 at once would be 3 GB
+    x = np.concatenate([(features[i : i + 5000].astype(np.float64) - mean) @ components.T
                         for i in range(0, len(features), 5000)])
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
@@ -158,33 +158,30 @@ def anchor_rows(n: int, seed: int, count: int = ANCHORS) -> np.ndarray:
     return np.sort(np.random.default_rng([seed, 2]).permutation(n)[:count])
 
 
-def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool = False, chunk: int = 2000,
-            dtype: tf.DType = tf.float64) -> np.ndarray:
+def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool = False,
+            chunk: int = 2000) -> np.ndarray:
     """The k nearest rows of points (P, D) to each query (Q, D), in Euclidean distance: int64 (Q, k), nearest first.
 
     exclude_self: the queries are the points themselves and a row is not its own neighbour. In TensorFlow (its
-    top-k runs on every core, or the accelerator), as the |q|^2 - 2q.p + |p|^2 form (|q|^2 dropped: it ranks
-    nothing). float64 by default: in float32 that form cancels for near-identical rows far from the origin. The
-    clustering asks for float32 (half the time): its rows are unit vectors or centred pixel components, where the
-    error (about 1e-7 |p|^2) only reorders neighbours closer to each other than that, which a vote or an average
-    over ten of them does not notice.
+    top-k runs on every core, or the accelerator) and float64, as the |q|^2 - 2q.p + |p|^2 form (|q|^2 dropped:
+    it ranks nothing) cancels in float32 for near-identical rows.
     """
-    points = tf.constant(points, dtype)
+    points = tf.constant(points, tf.float64)
     norms = tf.reduce_sum(points**2, axis=1)
     out = []
     for i in range(0, len(queries), chunk):
-        closeness = 2 * tf.matmul(tf.constant(queries[i : i + chunk], dtype), points, transpose_b=True) - norms
+        closeness = 2 * tf.matmul(tf.constant(queries[i : i + chunk], tf.float64), points, transpose_b=True) - norms
         if exclude_self:  # -inf on the diagonal of this chunk
             rows = tf.range(tf.shape(closeness)[0])
             closeness = tf.tensor_scatter_nd_update(closeness, tf.stack([rows, rows + i], 1),
-                                                    tf.fill(tf.shape(rows), tf.constant(-np.inf, dtype)))
+                                                    tf.fill(tf.shape(rows), tf.constant(-np.inf, tf.float64)))
         out.append(tf.math.top_k(closeness, k).indices.numpy().astype(np.int64))
     return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
 
 def feature_graph(x: np.ndarray) -> np.ndarray:
     """Each unit row's GRAPH_NEIGHBOURS nearest other rows of x (N, D): int64 (N, min(GRAPH_NEIGHBOURS, N - 1))."""
-    return nearest(x, x, min(GRAPH_NEIGHBOURS, len(x) - 1), exclude_self=True, dtype=tf.float32)
+    return nearest(x, x, min(GRAPH_NEIGHBOURS, len(x) - 1), exclude_self=True)
 
 
 def diffuse(x: np.ndarray, graph: np.ndarray, steps: int = DIFFUSION_STEPS) -> np.ndarray:
@@ -222,8 +219,7 @@ class Spread:
             mean = pixels[self.rows].mean(0)
             _, _, components = np.linalg.svd(pixels[self.rows[:PCA_ROWS]] - mean, full_matrices=False)
             x = (pixels - mean) @ components[:PIXEL_DIM].T
-            self.neighbours = nearest(x[self.others], x[self.rows], min(SPREAD_NEIGHBOURS, len(self.rows)),
-                                      dtype=tf.float32)
+            self.neighbours = nearest(x[self.others], x[self.rows], min(SPREAD_NEIGHBOURS, len(self.rows)))
 
     def labels(self, anchor_labels: np.ndarray, k: int) -> np.ndarray:
         """Every image's cluster int32 (n,): an anchor keeps its own, the others take their anchors' commonest."""
