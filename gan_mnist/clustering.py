@@ -64,12 +64,13 @@ def discriminator_features(discriminator: keras.Model, images: np.ndarray, batch
     """
     extractor = keras.Model(discriminator.inputs, discriminator.get_layer(FEATURES).output)
     conditional = len(discriminator.inputs) == 2
-    out = []
+    out = np.empty((len(images), int(np.prod(extractor.output.shape[1:]))), np.float32)
     for i in range(0, len(images), batch_size):
         x = images[i : i + batch_size]
-        inputs = [x, np.zeros(len(x), np.int32)] if conditional else x
-        out.append(np.asarray(extractor(inputs, training=False)).astype(np.float32))
-    return np.concatenate(out).reshape(len(images), -1)
+        features = extractor([x, np.zeros(len(x), np.int32)] if conditional else x, training=False)
+        # cast by TensorFlow into one array: numpy's bfloat16 cast and a concatenation took as long as the network
+        out[i : i + len(x)] = tf.reshape(tf.cast(features, tf.float32), (len(x), -1)).numpy()
+    return out
 
 
 def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.ndarray:
@@ -84,7 +85,8 @@ def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.nd
     rng = np.random.default_rng([seed, 1])
     rows = np.sort(rng.permutation(len(features))[:PCA_ROWS])
     mean = features.mean(0, dtype=np.float64)
-    sample = features[rows].astype(np.float64) - mean
+    sample = features[rows].astype(np.float64)
+    sample -= mean
     basis = sample @ rng.standard_normal((sample.shape[1], dim + 10))  # the range of the top components
     for _ in range(2):  # power iterations sharpen it
         basis, _ = np.linalg.qr(basis)
@@ -92,9 +94,11 @@ def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.nd
     basis, _ = np.linalg.qr(basis)
     _, _, components = np.linalg.svd(basis.T @ sample, full_matrices=False)  # (dim + 10, F), small
     components = components[:dim]
-    # in slices: 60,000 features as float64 at once would be 3 GB
-    x = np.concatenate([(features[i : i + 5000].astype(np.float64) - mean) @ components.T
-                        for i in range(0, len(features), 5000)])
+    x = np.empty((len(features), dim))
+    for i in range(0, len(features), 5000):  # in slices: 60,000 features as float64 at once would be 3 GB
+        block = features[i : i + 5000].astype(np.float64)
+        block -= mean
+        x[i : i + 5000] = block @ components.T
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
@@ -159,23 +163,28 @@ def anchor_rows(n: int, seed: int, count: int = ANCHORS) -> np.ndarray:
 
 
 def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool = False,
-            chunk: int = 2000) -> np.ndarray:
-    """The k nearest rows of points (P, D) to each query (Q, D), in Euclidean distance: int64 (Q, k), nearest first.
+            chunk: int = 1000) -> np.ndarray:
+    """The k nearest rows of points (P, D) to each query (Q, D), in Euclidean distance: int64 (Q, k), nearest first,
+    ties to the lower index.
 
     exclude_self: the queries are the points themselves and a row is not its own neighbour. In TensorFlow (its
     top-k runs on every core, or the accelerator) and float64, as the |q|^2 - 2q.p + |p|^2 form (|q|^2 dropped:
-    it ranks nothing) cancels in float32 for near-identical rows.
+    it ranks nothing) cancels in float32 for near-identical rows. The closeness matrix is the cost (memory, not
+    arithmetic), so it is made in one pass: 2q is exact in floating point, and a row's own index is dropped from
+    its k + 1 nearest (or the last of them, where ties put k others first) instead of masked.
     """
     points = tf.constant(points, tf.float64)
     norms = tf.reduce_sum(points**2, axis=1)
+    take = k + 1 if exclude_self else k
     out = []
     for i in range(0, len(queries), chunk):
-        closeness = 2 * tf.matmul(tf.constant(queries[i : i + chunk], tf.float64), points, transpose_b=True) - norms
-        if exclude_self:  # -inf on the diagonal of this chunk
-            rows = tf.range(tf.shape(closeness)[0])
-            closeness = tf.tensor_scatter_nd_update(closeness, tf.stack([rows, rows + i], 1),
-                                                    tf.fill(tf.shape(rows), tf.constant(-np.inf, tf.float64)))
-        out.append(tf.math.top_k(closeness, k).indices.numpy().astype(np.int64))
+        closeness = tf.matmul(2 * tf.constant(queries[i : i + chunk], tf.float64), points, transpose_b=True) - norms
+        found = tf.math.top_k(closeness, take).indices.numpy().astype(np.int64)
+        if exclude_self:
+            other = found != np.arange(i, i + len(found))[:, None]
+            other[other.all(1), -1] = False
+            found = found[other].reshape(len(found), k)
+        out.append(found)
     return np.concatenate(out) if out else np.zeros((0, k), np.int64)
 
 
@@ -193,7 +202,11 @@ def diffuse(x: np.ndarray, graph: np.ndarray, steps: int = DIFFUSION_STEPS) -> n
     separates what the graph separates, not just what is far apart.
     """
     for _ in range(steps):
-        x = 0.5 * x + 0.5 * x[graph].mean(1)
+        mean = x[graph[:, 0]]  # x[graph].mean(1), summed a neighbour at a time: no (N, G, D) array
+        for column in graph.T[1:]:
+            mean += x[column]
+        mean /= graph.shape[1]
+        x = 0.5 * x + 0.5 * mean
         x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     return x
 

@@ -143,6 +143,12 @@ def test_nearest_finds_the_closest_rows_nearest_first_and_can_skip_each_row_itse
     # near-identical rows far from the origin keep their order (float64: float32 would cancel them to ties)
     far = np.array([[1e4], [1e4 + 1e-3], [1e4 + 3e-3]])
     np.testing.assert_array_equal(nearest(far[2:], far, 3), [[2, 1, 0]])
+    # duplicates tie with the row itself, and three of them put two others before it: ties go to the lower index
+    twins = np.array([[0.0], [0.0], [0.0], [5.0]])
+    np.testing.assert_array_equal(nearest(twins, twins, 2, exclude_self=True), [[1, 2], [0, 2], [0, 1], [0, 1]])
+    # a row's result does not depend on the chunk it was computed in
+    rows = np.random.default_rng(0).normal(size=(50, 3))
+    np.testing.assert_array_equal(nearest(rows, rows, 4, True, chunk=7), nearest(rows, rows, 4, True, chunk=50))
 
 
 def test_the_feature_graph_links_each_row_to_its_nearest_others():
