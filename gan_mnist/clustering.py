@@ -85,13 +85,11 @@ def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.nd
     rng = np.random.default_rng([seed, 1])
     rows = np.sort(rng.permutation(len(features))[:PCA_ROWS])
     mean = features.mean(0, dtype=np.float64)
-    # one float64 block of PCA_ROWS rows holds the sample, then each slice of the features in turn: 60,000 rows as
-    # float64 at once would be 3 GB, and a fresh 250 MB array per slice cost more than the arithmetic on it
-    block = np.empty((len(rows), features.shape[1]))
-    sample = block  # the PCA sample, float64 (PCA_ROWS, F)
+    # one float64 block (PCA_ROWS, F) holds the centred sample, then each centred slice of the features in turn:
+    # 60,000 rows as float64 at once would be 3 GB, and a fresh 250 MB array per slice cost more than its arithmetic
+    sample = np.empty((len(rows), features.shape[1]))
     for i in range(0, len(rows), 500):  # 500 rows at a time: no float32 copy of the whole sample either
-        sample[i : i + 500] = features[rows[i : i + 500]]
-    sample -= mean
+        np.subtract(features[rows[i : i + 500]], mean, out=sample[i : i + 500])
     basis = sample @ rng.standard_normal((sample.shape[1], dim + 10))  # the range of the top components
     for _ in range(2):  # power iterations sharpen it
         basis, _ = np.linalg.qr(basis)
@@ -100,11 +98,10 @@ def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.nd
     _, _, components = np.linalg.svd(basis.T @ sample, full_matrices=False)  # (dim + 10, F), small
     components = components[:dim]
     x = np.empty((len(features), dim))
-    for i in range(0, len(features), len(block)):
-        part = block[: len(features[i : i + len(block)])]
-        part[...] = features[i : i + len(block)]
-        part -= mean
-        x[i : i + len(part)] = part @ components.T
+    for i in range(0, len(features), len(sample)):
+        chunk = features[i : i + len(sample)]
+        block = np.subtract(chunk, mean, out=sample[: len(chunk)])
+        x[i : i + len(block)] = block @ components.T
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 

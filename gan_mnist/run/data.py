@@ -184,7 +184,7 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.
     # unbatch() forgets the length; Keras's progress bar wants it
     ds = ds.apply(tf.data.experimental.assert_cardinality(n // batch_size if drop_remainder else -(-n // batch_size)))
     # two batches ready are all a training step needs; no autotuning, because Keras makes an iterator per epoch, and
-    # dropping an autotuned one waits for its tuning thread's next wake-up: 5-25 s at an epoch's start, measured
+    # dropping an autotuned one waits for its tuning thread's next wake-up (docs/results.md, Speed)
     options = tf.data.Options()
     options.autotune.enabled = False
     return ds.prefetch(PREFETCH).with_options(options)
