@@ -34,6 +34,7 @@ DIFFUSION_STEPS = 40
 PIXEL_DIM = 50  # principal components of the pixels that `Spread` finds an image's nearest anchors in
 SPREAD_NEIGHBOURS = 10  # the nearest anchors whose commonest cluster an image takes
 _ITERATIONS = 30
+SHORTLIST_MARGIN = 20  # `nearest` ranks in float64 the k + this many nearest in float32
 
 
 class Clusters:
@@ -170,25 +171,66 @@ def nearest(queries: np.ndarray, points: np.ndarray, k: int, exclude_self: bool 
     """The k nearest rows of points (P, D) to each query (Q, D), in Euclidean distance: int64 (Q, k), nearest first,
     ties to the lower index.
 
-    exclude_self: the queries are the points themselves and a row is not its own neighbour. In TensorFlow (its
-    top-k runs on every core, or the accelerator) and float64, as the |q|^2 - 2q.p + |p|^2 form (|q|^2 dropped:
-    it ranks nothing) cancels in float32 for near-identical rows. The closeness matrix is the cost (memory, not
-    arithmetic), so it is made in one pass: 2q is exact in floating point, and a row's own index is dropped from
-    its k + 1 nearest (or the last of them, where ties put k others first) instead of masked.
+    exclude_self: the queries are the points themselves and a row is not its own neighbour. Neighbours are ranked
+    by the closeness 2q.p - |p|^2 (|q|^2 ranks nothing) in float64, as it cancels in float32 for near-identical
+    rows. A float64 closeness of every pair costs a (chunk, P) matrix through memory and a top-k over it, so every
+    pair is scored in float32 only (`_Shortlist`), and its k + SHORTLIST_MARGIN closest are ranked in float64:
+    float32's rounding reorders only rows within about 1e-7 of the data's spread of each other, so the true k
+    are in the shortlist unless more than SHORTLIST_MARGIN rows are that close to them. A row's own index is
+    dropped from its k + 1 nearest (or the last of them, where ties put k others first).
     """
-    points = tf.constant(points, tf.float64)
-    norms = tf.reduce_sum(points**2, axis=1)
+    queries, points = np.asarray(queries, np.float64), np.asarray(points, np.float64)
     take = k + 1 if exclude_self else k
+    if k < 0 or take > len(points):
+        raise ValueError(f"cannot find the {k} nearest of {len(points)} points"
+                         + (" other than each row itself" if exclude_self else ""))
+    norms = (points**2).sum(1)
+    shortlist = _Shortlist(points, min(take + SHORTLIST_MARGIN, len(points)))
     out = []
     for i in range(0, len(queries), chunk):
-        closeness = tf.matmul(2 * tf.constant(queries[i : i + chunk], tf.float64), points, transpose_b=True) - norms
-        found = tf.math.top_k(closeness, take).indices.numpy().astype(np.int64)
+        q = queries[i : i + chunk]
+        short = np.sort(shortlist(q), axis=1)  # (n, m) ascending indices: a stable sort then breaks ties low
+        closeness = np.einsum("nd,nmd->nm", 2 * q, points[short]) - norms[short]
+        found = np.take_along_axis(short, np.argsort(-closeness, axis=1, kind="stable")[:, :take], axis=1)
         if exclude_self:
             other = found != np.arange(i, i + len(found))[:, None]
             other[other.all(1), -1] = False
             found = found[other].reshape(len(found), k)
         out.append(found)
     return np.concatenate(out) if out else np.zeros((0, k), np.int64)
+
+
+class _Shortlist:
+    """Each query's m closest points by float32 closeness, in TensorFlow (its kernels use every core), unordered.
+
+    The points are centred first (distances do not change, float32's cancellation shrinks) and given a last
+    column |p|^2, so one matmul of [2q, -1] makes the closeness. Its top m are found a block of BLOCK columns at
+    a time: the blocks holding the m best values are among the m blocks of highest maximum, so the top-k runs on
+    those m x BLOCK columns; over all P columns it takes twice as long as the matmul.
+    """
+
+    BLOCK = 32
+
+    def __init__(self, points: np.ndarray, m: int):
+        self.mean, self.m = points.mean(0), m
+        centred = points - self.mean
+        self.blocks = -(-len(points) // self.BLOCK)
+        table = np.zeros((self.blocks * self.BLOCK, points.shape[1] + 1), np.float32)
+        table[: len(points), :-1] = centred
+        table[: len(points), -1] = (centred**2).sum(1)
+        table[len(points) :, -1] = np.finfo(np.float32).max  # padding rows: never close
+        self.table = tf.constant(table)
+
+    def __call__(self, queries: np.ndarray) -> np.ndarray:
+        """int64 (n, m): indices of each query's m closest points."""
+        n = len(queries)
+        q = np.concatenate([2 * (queries - self.mean), -np.ones((n, 1))], axis=1).astype(np.float32)
+        closeness = tf.reshape(tf.matmul(q, self.table, transpose_b=True), (n, self.blocks, self.BLOCK))
+        best = tf.math.top_k(tf.reduce_max(closeness, axis=2), min(self.m, self.blocks)).indices  # (n, mb)
+        columns = tf.reshape(best[:, :, None] * self.BLOCK + tf.range(self.BLOCK), (n, -1))  # (n, mb * BLOCK)
+        values = tf.reshape(tf.gather(closeness, best, batch_dims=1), (n, -1))
+        top = tf.math.top_k(values, self.m).indices
+        return tf.gather(columns, top, batch_dims=1).numpy().astype(np.int64)
 
 
 def feature_graph(x: np.ndarray) -> np.ndarray:

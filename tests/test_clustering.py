@@ -151,6 +151,18 @@ def test_nearest_finds_the_closest_rows_nearest_first_and_can_skip_each_row_itse
     np.testing.assert_array_equal(nearest(rows, rows, 4, True, chunk=7), nearest(rows, rows, 4, True, chunk=50))
 
 
+def test_nearest_is_exact_beyond_its_float32_shortlist():
+    # more points than the shortlist's blocks cover, far from the origin: float32 closeness alone would tie them all
+    line = 1e4 + 1e-2 * np.arange(3000.0)[:, None]
+    np.testing.assert_array_equal(nearest(np.array([[1e4], [1e4 + 15.004]]), line, 3), [[0, 1, 2], [1500, 1501, 1499]])
+    rng = np.random.default_rng(1)
+    points, queries = rng.normal(size=(3000, 8)), rng.normal(size=(40, 8))
+    d2 = ((queries[:, None] - points[None]) ** 2).sum(-1)
+    np.testing.assert_array_equal(nearest(queries, points, 5), np.argsort(d2, 1)[:, :5])
+    with pytest.raises(ValueError, match="the 3 nearest of 3 points other than each row itself"):
+        nearest(points[:3], points[:3], 3, exclude_self=True)
+
+
 def test_the_feature_graph_links_each_row_to_its_nearest_others():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(300, 32))
