@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 
+from gan_mnist.clustering import purity
 from gan_mnist.evaluation.evaluator import classifier_outputs, load_evaluator
 from gan_mnist.run.data import load_mnist
 from gan_mnist.run.training import load_run
@@ -23,8 +24,9 @@ if gan.clusters is None:
 generator = gan.ema_generator or gan.generator  # the conditional network the run ships, before its cluster sampler
 labels, k = gan.clusters.labels.numpy(), gan.clusters.k
 _, truth = load_mnist(None, "train")
+truth = truth.astype(np.int64)  # the digit of every training image
 held = np.zeros((k, 10))  # cluster x digit: training images
-np.add.at(held, (labels, truth.astype(np.int64)), 1)
+np.add.at(held, (labels, truth), 1)
 drawn = np.zeros((k, 10))  # cluster x digit: samples, as the evaluator reads them
 rng = np.random.default_rng(0)
 for c in range(k):
@@ -37,7 +39,7 @@ major = held.argmax(1)
 for c in np.argsort(-shares):
     print(json.dumps({"cluster": int(c), "share": round(shares[c], 4), "digit": int(major[c]),
                       "held": round(held[c, major[c]], 3), "drawn": round(drawn[c, major[c]], 3)}))
-print(json.dumps({"purity held": round(float(shares @ held.max(1)), 4),
+print(json.dumps({"purity held": round(purity(labels, truth), 4),
                   "purity drawn": round(float(shares @ drawn[np.arange(k), major]), 4),
                   "digits held": (shares @ held).round(4).tolist(),
                   "digits drawn": (shares @ drawn).round(4).tolist()}))
