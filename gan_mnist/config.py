@@ -77,7 +77,7 @@ class TrainConfig:
     28 epochs within a 12 tutorial-loop-epoch budget); `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     None means one thing: the architecture decides (the fields of one row of recipes.ARCHITECTURES: loss, Adam
-    settings, epochs, width, D's size and dropout, penalty, clusters, speed settings), or for gamma and
+    settings, epochs, width, D's size and dropout, penalty, mode seeking, clusters, speed settings), or for gamma and
     penalty_every, the penalty (recipes.PENALTIES). The config holds the values they resolve to. Where 0 has a
     meaning of its own it is in the field's help ("0 = off", "0 = all"). The rules between fields are one table,
     CHECKS.
@@ -93,6 +93,10 @@ class TrainConfig:
                                  bounds=_positive(1e6))
     penalty_every: int | None = _field(None, "recipe", "lazy regularisation: the penalty every K critic steps, "
                                        "weighted K times", bounds=Bounds(1, 10_000))
+    mode_seeking: float | None = _field(None, "recipe", "mode seeking (MSGAN, Mao et al. 2019): the weight of a "
+                                        "generator loss term, 1 / (image distance / noise distance) over pairs of "
+                                        "fakes with one label; it spreads each label's draws over its images",
+                                        bounds=_positive(100, zero="off"))
     spectral_norm: bool = _field(False, "recipe", "spectrally normalise the discriminator's weight layers (Miyato "
                                  "et al. 2018)")
     n_critic: int = _field(1, "recipe", "discriminator steps per generator step, each on 1/N of the batch "
@@ -189,6 +193,7 @@ class TrainConfig:
             lazy = f"/{self.penalty_every}" if self.penalty_every > 1 else ""
             parts.append(f"{'+'.join(penalty_names(self.penalty))}({self.gamma:g}{lazy})")
         parts += ["sn"] * self.spectral_norm + [f"ncritic{self.n_critic}"] * (self.n_critic > 1)
+        parts += [f"ms{self.mode_seeking:g}"] * (self.mode_seeking > 0)
         parts += [f"self{self.clusters}"] * (self.clusters > 0)
         parts += [f"ema{self.ema_kimg:g}k"] * (self.ema_kimg > 0)
         return " ".join(parts)

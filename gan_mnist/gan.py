@@ -3,7 +3,8 @@
 One batch of B real images is one training step: n_critic - 1 discriminator-only steps on the first slices of
 the batch, then one joint step on the last slice that updates both networks from the same forward pass (the
 TensorFlow DCGAN tutorial's step when n_critic = 1). The discriminator's loss is the adversarial loss plus
-gamma x a gradient penalty (every `penalty_every` critic steps, weighted that many times: lazy regularisation).
+gamma x a gradient penalty (every `penalty_every` critic steps, weighted that many times: lazy regularisation);
+the generator's, with a `mode_seeking` weight, also that times the mode-seeking term on the step's fakes.
 After each generator update an exponential moving average of its weights is updated, when there is one.
 """
 
@@ -16,6 +17,7 @@ from keras import ops
 from gan_mnist.ema import ema_beta, update_ema
 from gan_mnist.networks import is_conditional
 from gan_mnist.objectives.losses import discriminator_loss, generator_loss
+from gan_mnist.objectives.mode_seeking import mode_seeking_loss
 
 
 class GAN(keras.Model):
@@ -44,7 +46,8 @@ class GAN(keras.Model):
         # noise is drawn from a seeded, checkpointable generator, not from global state
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name)
-                         for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "skipped")}
+                         for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "g_mode_seeking",
+                                      "skipped")}
         # both networks arrive built; without this, fit() under a tf.distribute strategy would try to build the
         # GAN by calling it on a batch of real images, which are not generator input
         self.built = True
@@ -60,15 +63,18 @@ class GAN(keras.Model):
         return generator if self.clusters is None else self.clusters.sampler(generator)
 
     def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss,
-                penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1, **kwargs):
+                penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1,
+                mode_seeking: float = 0.0, **kwargs):
         """One optimizer per network; losses (real_logits, fake_logits) -> scalar (see `losses`); an optional
-        gradient penalty (critic, real, fake, seed) -> scalar (see `penalties`) weighted by gamma."""
+        gradient penalty (critic, real, fake, seed) -> scalar (see `penalties`) weighted by gamma; the weight of
+        the mode-seeking term in G's loss (see `objectives.mode_seeking`; 0: none)."""
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_loss_fn, self.g_loss_fn = d_loss_fn, g_loss_fn
         self.penalty_fn, self.gamma, self.penalty_every = penalty_fn, float(gamma), int(penalty_every)
         self.n_critic = int(n_critic)
+        self.mode_seeking = float(mode_seeking)
 
     @property
     def loss_scaled(self) -> bool:
@@ -77,9 +83,11 @@ class GAN(keras.Model):
 
     @property
     def metrics(self):
-        # listed here so fit() resets them every epoch; d_penalty only where there is a penalty, skipped (the share
-        # of optimizer updates a loss-scaled run skipped for overflowing gradients) only where losses are scaled
-        shown = {"d_penalty": self.penalty_fn is not None, "skipped": self.loss_scaled}
+        # listed here so fit() resets them every epoch; d_penalty only where there is a penalty, g_mode_seeking (the
+        # term before its weight; g_loss includes it weighted) only where G has one, skipped (the share of optimizer
+        # updates a loss-scaled run skipped for overflowing gradients) only where losses are scaled
+        shown = {"d_penalty": self.penalty_fn is not None, "g_mode_seeking": self.mode_seeking > 0,
+                 "skipped": self.loss_scaled}
         return [t for name, t in self.trackers.items() if shown.get(name, True)]
 
     def call(self, inputs, training: bool = False):
@@ -142,7 +150,8 @@ class GAN(keras.Model):
             # under mixed precision the logits are 16-bit: take the losses in float32
             real_logits = ops.cast(self.discriminator(with_labels(real_images), training=True), "float32")
             fake_logits = ops.cast(self.discriminator(with_labels(fake_images), training=True), "float32")
-            g_loss = self.g_loss_fn(real_logits, fake_logits)
+            spread = mode_seeking_loss(fake_images, z, labels) if self.mode_seeking else 0.0
+            g_loss = self.g_loss_fn(real_logits, fake_logits) + self.mode_seeking * spread
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             with g_tape.stop_recording():  # the penalty concerns D only
                 penalty = self._penalty(real_images, fake_images, labels)
@@ -172,6 +181,7 @@ class GAN(keras.Model):
             "d_real_acc": ops.mean(ops.cast(real_logits > 0, "float32")),
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
             "d_penalty": penalty,
+            "g_mode_seeking": spread,
             "skipped": skipped,  # updates skipped in this step (0, 1 or 2)
         }, batch_size
 

@@ -89,7 +89,7 @@ PENALTIES = {
 
 # the TrainConfig fields an architecture decides when a config leaves them unset (None): every row sets all of them
 ARCHITECTURE_FIELDS = ("loss", "epochs", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "width", "d_scale",
-                       "d_dropout", "penalty", "clusters", "mixed_precision", "steps_per_execution")
+                       "d_dropout", "penalty", "mode_seeking", "clusters", "mixed_precision", "steps_per_execution")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,12 +123,13 @@ class Architecture:
 
 
 def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
-                 d_dropout: float, penalty: str, clusters: int, precision: str, steps: int) -> dict:
+                 d_dropout: float, penalty: str, mode_seeking: float, clusters: int, precision: str,
+                 steps: int) -> dict:
     """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
     a run.precision.CHOICES value)."""
     return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
-                width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, clusters=clusters,
-                mixed_precision=precision, steps_per_execution=steps)
+                width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, mode_seeking=mode_seeking,
+                clusters=clusters, mixed_precision=precision, steps_per_execution=steps)
 
 
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
@@ -141,13 +142,13 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
-#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty clusters precision steps per call
-DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0, "auto", 1)
-MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0, "off", 10)
-CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0, "auto", 1)
-SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 30, "auto", 1)
-CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0, "auto", 1)
-RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0, "auto", 1)
+#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty mode seeking clusters precision steps/call
+DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0.0, 0, "auto", 1)
+MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0.0, 0, "off", 10)
+CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 0, "auto", 1)
+SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
+CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0.0, 0, "auto", 1)
+RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0.0, 0, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16

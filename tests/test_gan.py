@@ -1,4 +1,5 @@
-"""The training step (gan_mnist.gan): both networks move, short batches, noise from the seed, the lazy penalty."""
+"""The training step (gan_mnist.gan): both networks move, short batches, noise from the seed, the lazy penalty, the
+mode-seeking term."""
 
 import keras
 import numpy as np
@@ -93,3 +94,21 @@ def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
     # the penalty runs on critic steps 0 and 3 only, and where it runs it carries k = 3 times its value
     assert len(critic_calls) == 2 and [v > 0 for v in seen] == [True, False, False, True]
     assert seen[0] == pytest.approx(3 * first, rel=1e-4)
+
+
+def test_mode_seeking_changes_the_generator_step_only(small_images, small_labels):
+    # one step from the same seed with and without the term: D's update is the same, G's is not, the term is logged
+    histories, gans = [], []
+    for weight in (0.0, 0.5):
+        gan = build_gan(TrainConfig(model="cgan", batch_size=32, mode_seeking=weight))
+        histories.append(gan.fit(make_dataset(small_images[:32], 32, labels=small_labels[:32]), epochs=1, verbose=0,
+                                 shuffle=False).history)
+        gans.append(gan)
+    plain, seeking = gans
+    for a, b in zip(plain.discriminator.trainable_weights, seeking.discriminator.trainable_weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert any(not np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(plain.generator.trainable_weights, seeking.generator.trainable_weights, strict=True))
+    assert "g_mode_seeking" not in histories[0] and histories[1]["g_mode_seeking"][0] > 0
+    assert histories[1]["g_loss"][0] == pytest.approx(
+        histories[0]["g_loss"][0] + 0.5 * histories[1]["g_mode_seeking"][0], rel=1e-5)

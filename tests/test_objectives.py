@@ -1,4 +1,5 @@
-"""What the networks minimise (gan_mnist.objectives): every loss and penalty at known values, penalties combined."""
+"""What the networks minimise (gan_mnist.objectives): every loss, penalty and the mode-seeking term at known values,
+penalties combined."""
 
 import math
 
@@ -8,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from gan_mnist import TrainConfig
+from gan_mnist.objectives.mode_seeking import EPSILON, mode_seeking_loss
 from gan_mnist.objectives.penalties import combined, gradient_penalty, interpolate, r1, r2
 from gan_mnist.recipes import LOSSES, PENALTIES, resolve
 from gan_mnist.run.training import build_gan
@@ -108,3 +110,36 @@ def test_gradient_penalty_draws_one_weight_per_sample():
     eps = mixed[:, 0, 0, 0]
     assert np.allclose(mixed, eps[:, None, None, None])  # one weight per image, the same over its pixels
     assert eps.min() >= 0 and eps.max() <= 1 and np.std(eps) > 0.2  # U[0, 1] has std 0.29; one per batch has 0
+
+
+def _flat(values, shape):
+    # one constant array per value: image i is values[i] everywhere, so its L1 distances are |values[i] - values[j]|
+    return np.stack([np.full(shape, v, "float32") for v in values])
+
+
+FAKES = _flat((0.0, 0.5, 0.2, -0.5), (28, 28, 1))
+NOISES = _flat((0.0, 1.0, 0.5, 3.0), (4,))
+
+
+def test_mode_seeking_at_known_values():
+    # labels 0 1 0 1: the pairs that share a label are fakes (0, 2) and (1, 3)
+    ratio = (0.2 / 0.5 + 1.0 / 2.0) / 2
+    assert float(mode_seeking_loss(FAKES, NOISES, np.array([0, 1, 0, 1]))) == pytest.approx(
+        1 / (ratio + EPSILON), rel=1e-5)
+    # without labels every pair of neighbours counts: (0, 1), (1, 2), (2, 3)
+    ratio = (0.5 / 1.0 + 0.3 / 0.5 + 0.7 / 2.5) / 3
+    assert float(mode_seeking_loss(FAKES, NOISES)) == pytest.approx(1 / (ratio + EPSILON), rel=1e-5)
+    # no two fakes share a label: nothing to compare, no term
+    assert float(mode_seeking_loss(FAKES, NOISES, np.arange(4))) == 0.0
+    # one image for every noise: the largest value, and finite
+    assert float(mode_seeking_loss(np.zeros_like(FAKES), NOISES)) == pytest.approx(1 / EPSILON)
+
+
+def test_mode_seeking_pushes_fakes_of_one_label_apart_and_leaves_the_others():
+    fakes = tf.constant(FAKES)
+    with tf.GradientTape() as tape:
+        tape.watch(fakes)
+        loss = mode_seeking_loss(fakes, NOISES, np.array([0, 1, 0, 2]))  # one pair: fakes 0 and 2
+    grads = tf.convert_to_tensor(tape.gradient(loss, fakes)).numpy().sum(axis=(1, 2, 3))
+    # descending the gradient moves fake 0 (0.0) down and fake 2 (0.2) up: apart; fakes 1 and 3 have no partner
+    assert grads[0] > 0 > grads[2] and grads[1] == grads[3] == 0

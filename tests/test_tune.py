@@ -33,6 +33,7 @@ def test_searched_configs_are_valid_and_vary():
     assert {c.clusters for c in configs if c.model in ("self_cgan", "resize_proj")} == {10, 20, 30}
     assert {c.d_scale for c in configs if c.model in ("conv", "resize")} == {1.0, 2.0, 3.0}
     assert {c.batch_size for c in configs} == {64, 128, 256, 512} and {c.d_dropout for c in configs} == {0.0, 0.3}
+    assert {c.mode_seeking for c in configs} == {0.0, 0.02, 0.05, 0.1}
     assert {c.penalty for c in configs} == {"none", "r1", "r2", "r1,r2", "gp"}
     assert all(c.penalty == "gp" for c in configs if c.loss == "wgan")  # WGAN always gets its Lipschitz penalty
     assert len({c.g_learning_rate for c in configs}) == 80

@@ -7,7 +7,8 @@ What the tables give (recipes.py):
 - no penalty, each penalty alone and the lazy ones together (R1 + R2), each with its weight's range
   (`Penalty.gamma_range`) and, where lazy, how often it runs.
 
-What every recipe shares (Adam for each network, EMA, width, D's dropout, batch, spectral norm) is `SHARED` below.
+What every recipe shares (Adam for each network, EMA, width, D's dropout, mode seeking, batch, spectral norm) is
+`SHARED` below.
 `BASELINE` is bare `train`'s recipe as the same parameters, queued as a study's first trial.
 """
 
@@ -39,6 +40,7 @@ SHARED = {
     "beta_2": [0.9, 0.99, 0.999],
     "width": [0.5, 0.75, 1.0, 1.5],
     "d_dropout": [0.0, 0.3],
+    "mode_seeking": [0.0, 0.02, 0.05, 0.1],
     "batch_size": [64, 128, 256, 512],
 }
 # --penalty-every choices of a lazy penalty: every step, the lazy default, and each architecture's own interval
