@@ -140,6 +140,8 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
+# mode seeking off: on self_cgan it brought the panel's FDs and recall closer to real digits' but cost precision
+# beyond the panel's rule (docs/results.md, "Mode seeking").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
 #              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty mode seeking clusters precision steps/call
