@@ -95,7 +95,8 @@ class TrainConfig:
                                        "weighted K times", bounds=Bounds(1, 10_000))
     mode_seeking: float | None = _field(None, "recipe", "mode seeking (MSGAN, Mao et al. 2019): the weight of a "
                                         "generator loss term, 1 / (image distance / noise distance) over pairs of "
-                                        "fakes with one label; it spreads each label's draws over its images",
+                                        "fakes with one label (any pair, unconditioned); it spreads each label's "
+                                        "draws over its images",
                                         bounds=_positive(100, zero="off"))
     spectral_norm: bool = _field(False, "recipe", "spectrally normalise the discriminator's weight layers (Miyato "
                                  "et al. 2018)")

@@ -36,7 +36,7 @@ from gan_mnist.experiments.confirm import CONFIRM_SAMPLES, confirm
 from gan_mnist.experiments.search_space import BASELINE, largest_clusters, space, suggest_config
 from gan_mnist.experiments.tune_arguments import check_tune_arguments
 from gan_mnist.limits import CLUSTER_NEIGHBOURS, most_clusters
-from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim
+from gan_mnist.run.directory import CONFIG, CONFIRM_CSV, STUDY, STUDY_DB, TRIALS, check_folder, claim, holding
 
 STEPS = 10  # pruning checkpoints: a trial reports at each tenth of its training-time budget
 FINAL_SAMPLES = 5000  # default samples behind a trial's objective value (its intermediate values use eval_samples)
@@ -291,8 +291,11 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
         print(f"warning: the password in {masked_url(storage)} is visible to everyone on this machine (`ps`, shell "
               "history); keep it in ~/.pgpass (mode 0600) or a libpq service file instead (docs/tuning.md)",
               file=sys.stderr)
-    if not study.trials:
-        study.enqueue_trial(BASELINE, user_attrs={"baseline": True})
+    # workers that start a new study together would each queue the default: under a lock on the folder (the workers
+    # of one machine) the first queues it and the others see it; skip_if_exists narrows the window across machines
+    with holding(out, wait=True):
+        if not study.trials:
+            study.enqueue_trial(BASELINE, user_attrs={"baseline": True}, skip_if_exists=True)
     # a trial whose worker died is failed (and queued again) now, not only once a new trial starts: the report
     # below then says FAIL for it rather than RUNNING
     with warnings.catch_warnings():
