@@ -150,7 +150,8 @@ class GAN(keras.Model):
             # under mixed precision the logits are 16-bit: take the losses in float32
             real_logits = ops.cast(self.discriminator(with_labels(real_images), training=True), "float32")
             fake_logits = ops.cast(self.discriminator(with_labels(fake_images), training=True), "float32")
-            spread = mode_seeking_loss(fake_images, z, labels) if self.mode_seeking else 0.0
+            # only a generator step uses G's loss (train_step tracks the last, generator, step's values)
+            spread = mode_seeking_loss(fake_images, z, labels) if self.mode_seeking and train_generator else 0.0
             g_loss = self.g_loss_fn(real_logits, fake_logits) + self.mode_seeking * spread
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             with g_tape.stop_recording():  # the penalty concerns D only
