@@ -18,7 +18,7 @@ from gan_mnist.evaluation.panel import MEMBERS as PANEL
 from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
 from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.experiments.tune_arguments import SAMPLES, TUNE_BOUNDS
-from gan_mnist.limits import MAX_GRID, MAX_SAMPLES, MAX_SEED, Bounds
+from gan_mnist.limits import DRAWS, MAX_GRID, MAX_SAMPLES, MAX_SEED, Bounds
 from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD, PRESETS
 from gan_mnist.recipes import (
     ARCHITECTURE_FIELDS,
@@ -170,6 +170,11 @@ def _shared(seed: str | None = None, n: str | None = None, n_default: int = 5000
     if n:
         parent.add_argument("--n", type=_eval_count, default=n_default, help=f"{n}, {MIN_EVAL_SAMPLES} to "
                                                                              f"{MAX_SAMPLES:,}")
+        parent.add_argument("--draws", type=_in(True, DRAWS), default=1,
+                            help=f"score this many draws of --n samples (noise seeds --seed, --seed + 1, ...) and "
+                                 f"report each metric's mean and its standard deviation as COLUMN_sd; "
+                                 f"{DRAWS.describe(True)} (default 1). fd_ratio varies from draw to draw "
+                                 f"(docs/panel.md): decide between close recipes on several")
     return parent
 
 
@@ -507,6 +512,8 @@ def _metric_names(text: str) -> tuple[str, ...]:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
+    if args.samples is not None and args.draws > 1:
+        raise GanMnistError(f"--draws {args.draws} draws samples from a --generator; a --samples file is one draw")
     if args.plot is not None:
         if args.plot.suffix != ".png" or args.plot.exists():
             raise GanMnistError(f"--plot must name a new .png file, got {args.plot}"
@@ -516,18 +523,16 @@ def _evaluate(args: argparse.Namespace) -> None:
         with tempfile.TemporaryFile(dir=folder):  # a read-only folder is found out now, not after the metrics
             pass
     from gan_mnist.evaluation.registry import Reference, evaluate_images
-    from gan_mnist.networks import is_conditional
-    from gan_mnist.sample import all_digit_labels, generate, load_generator
+    from gan_mnist.evaluation.report import evaluate_draws
+    from gan_mnist.sample import load_generator
 
     if args.generator is not None:
-        generator = load_generator(args.generator)
-        labels = all_digit_labels(args.n) if is_conditional(generator) else None
-        images = generate(generator, args.n, seed=args.seed, labels=labels)
+        scores = evaluate_draws(load_generator(args.generator), args.n, args.seed, args.draws, Reference(args.data),
+                                per_digit=True, metrics=args.metrics)
     else:
         images, labels = _load_samples(args.samples)
-    result = {"source": str(args.generator or args.samples),
-              **evaluate_images(images, labels, reference=Reference(args.data), per_digit=True,
-                                metrics=args.metrics)}
+        scores = evaluate_images(images, labels, reference=Reference(args.data), per_digit=True, metrics=args.metrics)
+    result = {"source": str(args.generator or args.samples), **scores}
     print(json.dumps({k: _rounded(v) for k, v in result.items()}))
     if args.generator is not None:
         _record_evaluation(args.generator, {"seed": args.seed, **result})
@@ -571,7 +576,7 @@ def _rounded(value):
 def _compare(args: argparse.Namespace) -> None:
     from gan_mnist.evaluation.report import compare_runs
 
-    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw)
+    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw, draws=args.draws)
     if args.markdown:
         print(table.round(3).to_markdown())  # pandas uses tabulate for this
     else:

@@ -66,3 +66,7 @@ class Bounds:
 def _number(value: float) -> str:
     """1000000.0 -> '1,000,000', 0.5 -> '0.5'."""
     return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+# draws of samples `evaluate --draws` and `compare --draws` score one after another (each of --n samples)
+DRAWS = Bounds(1, 20)

@@ -139,6 +139,23 @@ def test_evaluate_appends_a_runs_scores_to_its_evaluations_file(cli, tiny_run, t
 
 
 @pytest.mark.slow
+def test_evaluate_draws_pools_one_draw_per_seed(cli, tiny_run, tmp_path):
+    single = []
+    for seed in (3, 4):
+        code, out, err = cli("evaluate", "--generator", tiny_run.out_dir / "generator.keras", "--n", 100, "--metrics",
+                             "fd", "--seed", seed)
+        assert code == 0, err
+        single.append(json.loads(out)["fd"])
+    code, out, err = cli("evaluate", "--generator", tiny_run.out_dir / "generator.keras", "--n", 100, "--metrics", "fd",
+                         "--seed", 3, "--draws", 2)
+    assert code == 0, err
+    pooled = json.loads(out)
+    assert single[0] != single[1] and pooled["draws"] == 2 and pooled["n"] == 100
+    assert pooled["fd"] == pytest.approx(np.mean(single), abs=2e-4)
+    assert pooled["fd_sd"] == pytest.approx(abs(single[0] - single[1]) / 2**0.5, abs=2e-4)
+
+
+@pytest.mark.slow
 def test_evaluate_scores_real_digits_with_their_labels_as_real(cli, tmp_path, mnist_path):
     # real test digits saved like `sample` saves them: the evaluator must read their labels, and fd be small
     # (measured: 4.9 for these 5,000, 12.0 for 1,000 — the estimate's bias grows as the sample shrinks; uniform

@@ -26,6 +26,7 @@ from gan_mnist.evaluation.registry import (
     DURING_TRAINING,
     HOLD,
     METRICS,
+    NOISE_Z,
     OBJECTIVE,
     SEARCH_METRICS,
     applicable,
@@ -35,6 +36,7 @@ from gan_mnist.evaluation.registry import (
     evaluate_images,
     higher_is_better,
     parse_metrics,
+    pool_draws,
 )
 from gan_mnist.run.data import load_mnist, to_model_range
 
@@ -246,3 +248,28 @@ def test_beats_needs_every_member_better_with_precision_and_recall_held():
     assert beats({**better, "recall_wide": 0.8 - HOLD + 1e-9}, base)[0]  # within the hold
     verdict, reasons = beats({**better, "precision": 0.77}, base)
     assert not verdict and reasons == ["precision 0.770 drops more than 0.02 below 0.800"]
+
+
+def test_pooled_draws_are_means_with_their_spread():
+    draws = [{"n": 500, "fd_ratio": 2.0, "precision": 0.7, "class_share": [0.5, 0.5], "digit_accuracy": [1.0, None]},
+             {"n": 500, "fd_ratio": 4.0, "precision": 0.8, "class_share": [0.4, 0.6], "digit_accuracy": [0.5, None]}]
+    pooled = pool_draws(draws)
+    assert pooled["n"] == 500 and pooled["draws"] == 2
+    assert pooled["fd_ratio"] == pytest.approx(3.0) and pooled["fd_ratio_sd"] == pytest.approx(2**0.5)
+    assert pooled["precision_sd"] == pytest.approx(0.05 * 2**0.5)
+    assert pooled["class_share"] == pytest.approx([0.45, 0.55]) and pooled["digit_accuracy"] == [0.75, None]
+    assert pool_draws(draws[:1]) == draws[0]  # one draw: its scores, no spread
+    with pytest.raises(GanMnistError, match="no draws"):
+        pool_draws([])
+
+
+def test_beats_on_pooled_draws_needs_a_gap_beyond_their_noise():
+    base = {c: 1.0 for c in columns(("fd_ratio",))} | {c: 0.8 for c in columns(("precision", "recall"))}
+    better = {**base, **{c: 0.9 for c in columns(("fd_ratio",))}}
+    # 4 draws each with sd 0.05: standard error of the difference 0.05 / 2 * sqrt(2) = 0.035, margin 0.071 < 0.1
+    spread = {"draws": 4, **{f"{c}_sd": 0.05 for c in columns(("fd_ratio",))}}
+    assert beats({**better, **spread}, {**base, **spread}) == (True, [])
+    noisy = {"draws": 4, **{f"{c}_sd": 0.1 for c in columns(("fd_ratio",))}}  # margin 0.141 > 0.1
+    verdict, reasons = beats({**better, **noisy}, {**base, **noisy})
+    assert not verdict and len(reasons) == len(MEMBERS)
+    assert reasons[0] == f"fd_ratio 0.9 is not below 1 by more than the noise ({NOISE_Z * 0.1 / 2 * 2**0.5:.2g})"

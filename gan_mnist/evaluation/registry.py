@@ -141,18 +141,49 @@ SEARCH_METRICS = (OBJECTIVE, "fd_ratio", "fd", "kid", "precision", "recall", "mn
 DURING_TRAINING = ("fd", "fd_ratio", "precision", "recall", "mnist_score", "min_class_share", "max_class_share",
                    "conditional_accuracy", "min_digit_accuracy")  # eval_every's, with the shipped CNN only: cheap
 HOLD = 0.02  # the most precision or recall may drop, on any member, for a recipe to count as better
+# scores pooled over draws (`pool_draws`) count as lower only when the gap exceeds NOISE_Z standard errors of the
+# difference of the means, so that a gap one draw's noise could make is not a win (docs/panel.md, "Sample noise")
+NOISE_Z = 2.0
+
+
+def pool_draws(results: list[dict]) -> dict:
+    """Scores of several draws of samples (dicts of columns, as `evaluate_images` returns) as one: each number's mean,
+    each list's mean per entry (None where a draw has None), and for more than one draw `draws` and each float's
+    standard deviation over draws as `column_sd`."""
+    if not results:
+        raise GanMnistError("no draws to pool")
+    pooled: dict = {}
+    for key, first in results[0].items():
+        values = [r[key] for r in results]
+        if isinstance(first, list):  # per digit
+            pooled[key] = [None if None in entry else float(np.mean(entry)) for entry in zip(*values, strict=True)]
+        else:  # a float score is averaged; the sample count (an int) is the same in every draw
+            pooled[key] = float(np.mean(values)) if isinstance(first, float) else first
+    if len(results) > 1:
+        pooled["draws"] = len(results)
+        pooled.update({f"{key}_sd": float(np.std([r[key] for r in results], ddof=1))
+                       for key, first in results[0].items() if isinstance(first, float)})
+    return pooled
+
+
+def _standard_error(scores: dict, col: str) -> float:
+    """The standard error of a pooled score's mean (0 for one draw, whose spread is not known)."""
+    return scores.get(f"{col}_sd", 0.0) / np.sqrt(scores.get("draws", 1))
 
 
 def beats(a: dict, b: dict, members: Iterable[str] | None = None) -> tuple[bool, list[str]]:
-    """Whether scores `a` beat scores `b` (dicts of columns) on the panel: a lower fd_ratio on every member, and
-    precision and recall each no more than HOLD below b's on every member. Returns (verdict, the reasons it fails)."""
+    """Whether scores `a` beat scores `b` (dicts of columns) on the panel: a lower fd_ratio on every member (for
+    pooled draws, lower by more than NOISE_Z standard errors of the difference), and precision and recall each no
+    more than HOLD below b's on every member. Returns (verdict, the reasons it fails)."""
     from gan_mnist.evaluation.panel import MEMBERS
 
     reasons = []
     for member in MEMBERS if members is None else members:
         ratio = column("fd_ratio", member)
-        if not a[ratio] < b[ratio]:
-            reasons.append(f"{ratio} {a[ratio]:.3g} is not below {b[ratio]:.3g}")
+        margin = NOISE_Z * float(np.hypot(_standard_error(a, ratio), _standard_error(b, ratio)))
+        if not a[ratio] < b[ratio] - margin:
+            reasons.append(f"{ratio} {a[ratio]:.3g} is not below {b[ratio]:.3g}"
+                           + (f" by more than the noise ({margin:.2g})" if margin else ""))
         for name in ("precision", "recall"):
             col = column(name, member)
             if a[col] < b[col] - HOLD:

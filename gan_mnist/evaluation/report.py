@@ -11,7 +11,8 @@ import pandas as pd
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.reference import Reference
-from gan_mnist.evaluation.registry import evaluate_images
+from gan_mnist.evaluation.registry import evaluate_images, pool_draws
+from gan_mnist.limits import DRAWS
 from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
 from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY
@@ -19,10 +20,11 @@ from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 
 def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, reference: Reference | None = None,
-                 raw: bool = False) -> dict:
+                 raw: bool = False, draws: int = 1) -> dict:
     """Metrics of a run directory's generator.keras, with its recipe (architecture, loss, penalty, spectral norm,
     EMA), epochs and training wall time. `raw=True` scores the raw generator of the newest checkpoint instead
-    (for a run with an EMA generator: how much the average helps)."""
+    (for a run with an EMA generator: how much the average helps). `draws` > 1 scores that many draws of n samples
+    (noise seeds seed, seed + 1, ...) and reports their means and standard deviations (`registry.pool_draws`)."""
     out = Path(out_dir)
     if not (out / CONFIG).exists() or not (out / HISTORY).exists():
         raise GanMnistError(f"{out} is not a finished run (no {CONFIG} / {HISTORY})")
@@ -35,8 +37,7 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
         generator = gan.drawn(gan.generator)
     else:
         generator = load_generator(out / GENERATOR)
-    labels = all_digit_labels(n) if is_conditional(generator) else None
-    metrics = evaluate_images(generate(generator, n, seed=seed, labels=labels), labels, reference or Reference())
+    metrics = evaluate_draws(generator, n, seed, draws, reference or Reference())
     recipe = {"model": config.model, "loss": config.loss,
               "penalty": f"{config.penalty} {config.gamma:g}" if penalty_names(config.penalty) else "-",
               "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg, "clusters": config.clusters}
@@ -44,19 +45,34 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
 
 
+def evaluate_draws(generator, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:
+    """`evaluate_images` of `draws` draws of n samples from `generator` (noise seeds seed ... seed + draws - 1; a
+    conditional one asked for every digit equally), pooled by `registry.pool_draws`; kwargs go to evaluate_images."""
+    check_draws(draws)
+    labels = all_digit_labels(n) if is_conditional(generator) else None
+    return pool_draws([evaluate_images(generate(generator, n, seed=seed + i, labels=labels), labels, reference,
+                                       **kwargs) for i in range(draws)])
+
+
 def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0,
-                 data_path: str | os.PathLike | None = None, raw: bool = False) -> pd.DataFrame:
+                 data_path: str | os.PathLike | None = None, raw: bool = False, draws: int = 1) -> pd.DataFrame:
     """A table (one row per run, then the real digits' row) of every metric, indexed by run. The real row scores
     n training digits never in the test split (the floor digits) like the runs' samples: fd_ratio 1 by definition.
 
-    With `raw`, each run that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)".
+    With `raw`, each run that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)". `draws`
+    as in `evaluate_run` (the real row is one draw: the floor digits are a fixed set).
     """
     reference = Reference(data_path)
     rows = []
     for d in run_dirs:
-        rows.append(evaluate_run(d, n, seed, reference))
+        rows.append(evaluate_run(d, n, seed, reference, draws=draws))
         if raw and rows[-1]["ema_kimg"] > 0:
-            rows.append(evaluate_run(d, n, seed, reference, raw=True))
+            rows.append(evaluate_run(d, n, seed, reference, raw=True, draws=draws))
     images, labels = reference.floor_digits(n)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
     return pd.DataFrame(rows).set_index("run")
+
+
+def check_draws(draws) -> None:
+    """Raise GanMnistError unless `draws` is a count of draws within limits.DRAWS."""
+    DRAWS.check("draws", draws, integer=True)
