@@ -147,7 +147,7 @@ NOISE_Z = 2.0
 
 
 def pool_draws(results: list[dict]) -> dict:
-    """Scores of several draws of samples (dicts of columns, as `evaluate_images` returns) as one: each number's mean,
+    """Scores of several draws of samples (dicts of columns, as `evaluate_images` returns) as one: each float's mean,
     each list's mean per entry (None where a draw has None), and for more than one draw `draws` and each float's
     standard deviation over draws as `column_sd`."""
     if not results:

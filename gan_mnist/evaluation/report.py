@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
 from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY
 from gan_mnist.sample import all_digit_labels, generate, load_generator
+
+if TYPE_CHECKING:
+    import keras
 
 
 def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, reference: Reference | None = None,
@@ -45,7 +49,7 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
 
 
-def evaluate_draws(generator, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:
+def evaluate_draws(generator: keras.Model, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:
     """`evaluate_images` of `draws` draws of n samples from `generator` (noise seeds seed ... seed + draws - 1; a
     conditional one asked for every digit equally), pooled by `registry.pool_draws`; kwargs go to evaluate_images."""
     check_draws(draws)
