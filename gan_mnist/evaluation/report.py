@@ -52,7 +52,7 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
 def evaluate_draws(generator: keras.Model, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:
     """`evaluate_images` of `draws` draws of n samples from `generator` (noise seeds seed ... seed + draws - 1; a
     conditional one asked for every digit equally), pooled by `registry.pool_draws`; kwargs go to evaluate_images."""
-    check_draws(draws)
+    DRAWS.check("draws", draws, integer=True)
     labels = all_digit_labels(n) if is_conditional(generator) else None
     return pool_draws([evaluate_images(generate(generator, n, seed=seed + i, labels=labels), labels, reference,
                                        **kwargs) for i in range(draws)])
@@ -75,8 +75,3 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
     images, labels = reference.floor_digits(n)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
     return pd.DataFrame(rows).set_index("run")
-
-
-def check_draws(draws) -> None:
-    """Raise GanMnistError unless `draws` is a count of draws within limits.DRAWS."""
-    DRAWS.check("draws", draws, integer=True)
