@@ -317,7 +317,8 @@ _TUNE_OPTIONS = {
 
 
 def _add_tune(sub) -> None:
-    u = sub.add_parser("tune", parents=[_shared(seed="training seed of every trial")],
+    seed = "seed of every trial's training and of the sampler's draws (trial N's from the seed and N)"
+    u = sub.add_parser("tune", parents=[_shared(seed=seed)],
                        help="search recipes with Optuna for the best FD in a training-time budget",
                        description="Hyperparameter search (Optuna: TPE sampler, margin pruner) over architecture, "
                                    "loss, penalty and its weight, spectral norm, EMA, Adam, width and batch. Each "

@@ -13,6 +13,7 @@ import pytest
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.registry import OBJECTIVE
+from gan_mnist.experiments.sampler import STARTUP_TRIALS, TrialSeededSampler, trial_seed
 from gan_mnist.experiments.search_space import BASELINE, space, suggest_config
 from gan_mnist.experiments.tune import STEPS, ReportToTrial, tune
 from gan_mnist.experiments.tune_arguments import TUNE_BOUNDS
@@ -42,6 +43,25 @@ def test_searched_configs_are_valid_and_vary():
 def _drawn(n: int = 150) -> list[TrainConfig]:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     return [suggest_config(study.ask(), TrainConfig()) for _ in range(n)]
+
+
+def _searched(seed: int, n: int = 8) -> list[dict]:
+    """The params of the first `n` trials of a one-worker in-memory search seeded `seed` (objective: trial number,
+    so TPE's model phase, after STARTUP_TRIALS, has values to fit)."""
+    study = optuna.create_study(sampler=TrialSeededSampler(seed))
+    study.optimize(lambda trial: suggest_config(trial, TrainConfig()) and trial.number, n_trials=n)
+    return [trial.params for trial in study.trials]
+
+
+def test_a_seeded_search_repeats_and_each_trial_draws_its_own():
+    first = _searched(3)
+    assert len(first) > STARTUP_TRIALS
+    assert _searched(3) == first  # random phase and TPE phase alike
+    assert _searched(4) != first
+    # trial N's draws depend on (seed, N) alone: workers sharing a study, whose trials have different numbers, never
+    # draw the same recipe from the same seed
+    assert len({json.dumps(p, sort_keys=True) for p in first}) == len(first)
+    assert trial_seed(3, 1) != trial_seed(3, 2) and trial_seed(3, 1) != trial_seed(4, 1)
 
 
 def test_a_new_table_entry_is_searched(monkeypatch):

@@ -33,6 +33,7 @@ from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError, TrainingDiverged
 from gan_mnist.evaluation.registry import OBJECTIVE
 from gan_mnist.experiments.confirm import CONFIRM_SAMPLES, confirm
+from gan_mnist.experiments.sampler import TrialSeededSampler
 from gan_mnist.experiments.search_space import BASELINE, largest_clusters, space, suggest_config
 from gan_mnist.experiments.tune_arguments import check_tune_arguments
 from gan_mnist.limits import CLUSTER_NEIGHBOURS, most_clusters
@@ -135,17 +136,17 @@ def make_objective(out: Path, base: TrainConfig, data_path=None, verbose: int = 
 
 
 def open_study(out: Path, storage: str | None = None, study_name: str = "gan_mnist",
-               stale_after: float = 120.0) -> optuna.Study:
+               stale_after: float = 120.0, seed: int = 0) -> optuna.Study:
     """Create or load the study (SQLite file out/study.db unless `storage` is a database URL), with heartbeats:
-    a trial silent for `stale_after` seconds is failed and queued again (once per trial, twice at most).
-    Errors show the URL with its password masked."""
+    a trial silent for `stale_after` seconds is failed and queued again (once per trial, twice at most), and TPE
+    seeded per trial from `seed` (sampler.TrialSeededSampler). Errors show the URL with its password masked."""
     url = storage or f"sqlite:///{(out / STUDY_DB).resolve()}"
     engine = {"connect_args": {"timeout": 60}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     for attempt in range(5):  # workers starting at once race to create the tables and the study: losers retry
         try:
             return optuna.create_study(study_name=study_name, storage=_storage(url, engine, stale_after),
                                        direction="minimize", load_if_exists=True,
-                                       sampler=optuna.samplers.TPESampler(n_startup_trials=5),
+                                       sampler=TrialSeededSampler(seed),
                                        pruner=MarginPruner())
         except (optuna.exceptions.DuplicatedStudyError, sqlalchemy.exc.IntegrityError,
                 sqlalchemy.exc.OperationalError) as e:
@@ -283,7 +284,7 @@ def tune(out_dir: str | os.PathLike, n_trials: int = 20, budget_minutes: float =
     if storage is None:
         claim(out, STUDY)  # the SQLite file goes in it
     optuna.logging.set_verbosity(logging.INFO if progress else logging.WARNING)
-    study = open_study(out, storage, study_name, stale_after)
+    study = open_study(out, storage, study_name, stale_after, seed)
     if storage is not None:
         claim(out, STUDY)  # only now: a storage that cannot be opened leaves the folder untouched
     _check_study(study, out, final_samples)
