@@ -58,8 +58,8 @@ def test_a_seeded_search_repeats_and_each_trial_draws_its_own():
     assert len(first) > STARTUP_TRIALS
     assert _searched(3) == first  # random phase and TPE phase alike
     assert _searched(4) != first
-    # trial N's draws depend on (seed, N) alone: workers sharing a study, whose trials have different numbers, never
-    # draw the same recipe from the same seed
+    # trial N's draws depend on (seed, N) alone: workers sharing a study, whose trials have different numbers, draw
+    # from different seeds
     assert len({json.dumps(p, sort_keys=True) for p in first}) == len(first)
     assert trial_seed(3, 1) != trial_seed(3, 2) and trial_seed(3, 1) != trial_seed(4, 1)
 
