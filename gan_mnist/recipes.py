@@ -136,7 +136,8 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
 # 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
 # and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
-# (28 epochs with them every 16th: 24 every 4th took 12.35).
+# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize: 13 epochs cost self_cgan's 17 in float32
+# (its step is 1.28x as long).
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
@@ -151,6 +152,7 @@ CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 
 SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0.0, 0, "auto", 1)
 RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0.0, 0, "auto", 1)
+SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16
@@ -186,11 +188,16 @@ ARCHITECTURES = {
                            False, RESIZE, search={"d_scale": D_SCALE_CHOICES},
                            about="resize + convolution upsampling (no checkerboards); D without batch norm or "
                                  "dropout, for gradient penalties"),
+    # (searched as self_resize: the search is for unconditional generators)
     "resize_proj": Architecture(_NETS + "resize:build_resize_cgan_generator",
-                                _NETS + "resize:build_projection_discriminator", True, RESIZE,
-                                search={"clusters": CLUSTER_CHOICES},
+                                _NETS + "resize:build_projection_discriminator", True, RESIZE, search=None,
                                 about="conditional 'resize' G with a projection discriminator (Miyato & Koyama "
                                       "2018)"),
+    "self_resize": Architecture(_NETS + "resize:build_resize_cgan_generator",
+                                _NETS + "resize:build_projection_discriminator", True, SELF_RESIZE,
+                                search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
+                                about="the resize_proj networks (no transposed convolutions; a projection D) "
+                                      "self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + R2"),
 }
 
 
