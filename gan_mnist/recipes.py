@@ -137,7 +137,7 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
 # and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
 # (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize: 13 epochs cost self_cgan's 17 in float32
-# (its step is 1.28x as long).
+# (its median epoch 1.31x as long).
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.

@@ -198,8 +198,8 @@ def assert_usage_error(code: int, err: str, message: str) -> None:
 
 # `tune`'s tiny trials (test_tune, test_tune_study): 1,024 images, a 3-second training budget, FD reports, objectives
 # and confirmations on 500 samples. A trial ends at the first epoch end past its budget, and its model is the
-# sampler's pick (seeded by --seed and the trial's number): on 4,096 images one epoch of resize_proj took 46 s on
-# one core
+# sampler's pick (seeded by --seed and the trial's number): on 4,096 images one epoch of the resize_proj networks
+# (searched as self_resize) took 46 s on one core
 TUNE_SMALL = ("--budget-minutes", "0.05", "--limit", "1024", "--eval-samples", "500", "--final-samples", "500",
               "--confirm-samples", "500", "--quiet")
 
