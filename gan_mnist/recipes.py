@@ -136,8 +136,8 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
 # 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
 # and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
-# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize: 13 epochs cost self_cgan's 17 in float32
-# (its median epoch 1.31x as long).
+# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize, the default: 13 epochs cost self_cgan's 17
+# in float32 (its median epoch 1.31x as long), and beat it on every panel member with precision and recall higher.
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
@@ -177,9 +177,9 @@ ARCHITECTURES = {
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
                               SELF_CGAN, search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
-                              about="the default: the cGAN's networks self-conditioned (Liu et al. 2020) on 30 "
-                                    "clusters of D's features instead of labels, unconditional (see --clusters); "
-                                    "R3GAN's rpgan loss with R1 + R2, no dropout"),
+                              about="the cGAN's networks self-conditioned (Liu et al. 2020) on 30 clusters of D's "
+                                    "features instead of labels, unconditional (see --clusters); R3GAN's rpgan loss "
+                                    "with R1 + R2, no dropout"),
     "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
                          search={"d_scale": D_SCALE_CHOICES},
                          about="the conditional DCGAN's networks without labels (0.86 M + 0.21 M weights); D without "
@@ -196,8 +196,9 @@ ARCHITECTURES = {
     "self_resize": Architecture(_NETS + "resize:build_resize_cgan_generator",
                                 _NETS + "resize:build_projection_discriminator", True, SELF_RESIZE,
                                 search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
-                                about="the resize_proj networks (no transposed convolutions; a projection D) "
-                                      "self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + R2"),
+                                about="the default: the resize_proj networks (no transposed convolutions; a "
+                                      "projection D) self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + "
+                                      "R2"),
 }
 
 

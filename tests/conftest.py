@@ -61,7 +61,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 # the one tiny config of the tests that train: 2 epochs of 128 images (a variant is TINY.replace(...)), on the MLP,
-# the cheapest networks (the default, self_cgan, has its own: test_clustering, test_resume, test_learning)
+# the cheapest networks (the default, self_resize, has its own: test_clustering, test_resume, test_learning)
 TINY = TrainConfig(model="mlp", epochs=2, batch_size=64, limit=128, grid_size=3, latent_dim=32)
 
 

@@ -211,5 +211,5 @@ def test_bench_names_the_device_and_what_auto_picks(mnist_path):
     header, *rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert header["device"].startswith(("CPU", "GPU")) and header["auto"] in ("off", "bf16", "fp16") and header["why"]
     setups = [row["setup"] for row in rows]
-    assert setups[0] == "fit() self_cgan float32" and setups[-1].startswith("train() 1 epoch, auto = ")
+    assert setups[0] == "fit() self_resize float32" and setups[-1].startswith("train() 1 epoch, auto = ")
     assert all(row["images_per_s"] > 0 for row in rows)

@@ -83,6 +83,6 @@ def test_two_workers_share_a_new_study_then_it_resumes_and_its_best_recipe_train
     # tools/search_table.py's tables: every trial, then the confirmed one as a `train` command with mean ± sd over seeds
     tool = [sys.executable, str(Path(__file__).resolve().parents[1] / "tools" / "search_table.py"), str(out)]
     rows = subprocess.run(tool, capture_output=True, text=True, check=True).stdout.splitlines()
-    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | self_cgan rpgan r1,r2")
+    assert len(rows) == 2 + len(again) and rows[2].startswith("| 0 | self_resize rpgan r1,r2")
     rows = subprocess.run([*tool, "--confirmed"], capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(rows) == 3 and rows[2].startswith(f"| {best} | `train ") and " ± " in rows[2]
