@@ -95,7 +95,7 @@ def test_default_recipe_learns_digits(tmp_path, mnist_path):
     assert trained["fd"] < 0.2 * noise["fd"] and trained["fd"] < 0.2 * untrained["fd"], scores
     assert trained["mnist_score"] > 5 and trained["max_class_share"] < 0.35, scores
     # the clusters follow the digits: thirty random clusters of these images have purity about 0.13, and k-means on
-    # D's features without the neighbour graph about 0.77
+    # the self_cgan D's features without the neighbour graph about 0.77
     assert min(purity) > 0.8, scores
     # the bars sit 1.5x (fd), 1.4x (MNIST score) and 1.6x (largest share) from the float32 run, 0.1 below its purity,
     # and far from noise and the untrained generator (the values: docs/results.md, "The learning tests")
