@@ -196,9 +196,8 @@ ARCHITECTURES = {
     "self_resize": Architecture(_NETS + "resize:build_resize_cgan_generator",
                                 _NETS + "resize:build_projection_discriminator", True, SELF_RESIZE,
                                 search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
-                                about="the default: the resize_proj networks (no transposed convolutions; a "
-                                      "projection D) self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + "
-                                      "R2"),
+                                about="the resize_proj networks (no transposed convolutions; a projection D) "
+                                      "self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + R2"),
 }
 
 
