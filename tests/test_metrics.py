@@ -73,6 +73,23 @@ def test_kernel_distance_known_answer_and_unbiasedness():
         kernel_distance(a[:1], b)
 
 
+@pytest.mark.parametrize("n1, n2", [(300, 300), (100, 300), (300, 80), (60, 60)])  # neither, one, the other, both whole
+def test_kernel_distance_equals_the_mean_over_its_subsets_when_a_set_is_taken_whole(n1, n2):
+    # a set no larger than the subset size is drawn whole every time, so its within-set sum (or, both whole, the
+    # whole MMD) is computed once: the result must equal the plain mean over the same random subsets
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal((n1, 5)), rng.standard_normal((n2, 5)) + 0.3
+    m, draws = min(100, n1, n2), np.random.default_rng(7)
+
+    def mmd2(x, y):  # unbiased MMD^2, kernel (x.y / F + 1)^3, straight from the kernel matrices
+        kxx, kyy, kxy = ((p @ q.T / 5 + 1) ** 3 for p, q in ((x, x), (y, y), (x, y)))
+        return ((kxx.sum() - np.trace(kxx) + kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2 * kxy.mean())
+
+    expected = np.mean([mmd2(a[draws.choice(n1, m, replace=False)], b[draws.choice(n2, m, replace=False)])
+                        for _ in range(10)])
+    assert kernel_distance(a, b, subsets=10, subset_size=100, seed=7) == pytest.approx(expected, rel=1e-12)
+
+
 def test_mnist_score_extremes():
     one_hot = np.eye(10)[np.arange(1000) % 10]
     assert mnist_score(one_hot) == pytest.approx(10.0, rel=1e-6)  # confident and every class equally often
