@@ -83,13 +83,14 @@ def kernel_distance(features1: np.ndarray, features2: np.ndarray, subsets: int =
     # with both sets whole every subset gives the same MMD (up to summation order)
     whole1, whole2 = len(f1) == m, len(f2) == m
     within1, within2 = (_kernel_sum(f, f, True) if whole else None for f, whole in ((f1, whole1), (f2, whole2)))
+    rounds = 1 if whole1 and whole2 else subsets
     total = 0.0
-    for _ in range(1 if whole1 and whole2 else subsets):
+    for _ in range(rounds):
         x, y = f1[rng.choice(len(f1), m, replace=False)], f2[rng.choice(len(f2), m, replace=False)]
         xx = within1 if whole1 else _kernel_sum(x, x, True)
         yy = within2 if whole2 else _kernel_sum(y, y, True)
         total += (xx + yy) / (m * (m - 1)) - 2.0 * _kernel_sum(x, y, False) / (m * m)
-    return float(total / (1 if whole1 and whole2 else subsets))
+    return float(total / rounds)
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray, without_diagonal: bool) -> float:
