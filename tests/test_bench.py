@@ -27,7 +27,7 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
     train_setups = {"train() mlp": TrainConfig(model="mlp", batch_size=32, grid_size=2, steps_per_execution=1),
                     # self-conditioned: its clusterings are taken out of the gaps and put back scaled to 60,000 images
                     "train() self": TrainConfig(model="self_cgan", clusters=4, width=0.25, batch_size=32, grid_size=2)}
-    table = run_benchmark(small_images, small_labels, setups, steps=2, warmup=1, progress=None,
+    table = run_benchmark(small_images, small_labels, setups, steps=2, warmup=1, repeats=1, progress=None,
                           train_setups=train_setups)
     assert list(table.index) == ["tutorial loop (dcgan float32)", "mlp", "cgan", "train() mlp", "train() self",
                                  "live view redraw (notebooks)"]

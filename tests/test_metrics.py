@@ -88,6 +88,15 @@ def test_kernel_distance_equals_the_mean_over_its_subsets_when_a_set_is_taken_wh
     expected = np.mean([mmd2(a[draws.choice(n1, m, replace=False)], b[draws.choice(n2, m, replace=False)])
                         for _ in range(10)])
     assert kernel_distance(a, b, subsets=10, subset_size=100, seed=7) == pytest.approx(expected, rel=1e-12)
+    # a memo kept for b serves later calls of the same sizes and seed, and only those
+    memo = {}
+    for _ in range(2):
+        assert kernel_distance(a, b, subsets=10, subset_size=100, seed=7, memo=memo) == pytest.approx(expected,
+                                                                                                     rel=1e-12)
+    assert len(memo) == 1
+    assert kernel_distance(a, b, subsets=10, subset_size=100, seed=8, memo=memo) == pytest.approx(
+        kernel_distance(a, b, subsets=10, subset_size=100, seed=8), rel=1e-12)
+    assert len(memo) == 2
 
 
 def test_mnist_score_extremes():
@@ -148,10 +157,11 @@ def test_nearest_neighbours_are_exact_for_near_copies(small_images):
 
 def test_memorisation_flags_copies(small_images):
     train, test = small_images[:200], small_images[200:]
-    copied = memorisation(train[:50], train, test)
+    test_nn = float(nearest_distances(test, train).mean())
+    copied = memorisation(train[:50], train, test_nn)
     assert copied["nn_train_distance"] == 0.0 and copied["nn_ratio"] == 0.0
-    fresh = memorisation(test, train, test)
-    assert fresh["nn_ratio"] == pytest.approx(1.0)
+    fresh = memorisation(test, train, test_nn)
+    assert fresh["nn_ratio"] == pytest.approx(1.0) and fresh["test_nn_train_distance"] == test_nn
 
 
 def test_shipped_evaluator_reads_mnist_at_99_percent(mnist_path):

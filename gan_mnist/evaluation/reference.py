@@ -36,13 +36,27 @@ class Reference:
             test = to_model_range(x_test)
             Reference._cache[key] = {"test": test, "train": x_train, "train_labels": y_train,
                                      "train_subset": to_model_range(x_train[:n_train]), "test_subset": test[:n_test],
-                                     "features": {}, "radii": {}, "floor_fd": {}, "floor": {}}
+                                     "features": {}, "radii": {}, "floor_fd": {}, "floor": {}, "kernel": {},
+                                     "test_nn": {}}
         self._state = Reference._cache[key]
         self.train_subset, self.test_subset = self._state["train_subset"], self._state["test_subset"]
 
     def test_features(self, member: str = "cnn") -> np.ndarray:
         """Features float64 (10000, F) of the test digits in `member`'s space."""
         return self._real_features("test", member, self._state["test"])
+
+    def kernel_memo(self, member: str) -> dict:
+        """The dict metrics.kernel_distance keeps the test digits' within-subset sums in, for `member`'s space."""
+        return self._state["kernel"].setdefault(member, {})
+
+    def test_nn_distance(self, n: int) -> float:
+        """Mean pixel distance from the first n memorisation test digits to their nearest digit of the training
+        subset: what unseen digits score in the memorisation check (computed once per n)."""
+        from gan_mnist.evaluation.metrics import nearest_distances
+
+        if n not in self._state["test_nn"]:
+            self._state["test_nn"][n] = float(nearest_distances(self.test_subset[:n], self.train_subset).mean())
+        return self._state["test_nn"][n]
 
     def floor_digits(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(images float32 (m, 28, 28, 1) in [-1, 1], labels (m,)): m = min(n, FLOOR_MAX) real training digits

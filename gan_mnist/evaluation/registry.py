@@ -87,7 +87,7 @@ class Scoring:
     @_once
     def memorisation(self) -> dict[str, float]:
         """Nearest-training-image distances of the first 1,000 images against those of 1,000 test digits."""
-        return memorisation(self.images[:1000], self.reference.train_subset, self.reference.test_subset[:1000])
+        return memorisation(self.images[:1000], self.reference.train_subset, self.reference.test_nn_distance(1000))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,7 +107,8 @@ METRICS: dict[str, Metric] = {
     "fd_ratio": Metric("FD / the member's real floor at the same count (1 = as close as real digits)",
                        lambda s, m: s.fd(m) / s.reference.floor_fd(m, s.n), False, panel=True),
     "kid": Metric("kernel distance (unbiased squared MMD, cubic kernel; about 0 for real digits)",
-                  lambda s, m: kernel_distance(s.features(m), s.reference.test_features(m)), False, panel=True),
+                  lambda s, m: kernel_distance(s.features(m), s.reference.test_features(m),
+                                               memo=s.reference.kernel_memo(m)), False, panel=True),
     "precision": Metric("share of the images inside the real digits' k-NN manifold (look real, in [0, 1])",
                         lambda s, m: s.precision_recall(m)[0], True, panel=True),
     "recall": Metric("share of the real digits inside the images' k-NN manifold (diversity, in [0, 1])",
