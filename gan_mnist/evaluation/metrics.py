@@ -119,24 +119,24 @@ def _cross_sums(f1: np.ndarray, f2: np.ndarray, draws: list[tuple[np.ndarray, np
 
 def _kernel_row_sums(a: np.ndarray, b: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """Sum of the cubic kernel of each row of a (N, F) with every row of b (m, F): (N,), in chunks of a's rows."""
-    sums = np.empty(len(a))
-    for i in range(0, len(a), chunk):
-        k = a[i : i + chunk] @ b.T
-        k /= a.shape[1]
-        k += 1.0
-        sums[i : i + chunk] = (k * k * k).sum(1)
-    return sums
+    return np.concatenate([_cubic_kernel(a[i : i + chunk], b).sum(1) for i in range(0, len(a), chunk)])
 
 
 def _kernel_sum(a: np.ndarray, b: np.ndarray, without_diagonal: bool) -> float:
     """Sum of the cubic kernel (a_i.b_j / F + 1)^3 over all pairs of rows of a (m, F) and b (m, F), the diagonal
     (a row with itself) left out if `without_diagonal`."""
+    cube = _cubic_kernel(a, b)
+    return float(cube.sum() - (np.trace(cube) if without_diagonal else 0.0))
+
+
+def _cubic_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The kernel matrix (a_i.b_j / F + 1)^3 of rows a (N, F) and b (M, F): (N, M)."""
     k = a @ b.T
     k /= a.shape[1]
     k += 1.0
     cube = k * k
-    cube *= k  # in place: the m x m elementwise work, not the product, is most of the time
-    return float(cube.sum() - (np.trace(cube) if without_diagonal else 0.0))
+    cube *= k  # in place: the N x M elementwise work, not the product, is most of the time
+    return cube
 
 
 PR_K, PR_SAMPLES = 3, 10_000  # the paper's k; precision/recall compare at most this many samples and test digits
