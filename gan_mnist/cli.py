@@ -237,7 +237,8 @@ def _add_evaluate(sub) -> None:
 def _add_compare(sub) -> None:
     c = sub.add_parser("compare", parents=[_shared(seed="noise seed", n="samples per run")],
                        help="one table of quality metrics for several run directories")
-    c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras)")
+    c.add_argument("runs", nargs="+", type=Path, help="run directories (each with generator.keras), or a run's "
+                                                      "snapshots RUN/generators/epoch_NNNN.keras (--save-every)")
     c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
     c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
                                                       "generator (from the newest checkpoint)")

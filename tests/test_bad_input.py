@@ -119,6 +119,7 @@ CASES = {
     "evaluate --draws with a samples file": (None, ["evaluate", "--samples", "s.npz", "--draws", 2],
                                              "--draws 2 draws samples from a --generator; a --samples file is one"),
     "compare --draws 21": (None, ["compare", "run", "--draws", 21], "must be a positive integer up to 20, got 21"),
+    "compare a folder that is no run": (None, ["compare", "."], "neither a finished run (no config.json"),
     "sample --n too large": (None, ["sample", "--generator", "g.keras", "--n", 10**9, "--out", "s.npz"],
                              "up to 1,000,000"),
     "sample --n too large for a grid": (None, ["sample", "--generator", "g.keras", "--n", 20000, "--out", "s.png"],

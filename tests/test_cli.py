@@ -179,24 +179,30 @@ def test_evaluate_scores_real_digits_with_their_labels_as_real(cli, tmp_path, mn
 
 @pytest.mark.slow
 def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli):
-    from gan_mnist import TrainConfig, train
+    from gan_mnist import GanMnistError, TrainConfig, train
+    from gan_mnist.evaluation.report import evaluate_run
 
     run = tmp_path / "run"
-    train(TrainConfig(model="mlp", epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1"), run,
-          data_path=mnist_path, verbose=0)
-    code, out, err = cli("compare", run, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
+    train(TrainConfig(model="mlp", epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1", save_every=1),
+          run, data_path=mnist_path, verbose=0)
+    snapshot = run / "generators" / "epoch_0001.keras"
+    code, out, err = cli("compare", run, snapshot, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
     assert code == 0, err
     header = out.splitlines()[0]
     for column in ("model", "loss", "penalty", "spectral_norm", "ema_kimg", "fd", "mnist_score", "precision",
                    "recall"):
         assert column in header, header
     rows = {line.split("|")[1].strip(): line for line in out.splitlines()[2:]}
-    assert set(rows) == {str(run), f"{run} (raw)", "real MNIST digits (reference)"}
+    assert set(rows) == {str(run), f"{run} (raw)", str(snapshot), "real MNIST digits (reference)"}
     assert "| mlp " in rows[str(run)] and "r1 0.05" in rows[str(run)] and "| ns " in rows[str(run)]
     # two steps in, the EMA's ramp-up (half-life <= 5% of the 128 images seen) keeps it on the raw weights
     column = [c.strip() for c in header.split("|")].index("fd")
     fd = lambda line: float(line.split("|")[column])  # noqa: E731
     assert fd(rows[str(run)]) == pytest.approx(fd(rows[f"{run} (raw)"]), rel=1e-3)
+    # the last epoch's snapshot is the run's generator, scored under its run's recipe (and no raw twin of it)
+    assert fd(rows[str(snapshot)]) == fd(rows[str(run)]) and "| mlp " in rows[str(snapshot)]
+    with pytest.raises(GanMnistError, match="a snapshot has no raw twin"):
+        evaluate_run(snapshot, n=100, raw=True)
     # the real digits' precision and recall, measured at the runs' sample size: high, unlike an untrained generator's
     cell = lambda line, name: float(line.split("|")[[c.strip() for c in header.split("|")].index(name)])  # noqa: E731
     real = rows["real MNIST digits (reference)"]

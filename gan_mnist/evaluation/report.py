@@ -16,7 +16,7 @@ from gan_mnist.evaluation.registry import evaluate_images, pool_draws
 from gan_mnist.limits import DRAWS
 from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
-from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY
+from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY, SNAPSHOTS, epoch_of
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 if TYPE_CHECKING:
@@ -26,26 +26,37 @@ if TYPE_CHECKING:
 def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, reference: Reference | None = None,
                  raw: bool = False, draws: int = 1) -> dict:
     """Metrics of a run directory's generator.keras, with its recipe (architecture, loss, penalty, spectral norm,
-    EMA), epochs and training wall time. `raw=True` scores the raw generator of the newest checkpoint instead
-    (for a run with an EMA generator: how much the average helps). `draws` > 1 scores that many draws of n samples
-    (noise seeds seed, seed + 1, ...) and reports their means and standard deviations (`registry.pool_draws`)."""
+    EMA), epochs and training wall time. `out_dir` may also be one of a run's snapshots, RUN/generators/
+    epoch_NNNN.keras (`--save-every`): its run's recipe, its epoch and the wall time up to it. `raw=True` scores the
+    raw generator of the newest checkpoint instead (for a run with an EMA generator: how much the average helps).
+    `draws` > 1 scores that many draws of n samples (noise seeds seed, seed + 1, ...) and reports their means and
+    standard deviations (`registry.pool_draws`)."""
     out = Path(out_dir)
-    if not (out / CONFIG).exists() or not (out / HISTORY).exists():
-        raise GanMnistError(f"{out} is not a finished run (no {CONFIG} / {HISTORY})")
-    config = TrainConfig.load(out / CONFIG)
-    history = pd.read_csv(out / HISTORY)
+    snapshot = epoch_of(out.name, ".keras") if out.parent.name == SNAPSHOTS else None
+    run = out.parent.parent if snapshot is not None else out
+    if not (run / CONFIG).exists() or not (run / HISTORY).exists():
+        raise GanMnistError(f"{out} is neither a finished run (no {CONFIG} / {HISTORY}) nor a run's "
+                            f"{SNAPSHOTS}/epoch_NNNN.keras snapshot")
+    config = TrainConfig.load(run / CONFIG)
+    history = pd.read_csv(run / HISTORY)
+    if snapshot is not None:
+        history = history[history["epoch"] <= snapshot]
+        if history.empty or raw:
+            raise GanMnistError(f"{out}: " + ("a snapshot has no raw twin (--raw takes run directories)" if raw
+                                              else f"epoch {snapshot} is not in the run's {HISTORY}"))
     if raw:
         from gan_mnist.run.training import load_run
 
         gan = load_run(out)
         generator = gan.drawn(gan.generator)
     else:
-        generator = load_generator(out / GENERATOR)
+        generator = load_generator(out if snapshot is not None else out / GENERATOR)
     metrics = evaluate_draws(generator, n, seed, draws, reference or Reference())
     recipe = {"model": config.model, "loss": config.loss,
               "penalty": f"{config.penalty} {config.gamma:g}" if penalty_names(config.penalty) else "-",
               "spectral_norm": config.spectral_norm, "ema_kimg": config.ema_kimg, "clusters": config.clusters}
-    return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": int(history["epoch"].max()),
+    epochs = snapshot if snapshot is not None else int(history["epoch"].max())
+    return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": epochs,
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
 
 
@@ -63,14 +74,15 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
     """A table (one row per run, then the real digits' row) of every metric, indexed by run. The real row scores
     n training digits never in the test split (the floor digits) like the runs' samples: fd_ratio 1 by definition.
 
-    With `raw`, each run that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)". `draws`
+    `run_dirs` may name snapshots too (RUN/generators/epoch_NNNN.keras, `evaluate_run`). With `raw`, each run
+    directory that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)". `draws`
     as in `evaluate_run` (the real row is one draw: the floor digits are a fixed set).
     """
     reference = Reference(data_path)
     rows = []
     for d in run_dirs:
         rows.append(evaluate_run(d, n, seed, reference, draws=draws))
-        if raw and rows[-1]["ema_kimg"] > 0:
+        if raw and rows[-1]["ema_kimg"] > 0 and Path(d).is_dir():
             rows.append(evaluate_run(d, n, seed, reference, raw=True, draws=draws))
     images, labels = reference.floor_digits(n)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
