@@ -32,7 +32,9 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     `draws` > 1 scores that many draws of n samples (noise seeds seed, seed + 1, ...) and reports their means and
     standard deviations (`registry.pool_draws`)."""
     out = Path(out_dir)
-    snapshot = epoch_of(out.name, ".keras") if out.parent.name == SNAPSHOTS else None
+    snapshot = snapshot_epoch(out)
+    if snapshot is not None and raw:
+        raise GanMnistError(f"{out}: a snapshot has no raw twin (--raw takes run directories)")
     run = out.parent.parent if snapshot is not None else out
     if not (run / CONFIG).exists() or not (run / HISTORY).exists():
         raise GanMnistError(f"{out} is neither a finished run (no {CONFIG} / {HISTORY}) nor a run's "
@@ -41,9 +43,8 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     history = pd.read_csv(run / HISTORY)
     if snapshot is not None:
         history = history[history["epoch"] <= snapshot]
-        if history.empty or raw:
-            raise GanMnistError(f"{out}: " + ("a snapshot has no raw twin (--raw takes run directories)" if raw
-                                              else f"epoch {snapshot} is not in the run's {HISTORY}"))
+        if history.empty:
+            raise GanMnistError(f"{out}: epoch {snapshot} is not in the run's {HISTORY}")
     if raw:
         from gan_mnist.run.training import load_run
 
@@ -58,6 +59,12 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     epochs = snapshot if snapshot is not None else int(history["epoch"].max())
     return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": epochs,
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
+
+
+def snapshot_epoch(path: str | os.PathLike) -> int | None:
+    """The epoch of a run's generator snapshot RUN/generators/epoch_NNNN.keras; None for any other path."""
+    path = Path(path)
+    return epoch_of(path.name, ".keras") if path.parent.name == SNAPSHOTS else None
 
 
 def evaluate_draws(generator: keras.Model, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:
@@ -82,7 +89,7 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
     rows = []
     for d in run_dirs:
         rows.append(evaluate_run(d, n, seed, reference, draws=draws))
-        if raw and rows[-1]["ema_kimg"] > 0 and Path(d).is_dir():
+        if raw and rows[-1]["ema_kimg"] > 0 and snapshot_epoch(d) is None:
             rows.append(evaluate_run(d, n, seed, reference, raw=True, draws=draws))
     images, labels = reference.floor_digits(n)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
