@@ -16,7 +16,7 @@ from gan_mnist.evaluation.registry import evaluate_images, pool_draws
 from gan_mnist.limits import DRAWS
 from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
-from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY, SNAPSHOTS, epoch_of
+from gan_mnist.run.directory import CONFIG, GENERATOR, HISTORY, SNAPSHOTS, snapshot_epoch
 from gan_mnist.sample import all_digit_labels, generate, load_generator
 
 if TYPE_CHECKING:
@@ -59,12 +59,6 @@ def evaluate_run(out_dir: str | os.PathLike, n: int = 5000, seed: int = 0, refer
     epochs = snapshot if snapshot is not None else int(history["epoch"].max())
     return {"run": f"{out} (raw)" if raw else str(out), **recipe, "epochs": epochs,
             "train_minutes": float(history["wall_s"].max() / 60), **metrics}
-
-
-def snapshot_epoch(path: str | os.PathLike) -> int | None:
-    """The epoch of a run's generator snapshot RUN/generators/epoch_NNNN.keras; None for any other path."""
-    path = Path(path)
-    return epoch_of(path.name, ".keras") if path.parent.name == SNAPSHOTS else None
 
 
 def evaluate_draws(generator: keras.Model, n: int, seed: int, draws: int, reference: Reference, **kwargs) -> dict:

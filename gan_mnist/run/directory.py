@@ -90,6 +90,13 @@ def epoch_of(name: str, suffix: str, min_digits: int = 4) -> int | None:
     return int(match[1]) if match else None
 
 
+def snapshot_epoch(path: str | os.PathLike) -> int | None:
+    """The epoch of a run's generator snapshot RUN/generators/epoch_NNNN.keras (`--save-every`); None for any other
+    path."""
+    path = Path(path)
+    return epoch_of(path.name, ".keras") if path.parent.name == SNAPSHOTS else None
+
+
 def epoch_files(folder: str | os.PathLike, suffix: str, last_epoch: int | None = None) -> list[Path]:
     """folder/epoch_NNNN{suffix} files in epoch order, up to `last_epoch` (frames, checkpoints, snapshots)."""
     if Path(folder).is_symlink():  # never listed through a link: what is behind it is not the run's
