@@ -119,6 +119,9 @@ class TrainConfig:
                                  "architecture)", bounds=_positive(8))
     d_scale: float | None = _field(None, "recipe", "multiply the discriminator's layer sizes once more: its size "
                                    "against the generator's", bounds=_positive(8))
+    d_growth: float | None = _field(None, "recipe", "the discriminator's second layer over its first: 2 doubles "
+                                    "the convolutions' channels as published (64 -> 128 at width 1), the MLP's "
+                                    "0.5 halves its 512 units", bounds=_positive(16))
     d_dropout: float | None = _field(None, "recipe", "dropout rate in the discriminator, 0 = none (as gradient "
                                      "penalties prefer)", bounds=Bounds(0, 1, hi_open=True))
     # optimiser: Adam per network (TTUR when the rates differ), batch and length
@@ -246,6 +249,9 @@ class TrainConfig:
         fields = fields_from(data)
         if "loss" not in fields:  # written before recipes existed: a classic run, whatever today's defaults are
             fields = {**CLASSIC_RECIPE, **fields}
+        if "d_growth" not in fields and set(ARCHITECTURE_FIELDS) - set(fields) == {"d_growth"}:
+            # a resolved record from before configs held d_growth: its D had its builder's own layout
+            fields["d_growth"] = UNRECORDED_D_GROWTH.get(fields.get("model", TrainConfig.model), 2.0)
         return cls(**fields)
 
     @classmethod
@@ -255,6 +261,11 @@ class TrainConfig:
             return cls.from_dict(_read_json(path))
         except GanMnistError as e:
             raise GanMnistError(f"{path}: {e}") from None
+
+
+# D's second layer over its first in runs whose records predate `d_growth`: the convolutional builders doubled
+# (2.0), the MLP's halved
+UNRECORDED_D_GROWTH = {"mlp": 0.5}
 
 
 def fields_from(data: dict) -> dict:

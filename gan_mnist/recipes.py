@@ -89,7 +89,8 @@ PENALTIES = {
 
 # the TrainConfig fields an architecture decides when a config leaves them unset (None): every row sets all of them
 ARCHITECTURE_FIELDS = ("loss", "epochs", "g_learning_rate", "d_learning_rate", "beta_1", "beta_2", "width", "d_scale",
-                       "d_dropout", "penalty", "mode_seeking", "clusters", "mixed_precision", "steps_per_execution")
+                       "d_growth", "d_dropout", "penalty", "mode_seeking", "clusters", "mixed_precision",
+                       "steps_per_execution")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +99,7 @@ class Architecture:
     of ARCHITECTURE_FIELDS) and the speed options `bench` found to help."""
 
     generator: str  # "module:function" (latent_dim, width[, num_classes]) -> keras.Model
-    discriminator: str  # "module:function" (width, spectral_norm, dropout[, num_classes]) -> keras.Model
+    discriminator: str  # "module:function" (width, spectral_norm, dropout, growth[, num_classes]) -> keras.Model
     conditional: bool  # networks take (input, label); their builders take num_classes
     defaults: dict  # ARCHITECTURE_FIELDS -> value (see `defaults_row`)
     speed: dict = dataclasses.field(default_factory=dict)  # TrainConfig fields that `bench` found faster here
@@ -123,13 +124,13 @@ class Architecture:
 
 
 def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float, width: float, d_scale: float,
-                 d_dropout: float, penalty: str, mode_seeking: float, clusters: int, precision: str,
+                 d_growth: float, d_dropout: float, penalty: str, mode_seeking: float, clusters: int, precision: str,
                  steps: int) -> dict:
     """One architecture's defaults, in the order of the table's columns (lr: both networks' Adam rate; precision:
     a run.precision.CHOICES value)."""
     return dict(loss=loss, epochs=epochs, g_learning_rate=lr, d_learning_rate=lr, beta_1=beta_1, beta_2=beta_2,
-                width=width, d_scale=d_scale, d_dropout=d_dropout, penalty=penalty, mode_seeking=mode_seeking,
-                clusters=clusters, mixed_precision=precision, steps_per_execution=steps)
+                width=width, d_scale=d_scale, d_growth=d_growth, d_dropout=d_dropout, penalty=penalty,
+                mode_seeking=mode_seeking, clusters=clusters, mixed_precision=precision, steps_per_execution=steps)
 
 
 # every architecture's default recipe, one row each. epochs: the budget the recipe was tuned for, in tutorial-loop
@@ -145,14 +146,15 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # beyond the panel's rule (docs/results.md, "Mode seeking").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
-#              loss epochs lr  beta_1 beta_2 width d_scale d_dropout penalty mode seeking clusters precision steps/call
-DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 0.3, "none", 0.0, 0, "auto", 1)
-MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "none", 0.0, 0, "off", 10)
-CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 0, "auto", 1)
-SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
-CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.0, "r1", 0.0, 0, "auto", 1)
-RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1", 0.0, 0, "auto", 1)
-SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 3.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
+#              loss epochs lr beta_1 beta_2 width d_scale d_growth d_dropout penalty mode seeking clusters precision
+#              steps/call
+DCGAN = defaults_row("ns", 50, 1e-4, 0.9, 0.999, 1.0, 1.0, 2.0, 0.3, "none", 0.0, 0, "auto", 1)
+MLP = defaults_row("ns", 100, 2e-4, 0.5, 0.999, 1.0, 1.0, 0.5, 0.0, "none", 0.0, 0, "off", 10)
+CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 0.0, 0, "auto", 1)
+SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
+CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
+RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
+SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16

@@ -224,6 +224,7 @@ CASES = {
                                   "grid_size must be a positive integer up to 32"),
     "a latent space of 10**8": (None, TRAIN + ["--latent-dim", 10**8], "latent_dim must be a positive integer up to "),
     "a discriminator 1e300 times wider": (None, TRAIN + ["--d-scale", 1e300], "d_scale must be > 0 and at most 8"),
+    "a discriminator whose second layer has no units": (None, TRAIN + ["--d-growth", 0], "d_growth must be > 0"),
     "10**8 samples per evaluation": (None, TRAIN + ["--eval-every", 1, "--eval-samples", 10**8],
                                      "eval_samples must be an integer from 10 to 1,000,000"),
     "a learning rate of 5": (None, TRAIN + ["--lr-g", 5], "g_learning_rate must be > 0 and at most 1"),

@@ -10,7 +10,7 @@ from gan_mnist import TrainConfig
 from gan_mnist.config import FIELD_TYPES
 from gan_mnist.errors import GanMnistError
 from gan_mnist.presets import PRESETS
-from gan_mnist.recipes import ARCHITECTURE_FIELDS
+from gan_mnist.recipes import ARCHITECTURE_FIELDS, ARCHITECTURES
 
 
 @pytest.mark.parametrize(
@@ -183,9 +183,19 @@ def test_a_flat_config_of_an_older_run_loads_with_its_null_penalty_meaning_none(
         TrainConfig.load(tmp_path / "bad.json")
 
 
-def test_every_architecture_row_sets_every_field_it_decides():
-    from gan_mnist.recipes import ARCHITECTURES
+@pytest.mark.parametrize("model, growth", [("self_resize", 2.0), ("cgan", 2.0), ("mlp", 0.5)])
+def test_records_from_before_d_growth_load_with_the_layout_their_discriminator_had(model, growth, tmp_path):
+    import json
 
+    record = TrainConfig(model=model).grouped()
+    del record["recipe"]["d_growth"]
+    (tmp_path / "config.json").write_text(json.dumps(record))
+    assert TrainConfig.load(tmp_path / "config.json").d_growth == growth
+    # a partial config (a preset file, a user's dict) takes the architecture's row as every missing field does
+    assert TrainConfig.from_dict({"model": model}).d_growth == ARCHITECTURES[model].defaults["d_growth"]
+
+
+def test_every_architecture_row_sets_every_field_it_decides():
     for name, arch in ARCHITECTURES.items():
         config = TrainConfig(model=name)
         assert {field: getattr(config, field) for field in ARCHITECTURE_FIELDS} == arch.defaults, name

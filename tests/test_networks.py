@@ -10,6 +10,7 @@ from keras import layers
 from gan_mnist import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.networks import (
+    FEATURES,
     build_cgan_generator,
     build_dcgan_discriminator,
     build_dcgan_generator,
@@ -237,6 +238,27 @@ def test_discriminator_scale_and_dropout_follow_the_config():
     # resize's discriminator is sized to its generator by default, not a tenth of it
     g, d = (m.count_params() for m in build_models("resize", width=0.5, d_scale=TrainConfig(model="resize").d_scale))
     assert 0.5 < d / g < 2, (g, d)
+
+
+def test_d_growth_sets_the_second_layer_against_the_first():
+    # the published layouts: convolutions double (64 -> 128 at width 1), the MLP halves (512 -> 256)
+    for model, k in (("dcgan", 5), ("resize", 4)):
+        d = build_models(model)[1]
+        kernels = [tuple(w.shape) for w in d.weights if w.path.endswith("kernel")]
+        assert kernels[:2] == [(k, k, 1, 64), (k, k, 64, 128)], kernels
+        assert d.get_layer(FEATURES).output.shape[-1] == 7 * 7 * 128
+    mlp = [tuple(w.shape) for w in build_models("mlp")[1].weights if w.path.endswith("kernel")]
+    assert mlp[:2] == [(784, 512), (512, 256)]
+    # growth 4 at half D width: 32 -> 128, as wide a second layer as growth 2 at full width
+    d = build_gan(TrainConfig(model="resize", width=0.5, d_scale=1.0, d_growth=4.0)).discriminator
+    assert [w.shape[-1] for w in d.weights if w.path.endswith("kernel")] == [32, 128, 1]
+    mlp = build_gan(TrainConfig(model="mlp", d_growth=1.0)).discriminator
+    assert [w.shape[-1] for w in mlp.weights if w.path.endswith("kernel")] == [512, 512, 1]
+    for model in ("resize", "mlp"):
+        with pytest.raises(ValueError, match="growth must be > 0"):
+            build_models(model, d_growth=0.0)
+    with pytest.raises(GanMnistError, match="d_growth must be > 0"):
+        TrainConfig(d_growth=-2.0)
 
 
 def test_conv_is_the_conditional_dcgan_without_labels():

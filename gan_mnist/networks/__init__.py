@@ -35,12 +35,12 @@ def is_conditional(generator: keras.Model) -> bool:
 
 
 def build_models(model: str, latent_dim: int = 100, width: float = 1.0, spectral_norm: bool = False,
-                 d_scale: float = 1.0, dropout: float | None = None, num_classes: int = NUM_CLASSES
-                 ) -> tuple[keras.Model, keras.Model]:
+                 d_scale: float = 1.0, dropout: float | None = None, num_classes: int = NUM_CLASSES,
+                 d_growth: float | None = None) -> tuple[keras.Model, keras.Model]:
     """(generator, discriminator) of an architecture in `recipes.ARCHITECTURES`; `width` scales both networks'
     layer sizes and `d_scale` the discriminator's again; `spectral_norm` normalises the discriminator's weight
-    layers; `dropout` in the discriminator (None: its builder's default); a conditional pair takes labels in
-    [0, num_classes)."""
+    layers; `dropout` in the discriminator and `d_growth`, its second layer's size over its first's (None: its
+    builder's defaults); a conditional pair takes labels in [0, num_classes)."""
     from gan_mnist.recipes import ARCHITECTURES, resolve
 
     if model not in ARCHITECTURES:
@@ -49,4 +49,5 @@ def build_models(model: str, latent_dim: int = 100, width: float = 1.0, spectral
     classes = {"num_classes": num_classes} if arch.conditional else {}
     return (resolve(arch.generator)(latent_dim, width=width, **classes),
             resolve(arch.discriminator)(width=width * d_scale, spectral_norm=spectral_norm,
-                                        **({} if dropout is None else {"dropout": dropout}), **classes))
+                                        **({} if dropout is None else {"dropout": dropout}),
+                                        **({} if d_growth is None else {"growth": d_growth}), **classes))

@@ -15,7 +15,7 @@ FEATURES = "features"  # every discriminator names its penultimate layer so (see
 EMBED_DIM = 50  # size of the learned code a conditional generator reads for its label
 
 
-def scaled(units: int, width: float) -> int:
+def scaled(units: float, width: float) -> int:
     """A layer size scaled by the model's width multiplier (1.0 = the published architecture)."""
     if not width > 0:
         raise ValueError(f"width must be > 0, got {width!r}")
@@ -51,10 +51,19 @@ def upsample(x, filters: int, strides: int, slope: float, fast: bool = True):
 
 
 def conv_features(x, width: float, kernel: int, slope: float, spectral_norm: bool = False, dropout: float = 0.0,
-                  fast: bool = True):
-    """images (B, 28, 28, C) -> D's features (B, 6272) at width 1: two stride-2 convolutions of 64 and 128 filters
-    (times `width`), each followed by LeakyReLU(slope) and dropout (0: none); the layer is named FEATURES."""
-    for filters in (64, 128):  # 14x14x64, then 7x7x128
+                  fast: bool = True, growth: float = 2.0):
+    """images (B, 28, 28, C) -> D's features (B, 6272) at width 1: two stride-2 convolutions of 64 and 64 * growth
+    filters (times `width`; growth 2 is the published 64 -> 128), each followed by LeakyReLU(slope) and dropout
+    (0: none); the layer is named FEATURES.
+
+    The kernels are 4x4 or 5x5, not 3x3: at stride 2 a 3x3 kernel reaches alternate pixels with one tap or two,
+    and a generator trained against such a D draws speckle along its strokes. Nearly all of D's cost is the
+    second convolution (7x7 outputs x kernel area x both layers' channels), so `growth` buys a wider second layer
+    with a narrower first at about the same cost.
+    """
+    if not growth > 0:
+        raise ValueError(f"growth must be > 0, got {growth!r}")
+    for filters in (64, 64 * growth):  # 14x14x64, then 7x7x128
         x = conv2d(scaled(filters, width), kernel, spectral_norm, strides=2, padding="same")(x)
         x = layers.LeakyReLU(slope)(x)
         x = dropout_layer(dropout, fast)(x)

@@ -36,14 +36,15 @@ def build_dcgan_generator(latent_dim: int = 100, width: float = 1.0, fast_layers
 
 
 def build_dcgan_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.3,
-                              fast_layers: bool = True) -> keras.Model:
+                              fast_layers: bool = True, growth: float = 2.0) -> keras.Model:
     """DCGAN discriminator of the TensorFlow tutorial: images (B, 28, 28, 1) -> one real/fake logit (B, 1).
 
     `spectral_norm` normalises every weight layer (see `spectral`); `dropout` after each convolution (0: none);
-    `fast_layers=False` uses `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
+    `growth`: the second convolution's filters over the first's (`conv_features`); `fast_layers=False` uses
+    `keras.layers.Dropout` itself, as the tutorial does (same drop rate, slower).
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
-    x = conv_features(img, width, 5, 0.3, spectral_norm, dropout, fast_layers)  # 14x14x64 -> 7x7x128 -> 6272
+    x = conv_features(img, width, 5, 0.3, spectral_norm, dropout, fast_layers, growth)  # 14x14x64 -> 7x7x128 -> 6272
     logit = dense(1, spectral_norm)(x)  # a logit, not a probability: the losses apply the sigmoid
     return keras.Model(img, logit, name="dcgan_discriminator")
 
@@ -69,9 +70,11 @@ def build_cgan_generator(latent_dim: int = 100, width: float = 1.0, num_classes:
 
 
 def build_cgan_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.3,
-                             fast_layers: bool = True, num_classes: int = NUM_CLASSES) -> keras.Model:
+                             fast_layers: bool = True, num_classes: int = NUM_CLASSES, growth: float = 2.0
+                             ) -> keras.Model:
     """Conditional discriminator: (images (B, 28, 28, 1), label (B,) int in [0, num_classes)) -> one logit (B, 1);
-    num_classes=0: the same network without a label, images -> logit (`build_conv_discriminator`)."""
+    num_classes=0: the same network without a label, images -> logit (`build_conv_discriminator`); `growth` as in
+    `conv_features`."""
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
     x = img
@@ -80,7 +83,7 @@ def build_cgan_discriminator(width: float = 1.0, spectral_norm: bool = False, dr
         plane = layers.Embedding(num_classes, 28 * 28)(label)  # 784
         plane = layers.Reshape(IMAGE_SHAPE)(plane)  # 28x28x1
         x = layers.Concatenate()([img, plane])  # 28x28x2
-    x = conv_features(x, width, 5, 0.2, spectral_norm, dropout, fast_layers)  # 14x14x64 -> 7x7x128 -> 6272
+    x = conv_features(x, width, 5, 0.2, spectral_norm, dropout, fast_layers, growth)  # 14x14x64 -> 7x7x128 -> 6272
     logit = dense(1, spectral_norm)(x)
     if not num_classes:
         return keras.Model(img, logit, name="conv_discriminator")
@@ -92,6 +95,7 @@ def build_conv_generator(latent_dim: int = 100, width: float = 1.0) -> keras.Mod
     return build_cgan_generator(latent_dim, width=width, num_classes=0)
 
 
-def build_conv_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> keras.Model:
+def build_conv_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                             growth: float = 2.0) -> keras.Model:
     """The conditional DCGAN's discriminator without its label plane: images (B, 28, 28, 1) -> one logit (B, 1)."""
-    return build_cgan_discriminator(width, spectral_norm, dropout, num_classes=0)
+    return build_cgan_discriminator(width, spectral_norm, dropout, num_classes=0, growth=growth)

@@ -22,11 +22,15 @@ def build_mlp_generator(latent_dim: int = 100, width: float = 1.0, fast_layers: 
     return keras.Model(z, out, name="mlp_generator")
 
 
-def build_mlp_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> keras.Model:
-    """Fully connected discriminator: images (B, 28, 28, 1) -> one real/fake logit (B, 1)."""
+def build_mlp_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                            growth: float = 0.5) -> keras.Model:
+    """Fully connected discriminator: images (B, 28, 28, 1) -> one real/fake logit (B, 1); `growth`: the second
+    layer's units over the first's (0.5: the published 512 -> 256)."""
+    if not growth > 0:
+        raise ValueError(f"growth must be > 0, got {growth!r}")
     img = keras.Input(IMAGE_SHAPE, name="image")
     x = layers.Flatten()(img)  # 784
-    for units in (512, 256):  # 512 -> 256
+    for units in (512, 512 * growth):  # 512 -> 256
         x = dense(scaled(units, width), spectral_norm)(x)
         x = layers.LeakyReLU(0.2)(x)
         x = dropout_layer(dropout)(x)

@@ -44,10 +44,12 @@ def build_resize_generator(latent_dim: int = 100, width: float = 1.0) -> keras.M
     return keras.Model(z, _resize_body(z, width), name="resize_generator")
 
 
-def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0) -> keras.Model:
-    """Discriminator for gradient penalties: images (B, 28, 28, 1) -> one logit (B, 1); 37k weights at width 0.5."""
+def build_plain_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
+                              growth: float = 2.0) -> keras.Model:
+    """Discriminator for gradient penalties: images (B, 28, 28, 1) -> one logit (B, 1); 37k weights at width 0.5
+    (`growth` as in `conv_features`)."""
     img = keras.Input(IMAGE_SHAPE, name="image")
-    logit = dense(1, spectral_norm)(conv_features(img, width, 4, 0.2, spectral_norm, dropout))
+    logit = dense(1, spectral_norm)(conv_features(img, width, 4, 0.2, spectral_norm, dropout, growth=growth))
     return keras.Model(img, logit, name="plain_discriminator")
 
 
@@ -67,15 +69,16 @@ def build_resize_cgan_generator(latent_dim: int = 100, width: float = 1.0, num_c
 
 
 def build_projection_discriminator(width: float = 1.0, spectral_norm: bool = False, dropout: float = 0.0,
-                                   num_classes: int = NUM_CLASSES) -> keras.Model:
+                                   num_classes: int = NUM_CLASSES, growth: float = 2.0) -> keras.Model:
     """Projection discriminator (Miyato & Koyama 2018): (images (B, 28, 28, 1), label (B,)) -> logit (B, 1).
 
     logit = psi(h) + <embed(y), h> with h = phi(x) the image's features: the label enters as an inner product
-    with the features, not as an input channel, which is the form a conditional log-density ratio takes.
+    with the features, not as an input channel, which is the form a conditional log-density ratio takes. `growth`
+    as in `conv_features`.
     """
     img = keras.Input(IMAGE_SHAPE, name="image")
     label = keras.Input((), dtype="int32", name="label")
-    h = conv_features(img, width, 4, 0.2, spectral_norm, dropout)  # 6272
+    h = conv_features(img, width, 4, 0.2, spectral_norm, dropout, growth=growth)  # 6272 at width 1, growth 2
     unconditional = dense(1, spectral_norm)(h)  # psi(h)
     class_vector = layers.Embedding(num_classes, h.shape[-1], name="class_projection")(label)  # 6272 per digit
     projection = layers.Dot(axes=1, name="project")([h, class_vector])  # (B, 1)

@@ -96,7 +96,8 @@ def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
         # a self-conditioned run's networks take its clusters where a conditional one's take digits
         classes = {"num_classes": config.clusters or NUM_CLASSES} if ARCHITECTURES[config.model].conditional else {}
         generator, discriminator = build_models(config.model, config.latent_dim, config.width, config.spectral_norm,
-                                                config.d_scale, config.d_dropout, **classes)
+                                                config.d_scale, config.d_dropout, d_growth=config.d_growth,
+                                                **classes)
         ema = None
         if config.ema_kimg > 0:
             make_generator = resolve(ARCHITECTURES[config.model].generator)
