@@ -78,8 +78,8 @@ class TrainConfig:
     `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.
 
     None means one thing: the architecture decides (the fields of one row of recipes.ARCHITECTURES: loss, Adam
-    settings, epochs, width, D's size and dropout, penalty, mode seeking, clusters, speed settings), or for gamma and
-    penalty_every, the penalty (recipes.PENALTIES). The config holds the values they resolve to. Where 0 has a
+    settings, epochs, width, D's size, growth and dropout, penalty, mode seeking, clusters, speed settings), or for
+    gamma and penalty_every, the penalty (recipes.PENALTIES). The config holds the values they resolve to. Where 0 has a
     meaning of its own it is in the field's help ("0 = off", "0 = all"). The rules between fields are one table,
     CHECKS.
     """

@@ -141,7 +141,9 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # in float32 (its median epoch 1.31x as long), and beat it on every panel member with precision and recall higher.
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
-# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k.
+# resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k. self_resize's D puts its width where its cost
+# is, the second convolution, 4x its first (d_growth 4 at d_scale 2: 64 -> 256): as costly as 96 -> 192 and closer
+# to real digits on every panel member (docs/results.md, "D's growth").
 # mode seeking off: on self_cgan it brought the panel's FDs and recall closer to real digits' but cost precision
 # beyond the panel's rule (docs/results.md, "Mode seeking").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
@@ -154,7 +156,7 @@ CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 
 SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
 RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
-SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
+SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 2.0, 4.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16
