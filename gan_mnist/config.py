@@ -249,7 +249,7 @@ class TrainConfig:
         fields = fields_from(data)
         if "loss" not in fields:  # written before recipes existed: a classic run, whatever today's defaults are
             fields = {**CLASSIC_RECIPE, **fields}
-        if "d_growth" not in fields and set(ARCHITECTURE_FIELDS) - set(fields) == {"d_growth"}:
+        if set(ARCHITECTURE_FIELDS) - set(fields) == {"d_growth"}:
             # a resolved record from before configs held d_growth: its D had its builder's own layout
             fields["d_growth"] = UNRECORDED_D_GROWTH.get(fields.get("model", TrainConfig.model), 2.0)
         return cls(**fields)
