@@ -4,6 +4,7 @@ gan_mnist cannot be imported, and draws the same images as the trained generator
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 
@@ -53,8 +54,17 @@ def test_portable_copy_has_the_same_weights_and_keras_layers_only():
     assert not any(type(layer).__module__.startswith("gan_mnist") for layer in copy.layers)
     for a, b in zip(generator.get_weights(), copy.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
-    import keras
 
+
+def test_portable_resize_convolution_is_a_transposed_convolution_drawing_the_same():
+    generator = build_gan(TrainConfig(model="resize", latent_dim=16, width=0.25, ema_kimg=0.0,
+                                      mixed_precision="off")).generator
+    copy = portable_copy(generator)
+    assert not any(type(layer).__module__.startswith("gan_mnist") for layer in all_layers(copy))
+    transposed = [layer for layer in copy.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert [tuple(layer.kernel.shape) for layer in transposed] == [(4, 4, 16, 32), (4, 4, 8, 16)]
+    z = np.random.default_rng(1).normal(size=(8, 16)).astype("float32")
+    np.testing.assert_array_equal(copy(z, training=False), generator(z, training=False))
     z = keras.Input((4,))
     plain = keras.Model(z, keras.layers.Dense(2)(z))
     assert portable_copy(plain) is plain  # nothing to replace: saved as it is

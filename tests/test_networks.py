@@ -17,7 +17,7 @@ from gan_mnist.networks import (
     build_models,
     is_conditional,
 )
-from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization
+from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization, ResizeConv2D, transposed_kernel
 from gan_mnist.networks.spectral import SpectralConv2D, SpectralDense
 from gan_mnist.recipes import ARCHITECTURES
 from gan_mnist.run.training import build_gan
@@ -270,11 +270,60 @@ def test_conv_is_the_conditional_dcgan_without_labels():
     assert cd.count_params() - d.count_params() == 10 * 784 + 25 * 64
 
 
-def test_resize_generator_upsamples_without_transposed_convolutions():
+def test_resize_generator_upsamples_by_resize_convolutions_with_3x3_kernels():
     g, _ = build_models("resize")
-    kinds = {type(la).__name__ for la in g.layers}
-    assert "UpSampling2D" in kinds and "Conv2DTranspose" not in kinds
+    upsampling = [la for la in g.layers if isinstance(la, ResizeConv2D)]
+    assert [tuple(la.kernel.shape) for la in upsampling] == [(3, 3, 128, 64), (3, 3, 64, 32)]
+    assert not any(isinstance(la, layers.Conv2DTranspose) for la in g.layers)  # no free 4x4 kernel anywhere
     assert g.count_params() < 1_000_000
+
+
+def test_transposed_kernel_adds_the_taps_that_fall_on_one_input_pixel():
+    # a kernel whose taps are 1, 10, 100 down the rows and 1, 2, 4 across: each sum is visible
+    kernel = (np.array([1.0, 10.0, 100.0])[:, None] * np.array([1.0, 2.0, 4.0])[None, :]).reshape(3, 3, 1, 1)
+    taps = np.asarray(transposed_kernel(tf.constant(kernel, "float32")))
+    assert taps.shape == (4, 4, 1, 1)
+    rows, cols = np.array([100.0, 110.0, 11.0, 1.0]), np.array([4.0, 6.0, 3.0, 1.0])  # [k2, k1+k2, k0+k1, k0]
+    np.testing.assert_array_equal(taps[:, :, 0, 0], np.outer(rows, cols))
+    assert taps.sum() == 4 * kernel.sum()  # each 3x3 tap lies in two of the four rows and two of the four columns
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+def test_resize_conv_is_upsampling_then_a_3x3_convolution(policy):
+    keras.config.set_dtype_policy(policy)
+    try:
+        rng = np.random.default_rng(0)
+        x = tf.constant(rng.normal(size=(4, 7, 7, 16)).astype("float32"))
+        fast = ResizeConv2D(8, activation="tanh", bias_initializer="random_normal")
+        conv = layers.Conv2D(8, 3, padding="same", activation="tanh")
+        fast.build(x.shape)
+        conv.build((4, 14, 14, 16))
+        conv.set_weights(fast.get_weights())  # the same 3x3 kernel and bias
+        outputs, grads = [], []
+        for forward, variables in ((fast, fast.trainable_variables),
+                                   (lambda t: conv(layers.UpSampling2D(2)(t)), conv.trainable_variables)):
+            with tf.GradientTape() as tape:
+                tape.watch(x)
+                y = tf.cast(forward(x), "float32")
+                loss = tf.reduce_sum(y * tf.sin(y))  # a loss whose gradient differs per pixel
+            outputs.append(y)
+            grads.append(tape.gradient(loss, [x, *variables]))
+    finally:
+        keras.config.set_dtype_policy("float32")
+    assert outputs[0].shape == (4, 14, 14, 8)
+    tolerance = 1e-5 if policy == "float32" else 2e-2  # the kernels sum in another order; bfloat16 has 8 bits
+    np.testing.assert_allclose(outputs[0], outputs[1], atol=tolerance)
+    for fast_grad, keras_grad in zip(*grads, strict=True):
+        scale = float(tf.reduce_max(tf.abs(keras_grad)))
+        np.testing.assert_allclose(tf.cast(fast_grad, "float32"), tf.cast(keras_grad, "float32"),
+                                   atol=tolerance * scale * 5)
+
+
+@pytest.mark.parametrize("options", [{"kernel_size": 5}, {"strides": 2}, {"padding": "valid"},
+                                     {"dilation_rate": 2}], ids=["kernel", "strides", "padding", "dilation"])
+def test_resize_conv_refuses_what_it_does_not_compute(options):
+    with pytest.raises(ValueError, match="3x3, stride-1, 'same'"):
+        ResizeConv2D(8, **options)
 
 
 def test_width_scales_every_layer_but_not_the_image():

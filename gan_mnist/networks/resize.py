@@ -1,8 +1,11 @@
 """The resize-convolution family: resize + convolution generators, plain and projection discriminators.
 
 Resize-then-convolve upsampling (Odena et al. 2016) avoids the checkerboard artefacts of strided transposed
-convolutions. The discriminators have neither batch norm nor dropout: a gradient penalty is a per-image
-quantity, and batch norm would couple the images of a batch. Each builder returns a named, built keras.Model.
+convolutions. The generators train it as one all the same (`layers.ResizeConv2D`): a stride-2 transposed convolution
+whose 4x4 kernel is tied to the 3x3 one computes exactly the resize-convolution, at 16/36 of its multiplications;
+the tie, not the operation, keeps the artefacts away. The discriminators have neither batch norm nor dropout: a
+gradient penalty is a per-image quantity, and batch norm would couple the images of a batch. Each builder returns a
+named, built keras.Model.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from gan_mnist.networks.blocks import (
     label_conditioned,
     scaled,
 )
+from gan_mnist.networks.layers import ResizeConv2D
 from gan_mnist.networks.spectral import dense
 
 
@@ -27,12 +31,10 @@ def _resize_body(x, width: float):
     """(B, n) code -> images (B, 28, 28, 1) in [-1, 1] by two nearest-neighbour doublings, each then convolved."""
     f1, f2, f3 = (scaled(n, width) for n in (128, 64, 32))
     x = dense_to_map(x, f1, 0.2)  # 7x7x128
-    x = layers.UpSampling2D(2)(x)  # 14x14x128
-    x = layers.Conv2D(f2, 3, padding="same", use_bias=False)(x)  # 14x14x64
+    x = ResizeConv2D(f2, use_bias=False)(x)  # 14x14x64: nearest-neighbour 2x upsampling, then a 3x3 convolution
     x = batch_norm()(x)
     x = layers.LeakyReLU(0.2)(x)
-    x = layers.UpSampling2D(2)(x)  # 28x28x64
-    x = layers.Conv2D(f3, 3, padding="same", use_bias=False)(x)  # 28x28x32
+    x = ResizeConv2D(f3, use_bias=False)(x)  # 28x28x32
     x = batch_norm()(x)
     x = layers.LeakyReLU(0.2)(x)
     return layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # 28x28x1

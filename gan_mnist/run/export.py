@@ -1,8 +1,9 @@
 """Portable generators: the saved `generator.keras` uses only Keras's own layers, so it loads without gan_mnist.
 
-Training uses faster layers of ours (gan_mnist.networks.layers): same maths, same weights and config as the Keras layer
-they extend, different kernels. Before saving, each is swapped back for its Keras parent, weights copied, so
-`keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
+Training uses faster layers of ours (gan_mnist.networks.layers): the maths of Keras layers through different kernels.
+Before saving, each is swapped for the Keras layer that computes what it computes: batch norm and dropout for their
+Keras parents, weights copied; a resize-convolution for a Conv2DTranspose holding its kernel made 4x4, the form it
+trains in. So `keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
 """
 
 from __future__ import annotations
@@ -10,15 +11,21 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization
+from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization, ResizeConv2D
 
-# our training layer -> the standard Keras layer with the same weights and inference maths
-PORTABLE = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout}
+# our training layer -> the standard Keras layer that computes the same thing at inference
+PORTABLE = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout,
+            ResizeConv2D: layers.Conv2DTranspose}
 
 
 def _portable_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-    cls = PORTABLE.get(type(layer), type(layer))
-    return cls.from_config(layer.get_config())
+    if isinstance(layer, ResizeConv2D):
+        return layers.Conv2DTranspose.from_config(layer.transposed_config())
+    return PORTABLE.get(type(layer), type(layer)).from_config(layer.get_config())
+
+
+def _portable_weights(layer: keras.layers.Layer) -> list:
+    return layer.transposed_weights() if isinstance(layer, ResizeConv2D) else layer.get_weights()
 
 
 def portable_copy(model: keras.Model) -> keras.Model:
@@ -26,7 +33,7 @@ def portable_copy(model: keras.Model) -> keras.Model:
     equivalent and the same weights; returns `model` itself when it has no such layer."""
     if not any(type(layer) in PORTABLE for layer in all_layers(model)):
         return model
-    return _copy(model, _portable_layer)
+    return _copy(model, _portable_layer, _portable_weights)
 
 
 def float32_copy(model: keras.Model) -> keras.Model:
@@ -37,9 +44,16 @@ def float32_copy(model: keras.Model) -> keras.Model:
     return _copy(model, lambda layer: type(layer).from_config({**layer.get_config(), "dtype": "float32"}))
 
 
-def _copy(model: keras.Model, clone_layer) -> keras.Model:
+def _copy(model: keras.Model, clone_layer, layer_weights=None) -> keras.Model:
+    """`model` cloned layer by layer through `clone_layer`; each layer's weights from `layer_weights(layer)` of its
+    original (default: the same weights, copied whole)."""
     copy = keras.models.clone_model(model, clone_function=clone_layer, recursive=True)
-    copy.set_weights(model.get_weights())
+    if layer_weights is None:
+        copy.set_weights(model.get_weights())
+        return copy
+    pairs = [(a, b) for a, b in zip(all_layers(model), all_layers(copy), strict=True) if not isinstance(a, keras.Model)]
+    for original, cloned in pairs:
+        cloned.set_weights(layer_weights(original))
     return copy
 
 
