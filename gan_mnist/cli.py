@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 import tempfile
 import time
@@ -191,15 +192,6 @@ def _add_train(sub) -> None:
                        help="train a GAN; writes frames, GIF, history, plots, generator and checkpoints",
                        description="Train a GAN. Unset options take the defaults shown, or on --resume the "
                                    "values saved in DIR/config.json.")
-    named = [name for name in PRESETS if name not in (*DEFAULT_RUNS, *LEADERBOARD)]
-    presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) for name in named)
-    t.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
-                   help=f"named settings (gan_mnist.presets), other flags override them: {presets}; "
-                        f"{', '.join(DEFAULT_RUNS)}: bare `train` and --model cgan / mlp; the leaderboard of "
-                        f"docs/recipes.md: {', '.join(LEADERBOARD)}")
-    t.add_argument("--preset-file", type=Path, help="named settings from a JSON file of config fields, e.g. the "
-                                                    "best_preset.json that `tune` writes (applied after --preset; "
-                                                    "other flags override it)")
     t.add_argument("--out", required=True, type=Path, help="run directory: a new or empty folder, or one that "
                                                           "gan_mnist made (it carries a .gan_mnist_run marker)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -210,7 +202,7 @@ def _add_train(sub) -> None:
                    help="train data-parallel on N GPUs (tf.distribute.MirroredStrategy), "
                         "--batch-size being the global batch; without GPUs, on N logical "
                         "CPUs (a way to check multi-device runs, not faster)")
-    _add_config_flags(t)
+    _add_recipe_flags(t)
 
 
 def _add_evaluate(sub) -> None:
@@ -278,6 +270,11 @@ def _add_bench(sub) -> None:
                             f"`{('train ' + preset_flags(name)).strip()}` is {name}" for name in DEFAULT_RUNS)
                         + "); the table gives each run's length in tutorial-loop epochs (run_tl_epochs) "
                         f"(default {' '.join(BENCHED)}; none: --presets)")
+    b.add_argument("--train-flags", nargs="+", default=[], metavar="FLAGS",
+                   help="also time the train() path of `train FLAGS`, one quoted string of train's recipe flags per "
+                        "setup (e.g. \"--d-scale 3 --d-growth 2\"; --preset and --preset-file too), as --presets "
+                        "does: candidates timed in one process share its tutorial-loop row, while separate "
+                        "processes differ by that row's swing")
     b.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     b.add_argument("--check-device", action="store_true",
                    help="only check this machine (a GPU's name and compute capability, or the CPU's instruction "
@@ -315,6 +312,42 @@ _TUNE_OPTIONS = {
                 "seed on --confirm-samples samples: DIR/confirm/, DIR/confirm.csv (default 0: no confirmation)"}),
     "--seeds": ("seeds", {"default": 3, "help": "seeds per confirmed trial, its own run included"}),
 }
+
+
+def _add_recipe_flags(parser: argparse.ArgumentParser) -> None:
+    """--preset, --preset-file and one flag per TrainConfig field: what `train` reads a recipe from."""
+    named = [name for name in PRESETS if name not in (*DEFAULT_RUNS, *LEADERBOARD)]
+    presets = "; ".join(f"{name}: " + ", ".join(f"{k}={v}" for k, v in PRESETS[name].items()) for name in named)
+    parser.add_argument("--preset", choices=list(PRESETS), metavar="NAME",
+                        help=f"named settings (gan_mnist.presets), other flags override them: {presets}; "
+                             f"{', '.join(DEFAULT_RUNS)}: bare `train` and --model cgan / mlp; the leaderboard of "
+                             f"docs/recipes.md: {', '.join(LEADERBOARD)}")
+    parser.add_argument("--preset-file", type=Path,
+                        help="named settings from a JSON file of config fields, e.g. the best_preset.json that "
+                             "`tune` writes (applied after --preset; other flags override it)")
+    _add_config_flags(parser)
+
+
+class _FlagsParser(_Parser):
+    """Parses one --train-flags string of `bench`: an error names the string, as one line (GanMnistError)."""
+
+    def error(self, message: str):
+        raise GanMnistError(f"--train-flags {self.prog!r}: {message}")
+
+
+def _recipe_config(text: str) -> TrainConfig:
+    """The TrainConfig that `train TEXT` would run (train's recipe flags only: no --out, --resume)."""
+    parser = _FlagsParser(prog=text, add_help=False)
+    _add_recipe_flags(parser)
+    try:
+        words = shlex.split(text)
+    except ValueError as e:  # an unclosed quote
+        raise GanMnistError(f"--train-flags {text!r}: {e}") from None
+    args = parser.parse_args(words)
+    try:
+        return TrainConfig(**_given_fields(args))
+    except GanMnistError as e:  # a value out of range, a preset file that is not one
+        raise GanMnistError(f"--train-flags {text!r}: {e}") from None
 
 
 def _add_tune(sub) -> None:
@@ -355,7 +388,8 @@ def _add_sample(sub) -> None:
                                     "(equal numbers of each digit; the default)")
 
 
-def _train_config(args: argparse.Namespace) -> TrainConfig:
+def _given_fields(args: argparse.Namespace) -> dict:
+    """The config fields the flags, --preset-file and --preset give, in that order of precedence."""
     given = {f.name: getattr(args, f.name) for f in config_fields() if getattr(args, f.name) is not None}
     if args.preset_file:
         from gan_mnist.config import read_fields
@@ -363,6 +397,11 @@ def _train_config(args: argparse.Namespace) -> TrainConfig:
         given = {**read_fields(args.preset_file), **given}  # flags given beside the preset file win
     if args.preset:
         given = {**PRESETS[args.preset], **given}  # flags and the preset file win over a named preset
+    return given
+
+
+def _train_config(args: argparse.Namespace) -> TrainConfig:
+    given = _given_fields(args)
     saved = args.out / CONFIG
     if args.resume and is_run(args.out) and saved.exists():
         return TrainConfig.load(saved).replace(**given)
@@ -597,6 +636,7 @@ def _train_evaluator(args: argparse.Namespace) -> None:
 
 
 def _bench(args: argparse.Namespace) -> None:
+    candidates = {f"train() {text}": _recipe_config(text) for text in args.train_flags}  # checked before TensorFlow
     from gan_mnist.experiments.bench import default_setups, device_check, device_header, preset_setups, run_benchmark
     from gan_mnist.run.data import load_training_data
 
@@ -612,7 +652,8 @@ def _bench(args: argparse.Namespace) -> None:
     else:
         table = run_benchmark(images, labels, default_setups(tuple(args.models), args.batch_size), args.steps,
                               args.warmup, args.repeats, progress=progress,
-                              train_setups=preset_setups(tuple(args.presets)) if args.presets else None)
+                              train_setups={**(preset_setups(tuple(args.presets)) if args.presets else {}),
+                                            **candidates} or None)
     if args.json:
         for name, row in table.iterrows():
             values = {k: (None if v != v else v.item() if hasattr(v, "item") else v) for k, v in row.items()}

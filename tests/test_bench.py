@@ -56,16 +56,22 @@ def test_benchmark_table_has_the_tutorial_first(small_images, small_labels):
 
 @pytest.mark.slow
 def test_cli_bench_json_and_preset_train(tmp_path):
+    candidate = "--model mlp --batch-size 64 --steps-per-execution 1 --grid-size 2 --epochs 7"
     proc = run_cli("bench", "--models", "mlp", "--steps", 2, "--warmup", 1, "--repeats", 1, "--limit", 256, "--json",
-                   "--presets")
+                   "--presets", "--train-flags", candidate)
     assert proc.returncode == 0, proc.stderr
     header, *rows = [json.loads(line) for line in proc.stdout.splitlines()]
     assert set(header) == {"device", "auto", "why"}  # the device, and what --mixed-precision auto picks there
     # (the MLP's own default is float32: its 16-bit rows are there only where the device has the kernels)
     assert [r["setup"] for r in rows][:2] == ["tutorial loop (dcgan float32)", "mlp float32"]
-    assert [r["setup"] for r in rows][-1] == "mlp steps_per_execution=10"
+    assert [r["setup"] for r in rows][-3:] == ["mlp steps_per_execution=10", f"train() {candidate}",
+                                               "live view redraw (notebooks)"]
     assert rows[0]["vs_tutorial"] == 1.0
     assert rows[1]["vs_tutorial"] == pytest.approx(rows[1]["images_per_s"] / rows[0]["images_per_s"])
+    # the candidate's whole run (its own 7 epochs) in tutorial-loop epochs
+    timed = rows[-2]
+    assert timed["batch_size"] == 64 and timed["epochs"] == 7
+    assert timed["run_tl_epochs"] == pytest.approx(7 * timed["s_per_epoch"] / rows[0]["s_per_epoch"])
 
     out = tmp_path / "fast"
     proc = run_cli("train", "--preset", "fast", "--epochs", 1, "--limit", 128, "--batch-size", 64, "--out", out,
