@@ -329,25 +329,29 @@ def _add_recipe_flags(parser: argparse.ArgumentParser) -> None:
 
 
 class _FlagsParser(_Parser):
-    """Parses one --train-flags string of `bench`: an error names the string, as one line (GanMnistError)."""
+    """Parses one --train-flags string of `bench`, `text`: an error names it, as one line (GanMnistError)."""
+
+    def __init__(self, text: str):
+        super().__init__(add_help=False)
+        self.text = text
 
     def error(self, message: str):
-        raise GanMnistError(f"--train-flags {self.prog!r}: {message}")
+        raise GanMnistError(f"--train-flags {self.text!r}: {message}")
 
 
 def _recipe_config(text: str) -> TrainConfig:
     """The TrainConfig that `train TEXT` would run (train's recipe flags only: no --out, --resume)."""
-    parser = _FlagsParser(prog=text, add_help=False)
+    parser = _FlagsParser(text)
     _add_recipe_flags(parser)
     try:
         words = shlex.split(text)
     except ValueError as e:  # an unclosed quote
-        raise GanMnistError(f"--train-flags {text!r}: {e}") from None
+        parser.error(str(e))
     args = parser.parse_args(words)
     try:
         return TrainConfig(**_given_fields(args))
     except GanMnistError as e:  # a value out of range, a preset file that is not one
-        raise GanMnistError(f"--train-flags {text!r}: {e}") from None
+        parser.error(str(e))
 
 
 def _add_tune(sub) -> None:

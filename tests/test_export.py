@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from gan_mnist.config import TrainConfig
+from gan_mnist.networks.layers import Portable
 from gan_mnist.run.callbacks import save_generator
-from gan_mnist.run.export import PORTABLE, all_layers, portable_copy
+from gan_mnist.run.export import all_layers, portable_copy
 from gan_mnist.run.training import build_gan
 
 # a child Python in which `import gan_mnist` fails: load the file, draw from the saved inputs, save the images
@@ -31,7 +32,7 @@ assert not any(name.startswith("gan_mnist.") for name in sys.modules)
 def test_generator_loads_and_draws_the_same_without_the_package(model, tmp_path):
     gan = build_gan(TrainConfig(model=model, latent_dim=16, width=0.25, ema_kimg=0.0))
     generator = gan.generator
-    assert any(type(layer) in PORTABLE for layer in all_layers(generator))  # there is something to replace
+    assert any(isinstance(layer, Portable) for layer in all_layers(generator))  # there is something to replace
     rng = np.random.default_rng(0)
     # a few training calls, so batch norm's moving statistics are not their initial values
     z = rng.normal(size=(8, 16)).astype("float32")

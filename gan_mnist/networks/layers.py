@@ -1,5 +1,6 @@
 """Faster layers for training: each computes what a Keras layer (or two) computes, with the same weights, through
-cheaper kernels; `run.export.portable_copy` swaps them back for Keras's own before a generator is saved."""
+cheaper kernels; each is `Portable`, and `run.export.portable_copy` swaps them for Keras's own before a generator
+is saved."""
 
 from __future__ import annotations
 
@@ -9,8 +10,24 @@ import tensorflow as tf
 from keras import layers
 
 
+class Portable:
+    """A training layer of ours that Keras's own `keras_class` computes at inference: `portable_layer()` builds that
+    layer and `portable_weights()` gives its weights. By default the config and weights pass through unchanged (a
+    subclass of the Keras layer that changes only its kernels); a layer of another form overrides both."""
+
+    keras_class: type[keras.layers.Layer]
+
+    def portable_layer(self) -> keras.layers.Layer:
+        """A new, unbuilt `keras_class` layer configured to compute what this one computes."""
+        return self.keras_class.from_config(self.get_config())
+
+    def portable_weights(self) -> list[np.ndarray]:
+        """This layer's weights in the form `portable_layer()` holds them."""
+        return self.get_weights()
+
+
 @keras.saving.register_keras_serializable(package="gan_mnist")
-class FusedBatchNormalization(layers.BatchNormalization):
+class FusedBatchNormalization(Portable, layers.BatchNormalization):
     """`keras.layers.BatchNormalization` whose training pass is one `FusedBatchNormV3` op (input (B, ..., C)).
 
     Keras 3 builds batch norm from separate mean/variance/normalize ops (and, under mixed precision, casts the
@@ -19,6 +36,8 @@ class FusedBatchNormalization(layers.BatchNormalization):
     docs/speed.md). Inference, and any option the kernel lacks, use the Keras implementation unchanged, so
     the layer keeps BatchNormalization's weights, config and saved format.
     """
+
+    keras_class = layers.BatchNormalization
 
     def _fusable(self, inputs) -> bool:
         return (self.axis in (-1, len(inputs.shape) - 1) and len(inputs.shape) in (2, 4) and self.center
@@ -42,13 +61,15 @@ class FusedBatchNormalization(layers.BatchNormalization):
 
 
 @keras.saving.register_keras_serializable(package="gan_mnist")
-class FastDropout(layers.Dropout):
+class FastDropout(Portable, layers.Dropout):
     """`keras.layers.Dropout` that draws half as many random numbers: each 32 random bits decide two units.
 
     Keras draws one float per unit; here each unit gets 16 random bits and is kept when they are at or above
     round(rate * 2**16), so the drop probability is `rate` to within 2**-17. Inference, `noise_shape` and
     rate 0 take Keras's path.
     """
+
+    keras_class = layers.Dropout
 
     def call(self, inputs, training=False):
         if not (training and 0 < self.rate < 1 and self.noise_shape is None):
@@ -79,14 +100,17 @@ def transposed_kernel(kernel):
 
 
 @keras.saving.register_keras_serializable(package="gan_mnist")
-class ResizeConv2D(layers.Conv2D):
+class ResizeConv2D(Portable, layers.Conv2D):
     """Nearest-neighbour 2x upsampling then a 3x3 `same` convolution: (B, H, W, C) -> (B, 2H, 2W, filters).
 
     `UpSampling2D(2)` followed by this layer's Conv2D parent, in one stride-2 transposed convolution whose 4x4 kernel
     is made from the 3x3 one (`transposed_kernel`): same weights, same function and gradients, 16 multiplications
     per input pixel and filter pair where the two layers do 36, and no upsampled map in memory. A resize-convolution
-    generator's two upsampling layers train about twice as fast this way (docs/speed.md).
+    generator's two upsampling layers train about twice as fast this way (docs/speed.md). Its portable form is
+    Keras's Conv2DTranspose holding the 4x4 kernel: the op it trains with.
     """
+
+    keras_class = layers.Conv2DTranspose
 
     def __init__(self, filters: int, kernel_size=3, padding="same", **kwargs):
         super().__init__(filters, kernel_size, padding=padding, **kwargs)
@@ -112,12 +136,13 @@ class ResizeConv2D(layers.Conv2D):
         kernel = tf.cast(transposed_kernel(kernel), self.compute_dtype)
         return tf.nn.conv2d_transpose(inputs, kernel, output_shape, strides=2, padding="SAME")
 
-    def transposed_config(self) -> dict:
-        """The config of Keras's own Conv2DTranspose that computes this layer from `transposed_weights`."""
+    def portable_layer(self) -> keras.layers.Layer:
+        """Keras's own Conv2DTranspose (4x4, stride 2, `same`) that computes this layer from `portable_weights`."""
         config = {key: value for key, value in self.get_config().items() if key != "groups"}
-        return {**config, "kernel_size": (4, 4), "strides": (2, 2), "output_padding": None}
+        return self.keras_class.from_config({**config, "kernel_size": (4, 4), "strides": (2, 2),
+                                             "output_padding": None})
 
-    def transposed_weights(self) -> list[np.ndarray]:
+    def portable_weights(self) -> list[np.ndarray]:
         """This layer's weights for that Conv2DTranspose: the 4x4 kernel (4, 4, O, C), then the bias if any."""
         kernel, *bias = self.get_weights()
         return [np.asarray(transposed_kernel(kernel)), *bias]

@@ -1,37 +1,31 @@
 """Portable generators: the saved `generator.keras` uses only Keras's own layers, so it loads without gan_mnist.
 
 Training uses faster layers of ours (gan_mnist.networks.layers): the maths of Keras layers through different kernels.
-Before saving, each is swapped for the Keras layer that computes what it computes: batch norm and dropout for their
-Keras parents, weights copied; a resize-convolution for a Conv2DTranspose holding its kernel made 4x4, the form it
-trains in. So `keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
+Each is `Portable`: it names the Keras layer that computes what it computes and gives that layer's weights (batch
+norm and dropout: their Keras parents, weights copied; a resize-convolution: a Conv2DTranspose holding its kernel
+made 4x4, the form it trains in). Before saving, every such layer is swapped for its Keras form, so
+`keras.models.load_model("generator.keras")` works in any Python with Keras and draws the same digits.
 """
 
 from __future__ import annotations
 
 import keras
-from keras import layers
 
-from gan_mnist.networks.layers import FastDropout, FusedBatchNormalization, ResizeConv2D
-
-# our training layer -> the standard Keras layer that computes the same thing at inference
-PORTABLE = {FusedBatchNormalization: layers.BatchNormalization, FastDropout: layers.Dropout,
-            ResizeConv2D: layers.Conv2DTranspose}
+from gan_mnist.networks.layers import Portable
 
 
 def _portable_layer(layer: keras.layers.Layer) -> keras.layers.Layer:
-    if isinstance(layer, ResizeConv2D):
-        return layers.Conv2DTranspose.from_config(layer.transposed_config())
-    return PORTABLE.get(type(layer), type(layer)).from_config(layer.get_config())
+    return layer.portable_layer() if isinstance(layer, Portable) else type(layer).from_config(layer.get_config())
 
 
 def _portable_weights(layer: keras.layers.Layer) -> list:
-    return layer.transposed_weights() if isinstance(layer, ResizeConv2D) else layer.get_weights()
+    return layer.portable_weights() if isinstance(layer, Portable) else layer.get_weights()
 
 
 def portable_copy(model: keras.Model) -> keras.Model:
-    """A copy of functional `model` (nested models included) with every PORTABLE layer replaced by its Keras
-    equivalent and the same weights; returns `model` itself when it has no such layer."""
-    if not any(type(layer) in PORTABLE for layer in all_layers(model)):
+    """A copy of functional `model` (nested models included) with every `Portable` layer replaced by its Keras
+    form holding its weights; returns `model` itself when it has no such layer."""
+    if not any(isinstance(layer, Portable) for layer in all_layers(model)):
         return model
     return _copy(model, _portable_layer, _portable_weights)
 
