@@ -7,8 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gan_mnist import TrainConfig, load_generator, train
+from gan_mnist import TrainConfig, clustering, load_generator, train
 from gan_mnist.clustering import (
+    FEATURES,
+    DiscriminatorFeatures,
     Spread,
     cluster_images,
     cluster_sampler,
@@ -81,6 +83,20 @@ def test_projection_keeps_the_principal_directions_in_unit_rows():
     expected /= np.linalg.norm(expected, axis=1, keepdims=True)
     # the same plane, so the same angles between rows (a rotation or reflection of the plane changes none)
     np.testing.assert_allclose(a @ a.T, expected @ expected.T, atol=1e-3)
+
+
+def test_one_pass_of_the_discriminator_projects_as_all_its_features_do(small_images, monkeypatch):
+    monkeypatch.setattr(clustering, "PCA_ROWS", 100)  # the other 156 images are projected in the graph
+    monkeypatch.setattr(clustering, "FEATURE_BATCH", 64)  # several calls, the last one short
+    _, d = build_models("resize_proj", width=0.25, num_classes=10)
+    features = DiscriminatorFeatures(d)
+    everything = features(small_images)
+    eager = keras.Model(d.inputs, d.get_layer(FEATURES).output)([small_images, np.zeros(256, np.int32)])
+    assert everything.shape == (256, np.prod(eager.shape[1:])) and everything.dtype == np.float32
+    np.testing.assert_allclose(everything, np.reshape(eager, (256, -1)), rtol=1e-5, atol=1e-6)
+    x = features.projected(small_images, seed=2, dim=4)
+    assert x.shape == (256, 4) and x.dtype == np.float64
+    np.testing.assert_allclose(x, project(everything, 2, dim=4), atol=1e-5)
 
 
 def test_clustering_real_digits_repeats_per_seed(small_images):
