@@ -96,12 +96,6 @@ class DiscriminatorFeatures:
                            lambda rows, mean, components: self._projected(images[rows], mean, components).numpy())
 
 
-def discriminator_features(discriminator: keras.Model, images: np.ndarray) -> np.ndarray:
-    """The discriminator's `features` layer on images (N, 28, 28, 1) in [-1, 1]: float32 (N, F), inference mode
-    (`DiscriminatorFeatures`, compiled for this one call)."""
-    return DiscriminatorFeatures(discriminator)(images)
-
-
 def project(features: np.ndarray, seed: int, dim: int = PROJECTION_DIM) -> np.ndarray:
     """float64 (N, dim): the features' (N, F) top `dim` principal components, each row then scaled to unit length.
 
