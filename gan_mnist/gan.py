@@ -4,7 +4,8 @@ One batch of B real images is one training step: n_critic - 1 discriminator-only
 the batch, then one joint step on the last slice that updates both networks from the same forward pass (the
 TensorFlow DCGAN tutorial's step when n_critic = 1). The discriminator's loss is the adversarial loss plus
 gamma x a gradient penalty (every `penalty_every` critic steps, weighted that many times: lazy regularisation);
-the generator's, with a `mode_seeking` weight, also that times the mode-seeking term on the step's fakes.
+the generator's, with a `mode_seeking` weight, also that times the mode-seeking term on the step's fakes; with a
+`top_k` share below 1, its adversarial loss keeps only the fakes D rates most real (objectives.top_k).
 After each generator update an exponential moving average of its weights is updated, when there is one.
 """
 
@@ -18,6 +19,7 @@ from gan_mnist.ema import ema_beta, update_ema
 from gan_mnist.networks import is_conditional
 from gan_mnist.objectives.losses import discriminator_loss, generator_loss
 from gan_mnist.objectives.mode_seeking import mode_seeking_loss
+from gan_mnist.objectives.top_k import strongest, top_k_share
 
 
 class GAN(keras.Model):
@@ -47,7 +49,7 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.trackers = {name: keras.metrics.Mean(name=name)
                          for name in ("d_loss", "g_loss", "d_real_acc", "d_fake_acc", "d_penalty", "g_mode_seeking",
-                                      "skipped")}
+                                      "g_top_k", "skipped")}
         # both networks arrive built; without this, fit() under a tf.distribute strategy would try to build the
         # GAN by calling it on a batch of real images, which are not generator input
         self.built = True
@@ -64,10 +66,11 @@ class GAN(keras.Model):
 
     def compile(self, d_optimizer, g_optimizer, d_loss_fn=discriminator_loss, g_loss_fn=generator_loss,
                 penalty_fn=None, gamma: float = 0.0, penalty_every: int = 1, n_critic: int = 1,
-                mode_seeking: float = 0.0, **kwargs):
+                mode_seeking: float = 0.0, top_k: float = 1.0, **kwargs):
         """One optimizer per network; losses (real_logits, fake_logits) -> scalar (see `losses`); an optional
         gradient penalty (critic, real, fake, seed) -> scalar (see `penalties`) weighted by gamma; the weight of
-        the mode-seeking term in G's loss (see `objectives.mode_seeking`; 0: none)."""
+        the mode-seeking term in G's loss (see `objectives.mode_seeking`; 0: none); the share of fakes G's loss
+        keeps once annealed (see `objectives.top_k`; 1: all)."""
         super().compile(**kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -75,6 +78,7 @@ class GAN(keras.Model):
         self.penalty_fn, self.gamma, self.penalty_every = penalty_fn, float(gamma), int(penalty_every)
         self.n_critic = int(n_critic)
         self.mode_seeking = float(mode_seeking)
+        self.top_k = float(top_k)
 
     @property
     def loss_scaled(self) -> bool:
@@ -84,10 +88,11 @@ class GAN(keras.Model):
     @property
     def metrics(self):
         # listed here so fit() resets them every epoch; d_penalty only where there is a penalty, g_mode_seeking (the
-        # term before its weight; g_loss includes it weighted) only where G has one, skipped (the share of optimizer
-        # updates a loss-scaled run skipped for overflowing gradients) only where losses are scaled
+        # term before its weight; g_loss includes it weighted) only where G has one, g_top_k (the share of fakes G's
+        # loss kept) only under top-k, skipped (the share of optimizer updates a loss-scaled run skipped for
+        # overflowing gradients) only where losses are scaled
         shown = {"d_penalty": self.penalty_fn is not None, "g_mode_seeking": self.mode_seeking > 0,
-                 "skipped": self.loss_scaled}
+                 "g_top_k": self.top_k < 1.0, "skipped": self.loss_scaled}
         return [t for name, t in self.trackers.items() if shown.get(name, True)]
 
     def call(self, inputs, training: bool = False):
@@ -152,7 +157,14 @@ class GAN(keras.Model):
             fake_logits = ops.cast(self.discriminator(with_labels(fake_images), training=True), "float32")
             # only a generator step uses G's loss (train_step tracks the last, generator, step's values)
             spread = mode_seeking_loss(fake_images, z, labels) if self.mode_seeking and train_generator else 0.0
-            g_loss = self.g_loss_fn(real_logits, fake_logits) + self.mode_seeking * spread
+            kept, g_real, g_fake = 1.0, real_logits, fake_logits
+            if self.top_k < 1.0 and train_generator:
+                # the images seen: G steps so far x one whole train_step's global batch (n_critic slices)
+                seen = ops.cast(self.g_optimizer.iterations, "float32") * self.n_critic * ops.cast(
+                    batch_size, "float32") / share
+                kept = top_k_share(seen, self.top_k)
+                g_real, g_fake = strongest(real_logits, fake_logits, kept, labels)
+            g_loss = self.g_loss_fn(g_real, g_fake) + self.mode_seeking * spread
             d_loss = self.d_loss_fn(real_logits, fake_logits)
             with g_tape.stop_recording():  # the penalty concerns D only
                 penalty = self._penalty(real_images, fake_images, labels)
@@ -183,6 +195,7 @@ class GAN(keras.Model):
             "d_fake_acc": ops.mean(ops.cast(fake_logits < 0, "float32")),
             "d_penalty": penalty,
             "g_mode_seeking": spread,
+            "g_top_k": kept,
             "skipped": skipped,  # updates skipped in this step (0, 1 or 2)
         }, batch_size
 

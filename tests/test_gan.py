@@ -1,5 +1,5 @@
 """The training step (gan_mnist.gan): both networks move, short batches, noise from the seed, the lazy penalty, the
-mode-seeking term."""
+mode-seeking term, top-k."""
 
 import keras
 import numpy as np
@@ -94,6 +94,26 @@ def test_lazy_penalty_is_applied_every_k_steps_and_weighted_k():
     # the penalty runs on critic steps 0 and 3 only, and where it runs it carries k = 3 times its value
     assert len(critic_calls) == 2 and [v > 0 for v in seen] == [True, False, False, True]
     assert seen[0] == pytest.approx(3 * first, rel=1e-4)
+
+
+def test_top_k_drops_fakes_from_the_generator_step_once_the_share_falls(small_images, small_labels):
+    # two steps from one seed: the first keeps every fake (the share starts at 1), so both runs take the same step;
+    # the second keeps 31 of 32, so the generators part while the share is logged
+    histories, gans = [], []
+    for share in (1.0, 0.5):
+        gan = build_gan(TrainConfig(model="cgan", batch_size=32, top_k=share))
+        data = make_dataset(small_images[:64], 32, labels=small_labels[:64])
+        histories.append(gan.fit(data.take(1), epochs=1, verbose=0, shuffle=False).history)
+        gans.append(gan)
+    plain, top = gans
+    assert "g_top_k" not in histories[0] and histories[1]["g_top_k"][0] == 1.0
+    for a, b in zip(plain.generator.trainable_weights, top.generator.trainable_weights, strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    second = [g.fit(make_dataset(small_images[32:64], 32, labels=small_labels[32:64]), epochs=1, verbose=0,
+                    shuffle=False).history for g in gans]
+    assert 0.99 < second[1]["g_top_k"][0] < 1.0
+    assert any(not np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(plain.generator.trainable_weights, top.generator.trainable_weights, strict=True))
 
 
 def test_mode_seeking_changes_the_generator_step_only(small_images, small_labels):

@@ -1,5 +1,5 @@
 """What the networks minimise (gan_mnist.objectives): every loss, penalty and the mode-seeking term at known values,
-penalties combined."""
+penalties combined, top-k."""
 
 import math
 
@@ -11,6 +11,7 @@ import tensorflow as tf
 from gan_mnist import TrainConfig
 from gan_mnist.objectives.mode_seeking import EPSILON, mode_seeking_loss
 from gan_mnist.objectives.penalties import combined, gradient_penalty, interpolate, r1, r2
+from gan_mnist.objectives.top_k import DECAY, EPOCH_IMAGES, strongest, top_k_share
 from gan_mnist.recipes import LOSSES, PENALTIES, resolve
 from gan_mnist.run.training import build_gan
 
@@ -143,3 +144,30 @@ def test_mode_seeking_pushes_fakes_of_one_label_apart_and_leaves_the_others():
     grads = tf.convert_to_tensor(tape.gradient(loss, fakes)).numpy().sum(axis=(1, 2, 3))
     # descending the gradient moves fake 0 (0.0) down and fake 2 (0.2) up: apart; fakes 1 and 3 have no partner
     assert grads[0] > 0 > grads[2] and grads[1] == grads[3] == 0
+
+
+def test_top_k_share_falls_from_every_fake_to_its_floor():
+    assert float(top_k_share(0, 0.5)) == 1.0
+    assert float(top_k_share(3 * EPOCH_IMAGES, 0.5)) == pytest.approx(DECAY**3)
+    assert float(top_k_share(30 * EPOCH_IMAGES, 0.5)) == pytest.approx(0.5)
+    assert float(top_k_share(30 * EPOCH_IMAGES, 1.0)) == 1.0
+
+
+def test_strongest_keeps_the_fakes_rated_most_real_with_their_pairs():
+    real = np.arange(6, dtype="float32").reshape(6, 1)
+    fake = np.array([[3], [1], [5], [0], [4], [2]], "float32")
+    kept_real, kept_fake = strongest(real, fake, 0.5)
+    np.testing.assert_array_equal(np.asarray(kept_fake).ravel(), [3, 5, 4])  # rows 0, 2, 4
+    np.testing.assert_array_equal(np.asarray(kept_real).ravel(), [0, 2, 4])
+    assert np.asarray(strongest(real, fake, 0.01)[1]).ravel().tolist() == [5]  # never fewer than one
+
+
+def test_strongest_ranks_within_each_label():
+    # label 0 holds the three lowest-rated fakes: it keeps its best, not nothing
+    real = np.arange(6, dtype="float32").reshape(6, 1)
+    fake = np.array([[3], [1], [5], [0], [4], [2]], "float32")
+    labels = np.array([1, 0, 1, 0, 1, 0])
+    kept_real, kept_fake = strongest(real, fake, 0.5, labels)  # one of each label's three
+    np.testing.assert_array_equal(np.asarray(kept_fake).ravel(), [5, 2])  # rows 2 (label 1) and 5 (label 0)
+    ties = np.zeros((4, 1), "float32")
+    np.testing.assert_array_equal(np.asarray(strongest(real[:4], ties, 0.5, labels[:4])[0]).ravel(), [0, 1])

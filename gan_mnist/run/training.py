@@ -124,6 +124,7 @@ def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
         if penalty_names(config.penalty) else None,
         gamma=config.gamma or 0.0, penalty_every=config.penalty_every, n_critic=config.n_critic,
         mode_seeking=config.mode_seeking,
+        top_k=config.top_k,
         # several steps per call break under a tf.distribute strategy (TF 2.21: "You must feed a value for
         # placeholder tensor" from Keras's multi-step loop): one step per call there; the maths is the same
         steps_per_execution=config.steps_per_execution if tf.distribute.get_strategy().num_replicas_in_sync == 1
