@@ -72,7 +72,7 @@ def _field(default, group: str, help: str, flag: str | None = None, choices=None
 class TrainConfig:
     """Hyperparameters of one training run. The defaults are what the recipe search and its follow-ups chose
     (docs/results.md) for about 8 tutorial-loop epochs (docs/recipes.md, Budgets): resize-convolution G and
-    projection D self-conditioned on 30 clusters of D's features, with R3GAN's loss and penalties (rpgan, lazy R1 +
+    projection D self-conditioned on 50 clusters of D's features, with R3GAN's loss and penalties (rpgan, lazy R1 +
     R2), an EMA generator, the precision the device runs fastest (`mixed_precision="auto"`, run.precision);
     `model="cgan"` brings its own (the same loss and penalties, 28 epochs within a 12 tutorial-loop-epoch budget);
     `TrainConfig.preset("tutorial")` is the TensorFlow tutorial.

@@ -156,14 +156,14 @@ CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 
 SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
 RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
-SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 2.0, 4.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
+SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 2.0, 4.0, 0.0, "r1,r2", 0.0, 50, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16
 
-# `tune`'s choices for the self-conditioned pairs (the default's 30 among them), and for the unconditional
+# `tune`'s choices for the self-conditioned pairs (the default's 50 among them), and for the unconditional
 # convolutional pairs whose D/G balance their defaults may have wrong
-CLUSTER_CHOICES = (10, 20, 30)
+CLUSTER_CHOICES = (10, 20, 30, 50)
 D_SCALE_CHOICES = (1.0, 2.0, 3.0)
 
 _NETS = "gan_mnist.networks."
@@ -201,7 +201,8 @@ ARCHITECTURES = {
                                 _NETS + "resize:build_projection_discriminator", True, SELF_RESIZE,
                                 search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
                                 about="the resize_proj networks (no transposed convolutions; a projection D) "
-                                      "self-conditioned as self_cgan is; R3GAN's rpgan loss with R1 + R2"),
+                                      "self-conditioned as self_cgan is, on 50 clusters; R3GAN's rpgan loss with "
+                                      "R1 + R2"),
 }
 
 

@@ -101,7 +101,7 @@ CASES = {
     "limit larger than the data": (fake(), TRAIN + ["--data", "data.npz", "--limit", 21, "--batch-size", 4,
                                                     "--model", "mlp"], "limit=21 is larger than the 20"),
     "fewer images than the default's clusters": (None, TRAIN + ["--limit", 20],
-                                                 "clusters must be 0 (off) or 2-2, got 30; a cluster needs 10"),
+                                                 "clusters must be 0 (off) or 2-2, got 50; a cluster needs 10"),
     "epochs <= 0": (None, TRAIN + ["--epochs", 0], "epochs must be a positive integer"),
     "batch size <= 0": (None, TRAIN + ["--batch-size", -3], "batch_size must be a positive integer"),
     "sample --n <= 0": (None, ["sample", "--generator", "g.keras", "--n", 0, "--out", "s.npz"],
@@ -256,9 +256,9 @@ CASES = {
                                       "--out run is a gan_mnist run directory (it has .gan_mnist_run), not a study"),
     "train --out on a study folder": (lambda d: claim(d / "run", STUDY), TRAIN,
                                       "--out run is a gan_mnist study folder (it has .gan_mnist_study), not a run"),
-    # (200 images make 20 clusters of 10: the search's 30 need 300)
+    # (200 images make 20 clusters of 10: the search's 50 need 500)
     "tune --limit below its clusters": (None, ["tune", "--out", "study", "--limit", 200],
-                                        "groups of 10 or more; give 300 or more"),
+                                        "groups of 10 or more; give 500 or more"),
 }
 
 

@@ -184,7 +184,7 @@ def test_a_generator_computing_in_a_type_the_device_lacks_is_loaded_in_float32(s
 
 @pytest.mark.slow
 def test_emulated_cpus_train_in_what_they_have_and_refuse_what_they_lack(tmp_path, mnist_path):
-    base = ["train", "--epochs", 1, "--limit", 320, "--batch-size", 64, "--data", mnist_path]  # 30 clusters of 10+
+    base = ["train", "--epochs", 1, "--limit", 512, "--batch-size", 64, "--data", mnist_path]  # 50 clusters of 10+
     avx2 = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
     proc = run_cli(*base, "--out", tmp_path / "r", env=avx2)
     assert proc.returncode == 0, proc.stderr

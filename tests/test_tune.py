@@ -21,17 +21,17 @@ from tests.conftest import TUNE_SMALL, assert_usage_error, trials_table, tune_pr
 
 
 def test_the_first_trial_is_the_default_recipe():
-    base = TrainConfig(epochs=99, budget_minutes=10.0, limit=300, eval_every=1)
+    base = TrainConfig(epochs=99, budget_minutes=10.0, limit=500, eval_every=1)
     config = suggest_config(optuna.trial.FixedTrial(BASELINE), base)
-    assert config == TrainConfig().replace(epochs=99, budget_minutes=10.0, limit=300, eval_every=1)
+    assert config == TrainConfig().replace(epochs=99, budget_minutes=10.0, limit=500, eval_every=1)
 
 
 def test_searched_configs_are_valid_and_vary():
     configs = _drawn(80)  # each validated by TrainConfig
     assert {c.model for c in configs} == {"mlp", "conv", "resize", "self_cgan", "self_resize"}
-    # a search for unconditional generators: conditional networks always self-condition, on 10-30 clusters
+    # a search for unconditional generators: conditional networks always self-condition, on 10-50 clusters
     assert not any(c.conditional for c in configs)
-    assert {c.clusters for c in configs if c.model in ("self_cgan", "self_resize")} == {10, 20, 30}
+    assert {c.clusters for c in configs if c.model in ("self_cgan", "self_resize")} == {10, 20, 30, 50}
     assert {c.d_scale for c in configs if c.model in ("conv", "resize")} == {1.0, 2.0, 3.0}
     assert {c.batch_size for c in configs} == {64, 128, 256, 512} and {c.d_dropout for c in configs} == {0.0, 0.3}
     assert {c.mode_seeking for c in configs} == {0.0, 0.02, 0.05, 0.1}

@@ -22,10 +22,11 @@ from gan_mnist.clustering import (
     project,
     purity,
 )
+from gan_mnist.config import TrainConfig
 from gan_mnist.run.data import load_mnist, to_model_range
 from gan_mnist.run.training import load_run
 
-K = 30  # the default's clusters
+K = TrainConfig().clusters  # the default's
 SEEDS = (1, 2, 3)
 
 
