@@ -148,6 +148,7 @@ class GAN(keras.Model):
         # the batch size comes from the data, so a short last batch meets as many fakes as it has reals
         batch_size = ops.shape(real_images)[0]
         z, share = self._replica_share(batch_size)
+        global_batch = ops.cast(batch_size, "float32") / share  # under a strategy each replica holds `share` of it
         # a conditional GAN gives each fake the label of a real image in the batch: the data's class mix
         with_labels = self._with_labels(labels)
         with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
@@ -160,8 +161,7 @@ class GAN(keras.Model):
             kept, g_real, g_fake = 1.0, real_logits, fake_logits
             if self.top_k < 1.0 and train_generator:
                 # the images seen: G steps so far x one whole train_step's global batch (n_critic slices)
-                seen = ops.cast(self.g_optimizer.iterations, "float32") * self.n_critic * ops.cast(
-                    batch_size, "float32") / share
+                seen = ops.cast(self.g_optimizer.iterations, "float32") * self.n_critic * global_batch
                 kept = top_k_share(seen, self.top_k)
                 g_real, g_fake = strongest(real_logits, fake_logits, kept, labels)
             g_loss = self.g_loss_fn(g_real, g_fake) + self.mode_seeking * spread
@@ -184,8 +184,6 @@ class GAN(keras.Model):
         self.d_optimizer.apply_gradients(zip(d_grads, d_vars, strict=True))
         skipped += self._skipped(self.d_optimizer, d_grads)
         if train_generator and self.ema_generator is not None:
-            # the global batch: under a strategy each replica holds `share` of it
-            global_batch = ops.cast(batch_size, "float32") / share
             beta = ema_beta(self.g_optimizer.iterations, global_batch, self.ema_half_life, self.ema_rampup)
             update_ema(self.ema_generator, self.generator, beta)
         return {
