@@ -181,9 +181,9 @@ ARCHITECTURES = {
                          about="conditional DCGAN: label embedding into G, label plane as D's second channel"),
     "self_cgan": Architecture(_NETS + "dcgan:build_cgan_generator", _NETS + "dcgan:build_cgan_discriminator", True,
                               SELF_CGAN, search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
-                              about="the cGAN's networks self-conditioned (Liu et al. 2020) on 30 clusters of D's "
-                                    "features instead of labels, unconditional (see --clusters); R3GAN's rpgan loss "
-                                    "with R1 + R2, no dropout"),
+                              about=f"the cGAN's networks self-conditioned (Liu et al. 2020) on "
+                                    f"{SELF_CGAN['clusters']} clusters of D's features instead of labels, "
+                                    "unconditional (see --clusters); R3GAN's rpgan loss with R1 + R2, no dropout"),
     "conv": Architecture(_NETS + "dcgan:build_conv_generator", _NETS + "dcgan:build_conv_discriminator", False, CONV,
                          search={"d_scale": D_SCALE_CHOICES},
                          about="the conditional DCGAN's networks without labels (0.86 M + 0.21 M weights); D without "
@@ -201,8 +201,8 @@ ARCHITECTURES = {
                                 _NETS + "resize:build_projection_discriminator", True, SELF_RESIZE,
                                 search={"clusters": CLUSTER_CHOICES}, penalty_every=CGAN_EVERY,
                                 about="the resize_proj networks (no transposed convolutions; a projection D) "
-                                      "self-conditioned as self_cgan is, on 50 clusters; R3GAN's rpgan loss with "
-                                      "R1 + R2"),
+                                      f"self-conditioned as self_cgan is, on {SELF_RESIZE['clusters']} clusters; "
+                                      "R3GAN's rpgan loss with R1 + R2"),
 }
 
 
