@@ -9,7 +9,8 @@ The names a notebook needs are here: configure (`TrainConfig`), train (`train`),
 `gan_mnist.experiments` (bench, leaderboard, tune), `gan_mnist.recipes` (the tables a recipe is made from).
 
 Names are imported on first use (PEP 562), so `import gan_mnist` and `python -m gan_mnist --help` stay fast and do
-not load TensorFlow; whenever TensorFlow is first imported, its C++ start-up chatter is muted.
+not load TensorFlow; whenever TensorFlow is first imported, it starts with oneDNN on (x86) and its C++ start-up
+chatter muted.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 
-from gan_mnist._quiet import mute_tensorflow_import
+from gan_mnist._startup import prepare_tensorflow_import
 
 # public name -> module that defines it (pinned by tests/test_api.py)
 _EXPORTS = {
@@ -46,7 +47,7 @@ def _package_version() -> str:
 
 __version__ = _package_version()
 
-mute_tensorflow_import()
+prepare_tensorflow_import()
 
 
 def __getattr__(name: str):

@@ -58,9 +58,9 @@ def test_the_layout_is_by_concept():
     # config, the recipe tables and the presets, the GAN and its training-step helpers, sampling, pictures, the CLI,
     # the ceilings on sizes and the checks on .keras files users pass in
     top = {name for name in _modules() if "." not in name}
-    assert top == {"_quiet", "cli", "clustering", "colab", "config", "ema", "errors", "evaluation", "experiments",
-                   "gan", "keras_file", "limits", "networks", "objectives", "plotting", "presets", "recipes", "run",
-                   "sample"}
+    assert top == {"_startup", "cli", "clustering", "colab", "config", "ema", "errors", "evaluation",
+                   "experiments", "gan", "keras_file", "limits", "networks", "objectives", "plotting", "presets",
+                   "recipes", "run", "sample"}
     assert {"networks.mlp", "networks.dcgan", "networks.resize", "networks.blocks", "objectives.losses",
             "objectives.penalties", "run.training", "run.callbacks", "run.checkpoint", "run.directory",
             "run.export", "run.data"} <= set(_modules())

@@ -2,13 +2,20 @@
 choices refused or warned about, float16 training with loss scaling, and runs under emulated instruction sets."""
 
 import json
+import os
+import platform
+import subprocess
+import sys
+import warnings
 
 import keras
 import numpy as np
 import pytest
 
 from gan_mnist import TrainConfig, generate, load_generator
+from gan_mnist._startup import ONEDNN_SWITCH, start_up_environment
 from gan_mnist.errors import GanMnistError, TrainingDiverged
+from gan_mnist.run import precision as precision_module
 from gan_mnist.run.callbacks import StopOnNonFinite
 from gan_mnist.run.data import make_dataset
 from gan_mnist.run.precision import Device, auto_policy, choose, cpu_flags, supported
@@ -90,6 +97,36 @@ def test_an_explicit_precision_runs_as_asked_with_its_cost_said(device, asked, w
     precision = choose(asked, device)
     assert precision.policy == asked and precision.why == "as asked"
     assert (precision.warning is None) if warned is None else (warned in precision.warning)
+
+
+def test_tensorflow_starts_with_onednn_on_x86_unless_the_user_set_the_switch():
+    assert start_up_environment({}, "x86_64") == {ONEDNN_SWITCH: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    assert start_up_environment({}, "AMD64") == {ONEDNN_SWITCH: "1", "TF_CPP_MIN_LOG_LEVEL": "3"}  # Windows
+    assert start_up_environment({ONEDNN_SWITCH: "0"}, "x86_64") == {"TF_CPP_MIN_LOG_LEVEL": "3"}  # the user's choice
+    assert start_up_environment({"TF_CPP_MIN_LOG_LEVEL": "0"}, "aarch64") == {}  # oneDNN on ARM: TensorFlow's call
+
+
+@pytest.mark.parametrize("switch, warned", [(None, True), ("0", False), ("1", False)])
+def test_training_without_onednn_nobody_asked_for_says_how_to_get_it(monkeypatch, switch, warned):
+    monkeypatch.setattr(precision_module, "detect", lambda: cpu(AVX2, onednn=False))
+    if switch is None:
+        monkeypatch.delenv(ONEDNN_SWITCH, raising=False)
+    else:
+        monkeypatch.setenv(ONEDNN_SWITCH, switch)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert precision_module.resolve("auto").policy == "off"
+    said = [str(w.message) for w in caught if "Import gan_mnist before tensorflow" in str(w.message)]
+    assert len(said) == warned
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(platform.machine().lower() not in ("x86_64", "amd64"), reason="oneDNN's switch is for x86")
+def test_importing_gan_mnist_first_starts_tensorflow_with_onednn_on():
+    env = {k: v for k, v in os.environ.items() if k != ONEDNN_SWITCH}  # as a user's shell has it: unset
+    code = "import gan_mnist, keras; from gan_mnist.run.precision import onednn_on; print(onednn_on())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert child.returncode == 0 and child.stdout.strip() == "True", child.stderr[-2000:]
 
 
 def _fit(gan, images, labels, steps=2, callbacks=()):

@@ -18,6 +18,7 @@ import platform
 import warnings
 from pathlib import Path
 
+from gan_mnist._startup import ONEDNN_SWITCH
 from gan_mnist.errors import GanMnistError
 
 # the policies a config may ask for, by the Keras dtype policy each sets; "auto" picks one per device
@@ -53,6 +54,9 @@ BF16_NATIVE, BF16_KERNELS, FP16_NATIVE = "AVX512_CORE_BF16", "AVX512_CORE", "AVX
 # measured here with `bench` (docs/speed.md): what asking for a policy the CPU lacks costs
 BF16_EMULATED_COST = "1.8-3.1x slower than float32"
 FP16_CPU_COST = "6.8-7.7x slower than float32"
+ONEDNN_OFF = ("TensorFlow started before gan_mnist was imported, without oneDNN's kernels on this CPU: the default "
+              "trains about half as fast (docs/speed.md). Import gan_mnist before tensorflow and keras, or set "
+              f"{ONEDNN_SWITCH}=1 before either")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Device:
     machine: str = "x86_64"  # platform.machine()
     cpu_flags: frozenset[str] = frozenset()  # /proc/cpuinfo's flags, e.g. {"avx2", "avx512_bf16"}
     onednn_cap: str | None = None  # ONEDNN_MAX_CPU_ISA as set, e.g. "AVX2"
-    onednn: bool = True  # TensorFlow's oneDNN kernels (off when TF_ENABLE_ONEDNN_OPTS=0)
+    onednn: bool = True  # TensorFlow runs oneDNN's kernels (gan_mnist turns them on: _startup)
     gpus: tuple[tuple[int, int], ...] = ()  # compute capability (major, minor) of each GPU TensorFlow sees
     gpu_names: tuple[str, ...] = ()
 
@@ -152,7 +156,8 @@ def auto_policy(device: Device) -> tuple[str, str]:
     if not device.x86:
         return "off", f"no measured gain from 16 bits on a {device.machine} CPU"
     if not device.onednn:
-        return "off", "oneDNN is off (TF_ENABLE_ONEDNN_OPTS=0): TensorFlow's own bfloat16 kernels are slow"
+        return "off", ("oneDNN is off (TF_ENABLE_ONEDNN_OPTS=0, or TensorFlow started before gan_mnist was "
+                       "imported): TensorFlow's own kernels, slower in every precision")
     if device.at_least(BF16_NATIVE):
         return "bf16", f"the CPU runs bfloat16 natively (oneDNN {device.isa})"
     if device.isa is None:
@@ -205,10 +210,14 @@ def choose(asked: str, device: Device) -> Precision:
 
 
 def resolve(asked: str) -> Precision:
-    """`choose(asked, detect())`, warning (once per call) when the asked policy runs slowly here."""
-    precision = choose(asked, detect())
+    """`choose(asked, detect())`, warning (once per call) when the asked policy runs slowly here, and when TensorFlow
+    started without oneDNN on an x86 CPU that nobody asked for that (it was imported before gan_mnist)."""
+    device = detect()
+    precision = choose(asked, device)
     if precision.warning:
         warnings.warn(precision.warning, stacklevel=2)
+    if not device.gpus and device.x86 and not device.onednn and ONEDNN_SWITCH not in os.environ:
+        warnings.warn(ONEDNN_OFF, stacklevel=2)
     return precision
 
 
@@ -247,5 +256,15 @@ def detect() -> Device:
         info = ""
     return Device(name=cpu_name(info), machine=platform.machine(), cpu_flags=cpu_flags(info),
                   onednn_cap=os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA"),
-                  onednn=os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1").strip() not in ("0", "false", "False"),
-                  gpus=tuple(gpus), gpu_names=tuple(names))
+                  onednn=onednn_on(), gpus=tuple(gpus), gpu_names=tuple(names))
+
+
+def onednn_on() -> bool:
+    """Whether TensorFlow runs oneDNN's kernels in this process: its own answer, fixed when it started (on Linux
+    CPUs without AVX512_VNNI, AVX_VNNI, AVX512_BF16 or AMX, only where TF_ENABLE_ONEDNN_OPTS=1 was set by then)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):  # a build without that query: the switch as set
+        return os.environ.get(ONEDNN_SWITCH, "1").strip() not in ("0", "false", "False")
