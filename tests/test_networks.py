@@ -289,8 +289,10 @@ def test_transposed_kernel_adds_the_taps_that_fall_on_one_input_pixel():
     assert taps.sum() == 4 * kernel.sum()  # each 3x3 tap lies in two of the four rows and two of the four columns
 
 
+# (where this machine cannot train in bfloat16, its fallback bfloat16 convolutions differ from each other by up to
+# 0.03: beyond the bar, and never what a run uses)
 @pytest.mark.parametrize("policy", ["float32", pytest.param("mixed_bfloat16", marks=pytest.mark.skipif(
-    not runs_here("bf16"), reason="no bfloat16 training here: TensorFlow's fallback kernels round otherwise"))])
+    not runs_here("bf16"), reason="no bfloat16 training here"))])
 def test_resize_conv_is_upsampling_then_a_3x3_convolution(policy):
     keras.config.set_dtype_policy(policy)
     try:
