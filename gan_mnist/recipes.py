@@ -137,13 +137,16 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
 # 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
 # and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
-# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize, the default: 13 epochs cost self_cgan's 17
-# in float32 (its median epoch 1.31x as long), and beat it on every panel member with precision and recall higher.
+# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize, the default: 17 epochs, 6.8-7.7 in float32 on
+# an AVX2 CPU; they beat 13 epochs of D 64 -> 256 (8.5-8.9 there) on the three seeds' mean of every panel member with
+# precision and recall held, and self_cgan on every member with precision and recall higher.
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k. self_resize's D puts its width where its cost
-# is, the second convolution, 4x its first (d_growth 4 at d_scale 2: 64 -> 256): as costly as 96 -> 192 and closer
-# to real digits on every panel member (docs/results.md, "D's growth").
+# is, the second convolution, 8x its first (d_growth 8 at d_scale 1: 32 -> 256): the 4x4 kernels of its first layer
+# see 16 pixels, which 32 filters already span twice over, and the second layer's multiply-adds (7x7 outputs x 16 taps
+# x both layers' channels) halve against 64 -> 256, so the budget buys 17 epochs instead of 13 (docs/results.md,
+# "D's growth").
 # mode seeking off: on self_cgan it brought the panel's FDs and recall closer to real digits' but cost precision
 # beyond the panel's rule (docs/results.md, "Mode seeking").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
@@ -156,7 +159,7 @@ CGAN = defaults_row("rpgan", 28, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 
 SELF_CGAN = defaults_row("rpgan", 17, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1,r2", 0.0, 30, "auto", 1)
 CONV = defaults_row("ns", 22, 2e-4, 0.5, 0.999, 1.0, 1.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
 RESIZE = defaults_row("ns", 40, 2e-4, 0.5, 0.99, 0.5, 3.0, 2.0, 0.0, "r1", 0.0, 0, "auto", 1)
-SELF_RESIZE = defaults_row("rpgan", 13, 2e-4, 0.5, 0.99, 0.5, 2.0, 4.0, 0.0, "r1,r2", 0.0, 50, "auto", 1)
+SELF_RESIZE = defaults_row("rpgan", 17, 2e-4, 0.5, 0.99, 0.5, 1.0, 8.0, 0.0, "r1,r2", 0.0, 50, "auto", 1)
 # the cGAN networks' R1 + R2 every 16th critic step, labelled or self-conditioned, as StyleGAN2 runs R1
 # (docs/results.md, "The lazy penalty's interval")
 CGAN_EVERY = 16
