@@ -137,16 +137,15 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # epochs as `bench --presets` measures them (docs/results.md): about 8 for mlp and self_cgan (its clusterings of
 # 60,000 digits included; its recipe reached 14 epochs in the search's 18-minute trial with R1 + R2 every 4th step,
 # and runs 17 in about that time with them every 16th, which scored better on every panel member), under 12 for cgan
-# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize, the default: 17 epochs, 6.8-7.7 in float32 on
-# an AVX2 CPU; they beat 13 epochs of D 64 -> 256 (8.5-8.9 there) on the three seeds' mean of every panel member with
-# precision and recall held, and self_cgan on every member with precision and recall higher.
+# (28 epochs with them every 16th: 24 every 4th took 12.35). self_resize, the default: 17 epochs, under 8 in float32 on
+# an AVX2 CPU, and closer to real digits than self_cgan on every panel member (docs/results.md).
 # R3GAN's loss and penalties (rpgan, R1 + R2) won that search and its confirmation on three seeds (docs/results.md),
 # and beat ns + R1 + dropout on the cGAN too (docs/results.md).
 # resize's d_scale 3: a 0.31 M-weight D against its 0.35 M G, not 37 k. self_resize's D puts its width where its cost
 # is, the second convolution, 8x its first (d_growth 8 at d_scale 1: 32 -> 256): the 4x4 kernels of its first layer
 # see 16 pixels, which 32 filters already span twice over, and the second layer's multiply-adds (7x7 outputs x 16 taps
-# x both layers' channels) halve against 64 -> 256, so the budget buys 17 epochs instead of 13 (docs/results.md,
-# "D's growth").
+# x both layers' channels) halve against 64 -> 256: the budget goes to epochs, which scored better on every panel
+# member (docs/results.md, "D's growth").
 # mode seeking off: on self_cgan it brought the panel's FDs and recall closer to real digits' but cost precision
 # beyond the panel's rule (docs/results.md, "Mode seeking").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
