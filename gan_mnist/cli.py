@@ -16,8 +16,8 @@ from gan_mnist.config import FIELD_TYPES, GROUPS, MODELS, TrainConfig, config_fi
 from gan_mnist.errors import GanMnistError, NonFinite
 from gan_mnist.evaluation import MIN_SAMPLES as MIN_EVAL_SAMPLES
 from gan_mnist.evaluation.panel import MEMBERS as PANEL
+from gan_mnist.evaluation.registry import HOLD, OBJECTIVE, baseline_of, parse_metrics
 from gan_mnist.evaluation.registry import METRICS as METRIC_NAMES
-from gan_mnist.evaluation.registry import OBJECTIVE, parse_metrics
 from gan_mnist.experiments.tune_arguments import SAMPLES, TUNE_BOUNDS
 from gan_mnist.limits import DRAWS, MAX_GRID, MAX_SAMPLES, MAX_SEED, Bounds
 from gan_mnist.presets import BENCHED, DEFAULT_RUNS, LEADERBOARD, PRESETS
@@ -234,6 +234,10 @@ def _add_compare(sub) -> None:
     c.add_argument("--markdown", action="store_true", help="print a Markdown table instead of JSON lines")
     c.add_argument("--raw", action="store_true", help="runs with an EMA generator get a second row: their raw "
                                                       "generator (from the newest checkpoint)")
+    c.add_argument("--against", type=Path, metavar="DIR",
+                   help="one of the runs: every other row, real digits' too, gets beats, whether it beats that "
+                        "run on the panel (lower FD / floor on every member, precision and recall each at most "
+                        f"{HOLD} lower: docs/panel.md), and why_not")
 
 
 def _add_train_evaluator(sub) -> None:
@@ -619,9 +623,11 @@ def _rounded(value):
 
 
 def _compare(args: argparse.Namespace) -> None:
+    baseline_of(args.runs, args.against)  # a run not compared is an argument error, found before TensorFlow loads
     from gan_mnist.evaluation.report import compare_runs
 
-    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw, draws=args.draws)
+    table = compare_runs(args.runs, n=args.n, seed=args.seed, data_path=args.data, raw=args.raw, draws=args.draws,
+                         against=args.against)
     if args.markdown:
         print(table.round(3).to_markdown())  # pandas uses tabulate for this
     else:

@@ -120,6 +120,8 @@ CASES = {
                                              "--draws 2 draws samples from a --generator; a --samples file is one"),
     "compare --draws 21": (None, ["compare", "run", "--draws", 21], "must be a positive integer up to 20, got 21"),
     "compare a folder that is no run": (None, ["compare", "."], "neither a finished run (no config.json"),
+    "compare --against a run not compared": (None, ["compare", "run", "--against", "other"],
+                                             "--against other is not one of the runs compared"),
     "sample --n too large": (None, ["sample", "--generator", "g.keras", "--n", 10**9, "--out", "s.npz"],
                              "up to 1,000,000"),
     "sample --n too large for a grid": (None, ["sample", "--generator", "g.keras", "--n", 20000, "--out", "s.png"],

@@ -76,7 +76,8 @@ def test_help_and_argument_errors_do_not_import_tensorflow(tmp_path):
              "print('tensorflow' in sys.modules, 'keras' in sys.modules, code, file=sys.stderr)")
     for argv, code in ((["--help"], 0), (["train", "--epochs", "0", "--out", "r"], 2),
                        (["train", "--model", "vae", "--out", "r"], 2), (["sample", "--generator", "g", "--n", "0",
-                                                                          "--out", "x.npz"], 2)):
+                                                                          "--out", "x.npz"], 2),
+                       (["compare", "a", "--against", "b"], 2)):
         proc = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, cwd=tmp_path)
         assert proc.stderr.strip().splitlines()[-1] == f"False False {code}", (argv, proc.stderr)
     assert list(tmp_path.iterdir()) == []
@@ -186,7 +187,8 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     train(TrainConfig(model="mlp", epochs=1, limit=128, batch_size=64, latent_dim=16, penalty="r1", save_every=1),
           run, data_path=mnist_path, verbose=0)
     snapshot = run / "generators" / "epoch_0001.keras"
-    code, out, err = cli("compare", run, snapshot, "--n", 100, "--raw", "--markdown", "--data", mnist_path)
+    code, out, err = cli("compare", run, snapshot, "--n", 100, "--raw", "--markdown", "--data", mnist_path,
+                         "--against", run)
     assert code == 0, err
     header = out.splitlines()[0]
     for column in ("model", "loss", "penalty", "spectral_norm", "ema_kimg", "fd", "mnist_score", "precision",
@@ -210,6 +212,11 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     # every member of the panel, and the real row is its floor: FD / floor exactly 1
     assert all(column in header for column in columns(("fd", "fd_ratio", "kid", "precision", "recall")))
     assert all(cell(real, c) == 1.0 < cell(rows[str(run)], c) for c in columns(("fd_ratio",)))
+    # the panel's verdict against the run: real digits beat it; its own last snapshot, the same generator, does not
+    verdict = lambda line: [c.strip() for c in line.split("|")][[c.strip() for c in header.split("|")].index(  # noqa: E731
+        "beats") : ][:2]
+    assert verdict(real) == ["True", ""] and verdict(rows[str(run)]) == ["", ""]
+    assert verdict(rows[str(snapshot)])[0] == "False" and "is not below" in verdict(rows[str(snapshot)])[1]
 
 
 def _train_parser():

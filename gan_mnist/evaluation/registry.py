@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 import numpy as np
 
@@ -191,6 +193,16 @@ def beats(a: dict, b: dict, members: Iterable[str] | None = None) -> tuple[bool,
                 reasons.append(f"{col} {a[col]:.3f} drops more than {HOLD} below {b[col]:.3f}")
     return not reasons, reasons
 
+
+def baseline_of(runs: Iterable[str | os.PathLike], against: str | os.PathLike | None) -> str | None:
+    """The row name of run `against` in a comparison of `runs` (as `compare` names rows: str(Path)), None without
+    one; an error if it is not among them."""
+    if against is None:
+        return None
+    for run in runs:
+        if Path(run).resolve() == Path(against).resolve():
+            return str(Path(run))
+    raise GanMnistError(f"--against {against} is not one of the runs compared; list it among them")
 
 def column(name: str, member: str) -> str:
     """A metric's column for one member: `fd` for the shipped CNN, `fd_wide` for member 'wide'."""

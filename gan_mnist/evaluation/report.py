@@ -1,5 +1,5 @@
 """Comparing finished runs: one row of quality metrics per run directory (every panel member's), plus the row of
-real digits scored the same way: each member's floor."""
+real digits scored the same way: each member's floor; against one of the runs, whether each row beats it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pandas as pd
 from gan_mnist.config import TrainConfig
 from gan_mnist.errors import GanMnistError
 from gan_mnist.evaluation.reference import Reference
-from gan_mnist.evaluation.registry import evaluate_images, pool_draws
+from gan_mnist.evaluation.registry import baseline_of, beats, evaluate_images, pool_draws
 from gan_mnist.limits import DRAWS
 from gan_mnist.networks import is_conditional
 from gan_mnist.recipes import penalty_names
@@ -71,14 +71,18 @@ def evaluate_draws(generator: keras.Model, n: int, seed: int, draws: int, refere
 
 
 def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0,
-                 data_path: str | os.PathLike | None = None, raw: bool = False, draws: int = 1) -> pd.DataFrame:
+                 data_path: str | os.PathLike | None = None, raw: bool = False, draws: int = 1,
+                 against: str | os.PathLike | None = None) -> pd.DataFrame:
     """A table (one row per run, then the real digits' row) of every metric, indexed by run. The real row scores
     n training digits never in the test split (the floor digits) like the runs' samples: fd_ratio 1 by definition.
 
     `run_dirs` may name snapshots too (RUN/generators/epoch_NNNN.keras, `evaluate_run`). With `raw`, each run
     directory that keeps an EMA generator gets a second row: its raw generator, "RUN (raw)". `draws`
-    as in `evaluate_run` (the real row is one draw: the floor digits are a fixed set).
+    as in `evaluate_run` (the real row is one draw: the floor digits are a fixed set). `against`, one of
+    `run_dirs`, adds the panel's verdict (`registry.beats`) on every other row: `beats` (True / False; None on its
+    own row) and `why_not` (the failed conditions, "; "-joined).
     """
+    baseline = baseline_of(run_dirs, against)
     reference = Reference(data_path)
     rows = []
     for d in run_dirs:
@@ -87,4 +91,10 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
             rows.append(evaluate_run(d, n, seed, reference, raw=True, draws=draws))
     images, labels = reference.floor_digits(n)
     rows.append({"run": "real MNIST digits (reference)", "model": "-", **evaluate_images(images, labels, reference)})
+    if baseline is not None:
+        base = next(row for row in rows if row["run"] == baseline)
+        for row in rows:
+            verdict, reasons = beats(row, base) if row is not base else (None, [])
+            row.update(beats=verdict, why_not="; ".join(reasons))
     return pd.DataFrame(rows).set_index("run")
+
