@@ -147,7 +147,7 @@ def defaults_row(loss: str, epochs: int, lr: float, beta_1: float, beta_2: float
 # x both layers' channels) halve against 64 -> 256: the budget goes to epochs, which scored better on every panel
 # member (docs/results.md, "D's growth").
 # mode seeking off: on self_cgan it brought the panel's FDs and recall closer to real digits' but cost precision
-# beyond the panel's rule (docs/results.md, "Mode seeking").
+# beyond the panel's rule (docs/results.md, "Precision and recall dials").
 # precision: "auto" picks per device (run.precision); the MLP stays in float32, where its dense layers ran faster
 # than in bfloat16 even on a CPU with native bfloat16 (docs/speed.md)
 #              loss epochs lr beta_1 beta_2 width d_scale d_growth d_dropout penalty mode seeking clusters precision
