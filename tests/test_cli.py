@@ -206,16 +206,17 @@ def test_compare_shows_each_runs_recipe_and_raw_vs_ema(tmp_path, mnist_path, cli
     with pytest.raises(GanMnistError, match="a snapshot has no raw twin"):
         evaluate_run(snapshot, n=100, raw=True)
     # the real digits' precision and recall, measured at the runs' sample size: high, unlike an untrained generator's
-    cell = lambda line, name: float(line.split("|")[[c.strip() for c in header.split("|")].index(name)])  # noqa: E731
+    names = [c.strip() for c in header.split("|")]
+    text = lambda line, name: line.split("|")[names.index(name)].strip()  # noqa: E731
+    cell = lambda line, name: float(text(line, name))  # noqa: E731
     real = rows["real MNIST digits (reference)"]
     assert cell(real, "precision") > 0.6 and cell(real, "recall") > 0.6 > cell(rows[str(run)], "recall")
     # every member of the panel, and the real row is its floor: FD / floor exactly 1
     assert all(column in header for column in columns(("fd", "fd_ratio", "kid", "precision", "recall")))
     assert all(cell(real, c) == 1.0 < cell(rows[str(run)], c) for c in columns(("fd_ratio",)))
     # the panel's verdict against the run: real digits beat it; its own last snapshot, the same generator, does not
-    verdict = lambda line: [c.strip() for c in line.split("|")][[c.strip() for c in header.split("|")].index(  # noqa: E731
-        "beats") : ][:2]
-    assert verdict(real) == ["True", ""] and verdict(rows[str(run)]) == ["", ""]
+    verdict = lambda line: (text(line, "beats"), text(line, "why_not"))  # noqa: E731
+    assert verdict(real) == ("True", "") and verdict(rows[str(run)]) == ("", "")
     assert verdict(rows[str(snapshot)])[0] == "False" and "is not below" in verdict(rows[str(snapshot)])[1]
 
 

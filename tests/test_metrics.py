@@ -30,6 +30,7 @@ from gan_mnist.evaluation.registry import (
     OBJECTIVE,
     SEARCH_METRICS,
     applicable,
+    baseline_of,
     beats,
     column,
     columns,
@@ -300,3 +301,13 @@ def test_beats_on_pooled_draws_needs_a_gap_beyond_their_noise():
     verdict, reasons = beats({**better, **noisy}, {**base, **noisy})
     assert not verdict and len(reasons) == len(MEMBERS)
     assert reasons[0] == f"fd_ratio 0.9 is not below 1 by more than the noise ({NOISE_Z * 0.1 / 2 * 2**0.5:.2g})"
+
+
+def test_baseline_of_finds_a_run_however_its_path_is_spelled_and_refuses_one_not_compared(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = ["runs/a", "runs/b"]
+    assert baseline_of(runs, None) is None
+    assert baseline_of(runs, "./runs/b") == "runs/b"  # the row's name, as compare names it
+    assert baseline_of(runs, tmp_path / "runs" / "a") == "runs/a"
+    with pytest.raises(GanMnistError, match="--against runs/c is not one of the runs compared"):
+        baseline_of(runs, "runs/c")

@@ -204,6 +204,7 @@ def baseline_of(runs: Iterable[str | os.PathLike], against: str | os.PathLike | 
             return str(Path(run))
     raise GanMnistError(f"--against {against} is not one of the runs compared; list it among them")
 
+
 def column(name: str, member: str) -> str:
     """A metric's column for one member: `fd` for the shipped CNN, `fd_wide` for member 'wide'."""
     return name if member == "cnn" else f"{name}_{member}"

@@ -97,4 +97,3 @@ def compare_runs(run_dirs: list[str | os.PathLike], n: int = 5000, seed: int = 0
             verdict, reasons = beats(row, base) if row is not base else (None, [])
             row.update(beats=verdict, why_not="; ".join(reasons))
     return pd.DataFrame(rows).set_index("run")
-
