@@ -25,21 +25,24 @@ SCORES = ["fd_ratio", "precision", "recall", "min_class_share"]
 BATCH = 1000
 
 
-def generate(gan, clusters: np.ndarray, scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Images (n, 28, 28, 1) in [-1, 1] of clusters int32 (n,) from noise times `scale`, and D's logits (n,)."""
+def generate(gan, clusters: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
+    """Images (n, 28, 28, 1) in [-1, 1] of clusters int32 (n,) from noise times `scale`."""
     z = scale * rng.standard_normal((len(clusters), gan.latent_dim)).astype(np.float32)
-    images, logits = [], []
-    for i in range(0, len(clusters), BATCH):
-        x = np.asarray(gan.ema_generator([z[i : i + BATCH], clusters[i : i + BATCH]], training=False))
-        images.append(x)
-        logits.append(np.asarray(gan.discriminator([x, clusters[i : i + BATCH]], training=False)).reshape(-1))
-    return np.concatenate(images), np.concatenate(logits)
+    return np.concatenate([np.asarray(gan.ema_generator([z[i : i + BATCH], clusters[i : i + BATCH]], training=False))
+                           for i in range(0, len(clusters), BATCH)])
+
+
+def rated(gan, images: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """D's logits (n,) for images (n, 28, 28, 1) of clusters (n,): higher is rated more real."""
+    return np.concatenate([np.asarray(gan.discriminator([images[i : i + BATCH], clusters[i : i + BATCH]],
+                                                        training=False)).reshape(-1)
+                           for i in range(0, len(clusters), BATCH)])
 
 
 def scaled(gan, n: int, scale: float, rng: np.random.Generator) -> np.ndarray:
     """n images, clusters drawn by their shares, noise times `scale`."""
     shares = gan.clusters.shares()
-    return generate(gan, rng.choice(len(shares), size=n, p=shares).astype(np.int32), scale, rng)[0]
+    return generate(gan, rng.choice(len(shares), size=n, p=shares).astype(np.int32), scale, rng)
 
 
 def rejected(gan, n: int, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -47,7 +50,8 @@ def rejected(gan, n: int, fraction: float, rng: np.random.Generator) -> np.ndarr
     quotas = np.round(gan.clusters.shares() * n).astype(int)
     pools = np.round(quotas / fraction).astype(int)
     clusters = np.repeat(np.arange(len(quotas), dtype=np.int32), pools)
-    images, logits = generate(gan, clusters, 1.0, rng)
+    images = generate(gan, clusters, 1.0, rng)
+    logits = rated(gan, images, clusters)
     starts = np.concatenate([[0], np.cumsum(pools)[:-1]])
     chosen = [start + np.argsort(-logits[start : start + pool])[:quota]
               for start, pool, quota in zip(starts, pools, quotas, strict=True)]
