@@ -18,7 +18,7 @@ import json
 
 import numpy as np
 
-from gan_mnist.evaluation.registry import evaluate_images
+from gan_mnist.evaluation.registry import evaluate_images, pool_draws
 from gan_mnist.run.training import load_run
 
 SCORES = ["fd_ratio", "precision", "recall", "min_class_share"]
@@ -28,14 +28,18 @@ BATCH = 1000
 def generate(gan, clusters: np.ndarray, scale: float, rng: np.random.Generator) -> np.ndarray:
     """Images (n, 28, 28, 1) in [-1, 1] of clusters int32 (n,) from noise times `scale`."""
     z = scale * rng.standard_normal((len(clusters), gan.latent_dim)).astype(np.float32)
-    return np.concatenate([np.asarray(gan.ema_generator([z[i : i + BATCH], clusters[i : i + BATCH]], training=False))
-                           for i in range(0, len(clusters), BATCH)])
+    return _batched(gan.ema_generator, z, clusters)
 
 
 def rated(gan, images: np.ndarray, clusters: np.ndarray) -> np.ndarray:
     """D's logits (n,) for images (n, 28, 28, 1) of clusters (n,): higher is rated more real."""
-    return np.concatenate([np.asarray(gan.discriminator([images[i : i + BATCH], clusters[i : i + BATCH]],
-                                                        training=False)).reshape(-1)
+    return _batched(gan.discriminator, images, clusters).reshape(-1)
+
+
+def _batched(model, x: np.ndarray, clusters: np.ndarray) -> np.ndarray:
+    """model([x, clusters]) in inference mode, BATCH rows at a time. (sample.generate_from takes digits 0-9 only,
+    not a self-conditioned run's cluster indices.)"""
+    return np.concatenate([np.asarray(model([x[i : i + BATCH], clusters[i : i + BATCH]], training=False))
                            for i in range(0, len(clusters), BATCH)])
 
 
@@ -75,9 +79,7 @@ def main() -> None:
     for dial, value, sampler in settings:
         runs = [evaluate_images(sampler(gan, args.n, value, np.random.default_rng(seed)), with_memorisation=False,
                                 metrics=SCORES) for seed in range(args.draws)]
-        scores = {k: round(float(np.mean([r[k] for r in runs])), 4) for k in runs[0]}
-        if args.draws > 1:
-            scores |= {f"{k}_sd": round(float(np.std([r[k] for r in runs], ddof=1)), 4) for k in runs[0] if k != "n"}
+        scores = {k: round(v, 4) if isinstance(v, float) else v for k, v in pool_draws(runs).items()}
         print(json.dumps({dial: value, "draws": args.draws, **scores}), flush=True)
 
 
