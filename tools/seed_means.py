@@ -1,7 +1,7 @@
 """Recipes over seeds: `compare`'s JSON lines grouped by recipe (run names matching a pattern), each group's mean
 over its seeds with the seeds' standard deviation, and the panel's rule (`registry.beats`) of every group against
 the first. Pooled this way the rule's noise margin is the seeds' spread, not one run's draws', so a gap one seed
-could make is not a win (docs/results.md, "Learning rate").
+could make is not a win (docs/results.md, "The defaults on the panel").
 
     python -m gan_mnist compare RUN... --n 10000 --draws 5 > rows.jsonl   # one or more files of rows
     python tools/seed_means.py rows.jsonl [more.jsonl] --group default='d32_s*' --group lr3='lr3_s*'
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from gan_mnist.evaluation.registry import beats, columns, pool_draws
 
-SHOWN = ("fd_ratio", "precision", "recall")
+COLUMNS = columns(("fd_ratio", "precision", "recall"))  # every panel member's
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 parser.add_argument("rows", nargs="+", type=Path, help="files of `compare` JSON lines")
@@ -36,16 +36,16 @@ for spec in args.group:
     if len(runs) < 2:
         parser.error(f"group {name}: {len(runs)} run(s) match {pattern!r}; seeds need two or more")
     # each seed's score (already a mean over its draws) is one value of the group's sample: its sd is the seeds'
-    groups[name] = (sorted(runs), pool_draws([{c: runs[run][c] for c in columns(SHOWN)} for run in sorted(runs)]))
+    groups[name] = (sorted(runs), pool_draws([{c: runs[run][c] for c in COLUMNS} for run in sorted(runs)]))
 
 baseline = next(iter(groups.values()))[1]
 for i, (name, (runs, pooled)) in enumerate(groups.items()):
     line = {"group": name, "runs": runs}
-    for col in columns(SHOWN):
+    for col in COLUMNS:
         line[col], line[f"{col}_sd"] = round(pooled[col], 4), round(pooled[f"{col}_sd"], 4)
     if i:
         line["beats"], reasons = beats(pooled, baseline)
         line["why_not"] = "; ".join(reasons)
-        # the weaker reading: each group's means taken as exact, no noise margin
-        line["beats_on_means"] = beats(*({c: g[c] for c in columns(SHOWN)} for g in (pooled, baseline)))[0]
+        # the weaker reading: each group's means taken as exact (without their _sd columns: no noise margin)
+        line["beats_on_means"] = beats({c: pooled[c] for c in COLUMNS}, {c: baseline[c] for c in COLUMNS})[0]
     print(json.dumps(line))
