@@ -132,6 +132,9 @@ class TrainConfig:
                                            metavar="LR", bounds=_positive(1))
     d_learning_rate: float | None = _field(None, "optimiser", "discriminator Adam learning rate", flag="lr-d",
                                            metavar="LR", bounds=_positive(1))
+    lr_end: float = _field(1.0, "optimiser", "both Adam rates at the run's last step, as a share of --lr-g and "
+                           "--lr-d: a cosine decay over the run's epochs reaches it (1 = constant rates)",
+                           metavar="SHARE", bounds=Bounds(0, 1))
     beta_1: float | None = _field(None, "optimiser", "Adam beta_1 for both networks", bounds=Bounds(0, 1, hi_open=True))
     beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks", bounds=Bounds(0, 1, hi_open=True))
     batch_size: int = _field(128, "optimiser", "images per step", bounds=Bounds(1, 65_536))
@@ -205,6 +208,7 @@ class TrainConfig:
         parts += [f"top{self.top_k:g}"] * (self.top_k < 1)
         parts += [f"self{self.clusters}"] * (self.clusters > 0)
         parts += [f"ema{self.ema_kimg:g}k"] * (self.ema_kimg > 0)
+        parts += [f"lr-end{self.lr_end:g}"] * (self.lr_end < 1)
         return " ".join(parts)
 
     @classmethod

@@ -104,6 +104,7 @@ CASES = {
                                                  "clusters must be 0 (off) or 2-2, got 50; a cluster needs 10"),
     "epochs <= 0": (None, TRAIN + ["--epochs", 0], "epochs must be a positive integer"),
     "batch size <= 0": (None, TRAIN + ["--batch-size", -3], "batch_size must be a positive integer"),
+    "--lr-end above 1": (None, TRAIN + ["--lr-end", 1.5], "lr_end must be >= 0 and at most 1, got 1.5"),
     "sample --n <= 0": (None, ["sample", "--generator", "g.keras", "--n", 0, "--out", "s.npz"],
                         "--n must be a positive integer"),
     "evaluate --n <= 0": (None, ["evaluate", "--generator", "g.keras", "--n", 0], EVAL_N),

@@ -24,10 +24,10 @@ CONFIGS = {
     # one step per compiled call, so the kill lands mid-epoch (the MLP's default runs 10 per call)
     "mlp": TrainConfig(model="mlp", epochs=EPOCHS, batch_size=64, limit=192, grid_size=2, seed=3,
                        steps_per_execution=1),
-    # a modern recipe: EMA generator, lazy R1 and two critic steps per generator step must resume bit for bit too,
-    # in float16 with loss scaling: the loss scales resume too (the MLP runs in float32)
+    # a modern recipe: EMA generator, lazy R1, two critic steps per generator step and decaying learning rates must
+    # resume bit for bit too, in float16 with loss scaling: the loss scales resume too (the MLP runs in float32)
     "recipe": TrainConfig(model="resize", loss="hinge", penalty="r1", penalty_every=2, n_critic=2, ema_kimg=0.2,
-                          epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3,
+                          lr_end=0.1, epochs=EPOCHS, batch_size=64, limit=192, width=0.25, grid_size=2, seed=3,
                           mixed_precision="fp16"),
     # conditional and self-conditioned (the labels a variable that the checkpoint saves): clustered before epochs 1
     # and 3, so the resumed run (from epoch 3) clusters first thing, and in bfloat16 where this machine trains in it

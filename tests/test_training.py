@@ -11,7 +11,7 @@ from PIL import Image
 from gan_mnist import TrainConfig, generate, load_generator, train
 from gan_mnist.errors import GanMnistError
 from gan_mnist.run.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from gan_mnist.run.training import build_gan
+from gan_mnist.run.training import build_gan, learning_rate, steps_per_epoch
 from tests.conftest import TINY, assert_curves_drawn
 
 
@@ -176,3 +176,28 @@ def test_resume_with_force_starts_over_only_when_the_config_changed(tmp_path, mn
     assert not (out / "checkpoints" / "epoch_0002.npz").exists()
 
 
+def test_lr_end_decays_both_rates_along_a_cosine_over_the_run():
+    # 256 images in batches of 64 make 4 generator steps an epoch, 16 in 4 epochs; D steps twice per G step
+    config = TrainConfig(model="mlp", epochs=4, batch_size=64, limit=256, n_critic=2, lr_end=0.1)
+    assert config.summary.endswith("lr-end0.1")
+    gan = build_gan(config)
+    for optimizer, steps in ((gan.g_optimizer, 16), (gan.d_optimizer, 32)):
+        rates = []
+        for step in (0, steps // 2, steps, steps + 5):
+            optimizer.iterations.assign(step)
+            rates.append(float(optimizer.learning_rate))
+        # cosine from 2e-4 to a tenth of it: halfway 0.1 + 0.9 x (1 + cos(pi / 2)) / 2 = 0.55 of the rate; held after
+        np.testing.assert_allclose(rates, [2e-4, 1.1e-4, 2e-5, 2e-5], rtol=1e-5)
+
+
+def test_constant_rates_unless_lr_end_is_below_one():
+    assert learning_rate(3e-4, 1.0, 100) == 3e-4
+    gan = build_gan(TrainConfig(model="mlp", epochs=2, limit=256))
+    gan.g_optimizer.iterations.assign(1000)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(2e-4)
+
+
+@pytest.mark.parametrize("n_critic, steps", [(1, 4), (2, 3)])
+def test_steps_per_epoch_count_a_ragged_last_batch_unless_critic_slices_drop_it(n_critic, steps):
+    assert steps_per_epoch(TrainConfig(model="mlp", batch_size=64, limit=250, n_critic=n_critic)) == steps
+    assert steps_per_epoch(TrainConfig(model="mlp", batch_size=100, n_critic=n_critic), images=1000) == 10

@@ -19,6 +19,7 @@ from gan_mnist.config import RAN, TrainConfig
 from gan_mnist.ema import make_ema_copy
 from gan_mnist.errors import GanMnistError
 from gan_mnist.gan import GAN
+from gan_mnist.limits import TRAIN_IMAGES
 from gan_mnist.networks import NUM_CLASSES, build_models
 from gan_mnist.objectives.penalties import combined
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
@@ -81,9 +82,26 @@ def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> li
     return epoch_files(Path(out_dir) / FRAMES, ".png", last_epoch)
 
 
-def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
+def steps_per_epoch(config: TrainConfig, images: int | None = None) -> int:
+    """Generator steps in one epoch over `images` training images (default: config.limit, or the whole split)."""
+    images = images or config.limit or TRAIN_IMAGES
+    # n_critic slices need a whole batch: the dataset then drops a ragged last batch
+    return images // config.batch_size if config.n_critic > 1 else -(-images // config.batch_size)
+
+
+def learning_rate(rate: float, end: float, steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """Adam's rate: `rate` throughout when `end` is 1, else a cosine from `rate` at step 0 to `end` x `rate` at
+    `steps` and after. Keras evaluates it at the optimizer's own step count, which checkpoints keep: a resumed run
+    continues the same curve."""
+    if end >= 1.0:
+        return rate
+    return keras.optimizers.schedules.CosineDecay(rate, decay_steps=max(steps, 1), alpha=end)
+
+
+def build_gan(config: TrainConfig, precision: Precision | None = None, images: int | None = None) -> GAN:
     """A compiled GAN for `config`, with weights initialised from `config.seed`, computing in `precision` (default:
-    what config.mixed_precision resolves to on this device, run.precision); `gan.precision` says which."""
+    what config.mixed_precision resolves to on this device, run.precision); `gan.precision` says which. `images`:
+    how many training images an epoch holds (default: config.limit, or the whole split), for config.lr_end's decay."""
     precision = precision or resolve_precision(config.mixed_precision)
     if config.deterministic:
         # process-wide and one-way in TF's public API: a later non-deterministic run needs a fresh process
@@ -109,8 +127,12 @@ def build_gan(config: TrainConfig, precision: Precision | None = None) -> GAN:
               ema_rampup=config.ema_rampup, clusters=clusters, name=f"{config.model}_gan")
     gan.precision = precision
     loss = LOSSES[config.loss]
-    d_optimizer = keras.optimizers.Adam(config.d_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
-    g_optimizer = keras.optimizers.Adam(config.g_learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+    # the decay spans the configured epochs; D steps n_critic times per generator step
+    g_steps = steps_per_epoch(config, images) * config.epochs
+    d_optimizer = keras.optimizers.Adam(learning_rate(config.d_learning_rate, config.lr_end, g_steps * config.n_critic),
+                                        beta_1=config.beta_1, beta_2=config.beta_2)
+    g_optimizer = keras.optimizers.Adam(learning_rate(config.g_learning_rate, config.lr_end, g_steps),
+                                        beta_1=config.beta_1, beta_2=config.beta_2)
     if precision.loss_scaling:
         # float16 gradients underflow: each loss is scaled up before the gradients and they are scaled back before
         # Adam; a step whose gradients overflow is skipped and the scale halved (the NaN guard knows)
@@ -279,10 +301,12 @@ def _check_data(config: TrainConfig, x: np.ndarray, y: np.ndarray | None, strate
                             f"{strategy.num_replicas_in_sync} devices")
 
 
-def _built_or_restored(config: TrainConfig, out: Path, precision: Precision, resume: bool, force: bool):
-    """(gan, epochs trained, history of those epochs or None): a new GAN, or with `resume` the run's last
-    checkpoint; a run that cannot resume starts over when `force` says so. Called in the strategy's scope."""
-    gan = build_gan(config, precision)
+def _built_or_restored(config: TrainConfig, out: Path, precision: Precision, resume: bool, force: bool,
+                       images: int):
+    """(gan, epochs trained, history of those epochs or None): a new GAN for `images` training images, or with
+    `resume` the run's last checkpoint; a run that cannot resume starts over when `force` says so. Called in the
+    strategy's scope."""
+    gan = build_gan(config, precision, images)
     start, previous = 0, None
     if resume:
         try:
@@ -298,7 +322,7 @@ def _built_or_restored(config: TrainConfig, out: Path, precision: Precision, res
                 raise
             warnings.warn(f"{e}: starting over, as force=True asks", stacklevel=4)  # (the caller of train)
             clear(out)
-            gan, start, previous = build_gan(config, precision), 0, None
+            gan, start, previous = build_gan(config, precision, images), 0, None
     return gan, start, previous
 
 
@@ -365,7 +389,7 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
     remove_temporaries(out)  # half-written files of a process killed mid-save: no writer is alive now
 
     with strategy.scope():  # the default strategy's scope changes nothing
-        gan, start, previous = _built_or_restored(config, out, precision, resume and not start_over, force)
+        gan, start, previous = _built_or_restored(config, out, precision, resume and not start_over, force, len(x))
     before = _ran_in(out) if start else None
     if before and before != precision.policy:
         warnings.warn(f"{out} computed in {before} before; it continues in {precision.policy} here ({precision.why}), "
