@@ -7,6 +7,7 @@ from gan_mnist.errors import GanMnistError
 from gan_mnist.run import data
 from gan_mnist.run.data import (
     IDX_NAMES,
+    batch_count,
     load_dataset,
     load_mnist,
     load_training_images,
@@ -106,6 +107,11 @@ def test_limit_takes_first_images_and_rejects_too_many(mnist_path):
 def test_dataset_batches_and_shuffles_by_seed(small_images):
     sizes = [b.shape[0] for b in make_dataset(small_images[:100], 32)]
     assert sizes == [32, 32, 32, 4]  # the short last batch is kept, not padded
+    whole = [b.shape[0] for b in make_dataset(small_images[:100], 32, drop_remainder=True)]
+    assert whole == [32, 32, 32]
+    # the length Keras's progress bar reads is the count of batches the dataset yields
+    assert batch_count(100, 32) == len(sizes) and batch_count(100, 32, drop_remainder=True) == len(whole)
+    assert make_dataset(small_images[:100], 32).cardinality().numpy() == len(sizes)
     first = next(iter(make_dataset(small_images, 32, seed=1))).numpy()
     again = next(iter(make_dataset(small_images, 32, seed=1))).numpy()
     other = next(iter(make_dataset(small_images, 32, seed=2))).numpy()

@@ -157,6 +157,11 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
     return np.clip(np.rint((images + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
+def batch_count(n: int, batch_size: int, drop_remainder: bool = False) -> int:
+    """Batches in one pass over `n` images: a ragged last one counts unless `drop_remainder`."""
+    return n // batch_size if drop_remainder else -(-n // batch_size)
+
+
 def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.ndarray | tf.Variable | None = None,
                  epoch: int | tf.Variable = 0, drop_remainder: bool = False) -> tf.data.Dataset:
     """Shuffled, batched, prefetched float32 (B, 28, 28, 1) batches, or (images, int32 labels (B,)) pairs.
@@ -182,7 +187,7 @@ def make_dataset(images: np.ndarray, batch_size: int, seed: int = 0, labels: np.
     batches = tf.data.Dataset.from_tensors(0).map(order).unbatch().batch(batch_size, drop_remainder=drop_remainder)
     ds = batches.map(lambda i: tf.gather(x, i) if y is None else (tf.gather(x, i), tf.gather(y, i)))
     # unbatch() forgets the length; Keras's progress bar wants it
-    ds = ds.apply(tf.data.experimental.assert_cardinality(n // batch_size if drop_remainder else -(-n // batch_size)))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(batch_count(n, batch_size, drop_remainder)))
     # two batches ready are all a training step needs; no autotuning, because Keras makes an iterator per epoch, and
     # dropping an autotuned one waits for its tuning thread's next wake-up (docs/results.md, Speed)
     options = tf.data.Options()

@@ -25,7 +25,7 @@ from gan_mnist.objectives.penalties import combined
 from gan_mnist.recipes import ARCHITECTURES, LOSSES, PENALTIES, penalty_names, resolve
 from gan_mnist.run.callbacks import EpochBook, Outputs, StopOnNonFinite, write_run_pictures
 from gan_mnist.run.checkpoint import list_checkpoints, load_checkpoint
-from gan_mnist.run.data import load_training_data, make_dataset
+from gan_mnist.run.data import batch_count, load_training_data, make_dataset
 from gan_mnist.run.directory import (
     BEST,
     CHECKPOINTS,
@@ -82,11 +82,14 @@ def frame_paths(out_dir: str | os.PathLike, last_epoch: int | None = None) -> li
     return epoch_files(Path(out_dir) / FRAMES, ".png", last_epoch)
 
 
+def whole_batches(config: TrainConfig) -> bool:
+    """Whether the run drops a ragged last batch: n_critic slices need a whole one (the next epoch reshuffles)."""
+    return config.n_critic > 1
+
+
 def steps_per_epoch(config: TrainConfig, images: int | None = None) -> int:
     """Generator steps in one epoch over `images` training images (default: config.limit, or the whole split)."""
-    images = images or config.limit or TRAIN_IMAGES
-    # n_critic slices need a whole batch: the dataset then drops a ragged last batch
-    return images // config.batch_size if config.n_critic > 1 else -(-images // config.batch_size)
+    return batch_count(images or config.limit or TRAIN_IMAGES, config.batch_size, whole_batches(config))
 
 
 def learning_rate(rate: float, end: float, steps: int) -> float | keras.optimizers.schedules.LearningRateSchedule:
@@ -411,10 +414,9 @@ def _train_locked(config: TrainConfig, out: Path, x: np.ndarray, y: np.ndarray |
     # the NaN guard stops a broken epoch before the book saves anything; the book hands its record on in `logs`
     run_callbacks = [StopOnNonFinite(out / CHECKPOINTS), book, *(callbacks or [])]
     if start < config.epochs:
-        # n_critic slices need a whole batch: a ragged last batch is dropped (the next epoch reshuffles)
         labels = gan.clusters.labels if config.clusters else y if config.conditional else None
         dataset = make_dataset(x, config.batch_size, seed=config.seed, labels=labels, epoch=epoch,
-                               drop_remainder=config.n_critic > 1)
+                               drop_remainder=whole_batches(config))
         gan.fit(dataset, epochs=config.epochs, initial_epoch=start, callbacks=run_callbacks, verbose=verbose,
                 shuffle=False)  # the dataset shuffles itself
 
