@@ -133,7 +133,8 @@ class TrainConfig:
     d_learning_rate: float | None = _field(None, "optimiser", "discriminator Adam learning rate", flag="lr-d",
                                            metavar="LR", bounds=_positive(1))
     lr_end: float = _field(1.0, "optimiser", "both Adam rates at the run's last step, as a share of --lr-g and "
-                           "--lr-d: a cosine decay over the run's epochs reaches it (1 = constant rates)",
+                           "--lr-d: a cosine decay over the run's epochs reaches it (1 = constant rates; a run resumed "
+                           "with a larger --epochs goes on along the longer run's curve from the step it reached)",
                            metavar="SHARE", bounds=Bounds(0, 1))
     beta_1: float | None = _field(None, "optimiser", "Adam beta_1 for both networks", bounds=Bounds(0, 1, hi_open=True))
     beta_2: float | None = _field(None, "optimiser", "Adam beta_2 for both networks", bounds=Bounds(0, 1, hi_open=True))
