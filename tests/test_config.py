@@ -39,7 +39,7 @@ def test_optimizer_defaults_follow_the_model():
     assert (default.epochs, default.steps_per_execution, default.batch_size, default.mode_seeking) == (17, 1, 128, 0.0)
     assert (default.width, default.d_scale, default.beta_2, default.penalty_every) == (0.5, 1.0, 0.99, 16)
     assert default.d_growth == 8.0  # D's convolutions 32 -> 256
-    assert (default.g_learning_rate, default.d_learning_rate, default.beta_1) == (4e-4, 4e-4, 0.5)
+    assert (default.g_learning_rate, default.d_learning_rate, default.beta_1) == (5e-4, 5e-4, 0.5)
     assert TrainConfig(mode_seeking=0.05).summary == "self_resize rpgan r1+r2(0.05/16) ms0.05 self50 ema10k"
     # the loss is the architecture's too, and follows a new model unless given
     assert TrainConfig().replace(model="mlp").loss == "ns" and TrainConfig(model="cgan").loss == "rpgan"
