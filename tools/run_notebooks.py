@@ -3,6 +3,9 @@
     python tools/run_notebooks.py notebooks/01_train_and_watch.ipynb [...]      # execute, clean, write in place
     python tools/run_notebooks.py --clean-only notebooks/*.ipynb           # only clean existing outputs
 
+A notebook whose run directory holds a run of another config (a default changed since it was executed) stops
+with the directory to delete: notebooks refuse to resume such a run, and only its owner should discard it.
+
 Cleaning keeps what a reader sees and drops what only bloats the file: Keras progress bars are redrawn with
 carriage returns and backspaces hundreds of times per epoch, so each stream is reduced to the lines a terminal
 would finally show; TensorFlow's C++ log lines on stderr are dropped; a picture that Jupyter stored both as PNG
@@ -20,6 +23,8 @@ from pathlib import Path
 
 import nbformat
 
+# the run directory in GanMnistError's refusal to resume a run of another config (run/training.py)
+_OTHER_CONFIG = re.compile(r"GanMnistError: (\S+) holds a run with a different config \((.*?)\); use another")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # TensorFlow's C++ start-up and grappler log lines (absl format): noise, not output
 _TF_LOG = re.compile(r"^(?:[IWE]\d{4} [\d:.]+ +\d+ \S+\] .*|WARNING: All log messages before absl::"
@@ -69,9 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         nb = nbformat.read(path, as_version=4)
         if not args.clean_only:
             from nbclient import NotebookClient
+            from nbclient.exceptions import CellExecutionError
 
             start = time.perf_counter()
-            NotebookClient(nb, timeout=None, resources={"metadata": {"path": str(path.parent)}}).execute()
+            try:
+                NotebookClient(nb, timeout=None, resources={"metadata": {"path": str(path.parent)}}).execute()
+            except CellExecutionError as e:
+                stale = _OTHER_CONFIG.search(_ANSI.sub("", str(e)))
+                if stale is None:
+                    raise
+                run = (path.parent / stale[1]).resolve()
+                print(f"{path}: not written. Its run {run} was made with another config ({stale[2]}): after a "
+                      f"change of defaults, delete that directory to retrain it, then run this again",
+                      file=sys.stderr)
+                return 1
             print(f"{path}: executed in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         clean_outputs(nb)
         nbformat.write(nb, path)
